@@ -1,0 +1,70 @@
+"""The backend-neutral model graph that readers produce and the range engine interprets.
+
+Nested models are flattened by the reader: a node of the graph is one call of one layer, named
+by its path through the sub-models (`decoder/dec_out`). A model whose layers are called twice
+(shared layers) gets one node per call (`shared#1`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PATH_SEPARATOR = " › "
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """One output tensor of a node."""
+
+    node: str
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    label: str  # the path a person reads: "decoder › dec_out"
+    op: str  # Keras class name: "Dense", "Activation", "Multiply", "TFOpLambda", ...
+    module: str | None
+    config: Mapping[str, Any]
+    args: tuple[Any, ...] = ()  # positional call arguments; TensorRefs sit inside, constants inline
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    layer_path: tuple[str, ...] = ()  # layer names from the top model down, for weight look-up
+
+    def tensor_inputs(self) -> list[TensorRef]:
+        return list(iter_refs((self.args, dict(self.kwargs))))
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    name: str
+    ref: TensorRef
+
+
+@dataclass
+class Graph:
+    nodes: dict[str, Node]
+    outputs: list[ModelOutput]
+    # Shapes Keras recorded for tensors (Keras 3 writes one with every tensor a layer consumes).
+    shapes: dict[TensorRef, tuple[int | None, ...]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def node(self, ref: TensorRef) -> Node:
+        return self.nodes[ref.node]
+
+
+def iter_refs(structure: Any) -> Iterator[TensorRef]:
+    """Every TensorRef inside nested lists, tuples and dicts, in order."""
+    stack = [structure]
+    pending: list[Any] = []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, TensorRef):
+            pending.append(item)
+        elif isinstance(item, Mapping):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+    yield from pending

@@ -1,0 +1,1 @@
+"""Readers turn files into a model graph or data chunks. None of them imports TensorFlow."""
