@@ -1,0 +1,239 @@
+"""The static model reader on real saved Keras models: graph shape, outputs, formats, errors."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from vaecheck.errors import VaecheckError
+from vaecheck.readers.config import graph_from_config
+from vaecheck.readers.model import read_model
+from vaecheck.shapes import output_shape
+
+
+def _vae(keras, final_activation="relu"):
+    x = keras.Input((8,), name="x")
+    h = keras.layers.Dense(4, activation="relu", name="enc_h")(x)
+    z_mean = keras.layers.Dense(2, name="z_mean")(h)
+    z_log_var = keras.layers.Dense(2, name="z_log_var")(h)
+    encoder = keras.Model(x, [z_mean, z_log_var], name="encoder")
+    z_in = keras.Input((2,), name="z_in")
+    d = keras.layers.Dense(4, activation="selu", name="dec_h")(z_in)
+    out = keras.layers.Dense(8, activation=final_activation, name="dec_out")(d)
+    decoder = keras.Model(z_in, out, name="decoder")
+    inp = keras.Input((8,), name="vae_in")
+    mean, _ = encoder(inp)
+    return keras.Model(inp, decoder(mean), name="vae")
+
+
+def _labels(path: Path) -> dict[str, str]:
+    graph = read_model(path).graph
+    return {o.name: graph.nodes[o.ref.node].label for o in graph.outputs}
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_nested_vae_output_is_the_decoders_last_layer(saved_models, suffix):
+    path = saved_models.save("vae", _vae, suffix)
+    model = read_model(path)
+    assert model.format == ("keras" if suffix == ".keras" else "h5")
+    assert model.keras_version and model.keras_version.startswith("3.")
+    [output] = model.graph.outputs
+    node = model.graph.nodes[output.ref.node]
+    assert node.label == "decoder › dec_out"
+    assert node.config["activation"] == "relu"
+    assert output_shape(model.graph, output.ref) == (None, 8)
+    # The decoder consumes the encoder's first output (z_mean), not its second.
+    decoder_input = model.graph.nodes["decoder/dec_h"].tensor_inputs()[0]
+    assert model.graph.nodes[decoder_input.node].label == "encoder › z_mean"
+
+
+def test_keras2_h5_nested_functional(saved_models):
+    path = saved_models.save_tf_keras("vae", lambda k: _vae(k, "hard_sigmoid"))
+    model = read_model(path)
+    assert model.keras_version and model.keras_version.startswith("2.")
+    [output] = model.graph.outputs
+    node = model.graph.nodes[output.ref.node]
+    assert node.label == "decoder › dec_out"
+    assert node.config["activation"] == "hard_sigmoid"
+    decoder_input = model.graph.nodes["decoder/dec_h"].tensor_inputs()[0]
+    assert model.graph.nodes[decoder_input.node].label == "encoder › z_mean"
+
+
+def _sequential(keras):
+    return keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(3, activation="tanh", name="hidden"),
+            keras.layers.Dense(2, name="logits"),
+            keras.layers.Activation("softmax", name="probs"),
+        ],
+        name="seq",
+    )
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_sequential_output_is_the_last_layer(saved_models, suffix):
+    model = read_model(saved_models.save("seq", _sequential, suffix))
+    [output] = model.graph.outputs
+    node = model.graph.nodes[output.ref.node]
+    assert node.op == "Activation" and node.label == "probs"
+    assert [model.graph.nodes[r.node].label for r in node.tensor_inputs()] == ["logits"]
+
+
+def test_keras2_sequential(saved_models):
+    model = read_model(saved_models.save_tf_keras("seq", _sequential))
+    [output] = model.graph.outputs
+    assert model.graph.nodes[output.ref.node].op == "Activation"
+
+
+def _multi_output(keras, as_dict):
+    x = keras.Input((4,), name="x")
+    h = keras.layers.Dense(4, activation="relu", name="h")(x)
+    recon = keras.layers.Dense(4, activation="sigmoid", name="recon")(h)
+    cls = keras.layers.Dense(3, activation="softmax", name="cls")(h)
+    outputs = {"reconstruction": recon, "label": cls} if as_dict else [recon, cls]
+    return keras.Model(x, outputs, name="multi")
+
+
+def test_multiple_outputs_as_list(saved_models):
+    labels = _labels(saved_models.save("multi_list", lambda k: _multi_output(k, False)))
+    assert labels == {"recon": "recon", "cls": "cls"}
+
+
+def test_multiple_outputs_as_dict_keep_their_keys(saved_models):
+    labels = _labels(saved_models.save("multi_dict", lambda k: _multi_output(k, True)))
+    assert labels == {"reconstruction": "recon", "label": "cls"}
+
+
+def test_shared_layer_called_twice_gets_one_node_per_call(saved_models):
+    def build(keras):
+        a = keras.Input((3,), name="a")
+        b = keras.Input((3,), name="b")
+        shared = keras.layers.Dense(3, activation="tanh", name="shared")
+        merged = keras.layers.Add(name="add")([shared(a), shared(b)])
+        return keras.Model([a, b], merged)
+
+    graph = read_model(saved_models.save("shared", build)).graph
+    add = graph.nodes["add"]
+    inputs = [graph.nodes[r.node] for r in add.tensor_inputs()]
+    assert [n.id for n in inputs] == ["shared", "shared#1"]
+    assert [graph.nodes[n.tensor_inputs()[0].node].id for n in inputs] == ["a", "b"]
+
+
+def test_nested_sequential_inside_functional(saved_models):
+    def build(keras):
+        dec = keras.Sequential(
+            [keras.Input((2,)), keras.layers.Dense(4, activation="sigmoid", name="dec_out")],
+            name="dec_seq",
+        )
+        x = keras.Input((2,), name="x")
+        return keras.Model(x, {"recon": dec(x)})
+
+    labels = _labels(saved_models.save("nested_seq", build))
+    assert labels == {"recon": "dec_seq › dec_out"}
+
+
+def test_subclassed_model_uses_its_stored_decoder(tmp_path):
+    decoder = {
+        "class_name": "Functional",
+        "config": {
+            "name": "decoder",
+            "layers": [
+                {"class_name": "InputLayer", "config": {"batch_shape": [None, 2], "name": "z"},
+                 "name": "z", "inbound_nodes": []},
+                {"class_name": "Dense", "config": {"name": "out", "units": 3, "activation": "sigmoid"},
+                 "name": "out", "inbound_nodes": [[["z", 0, 0, {}]]]},
+            ],
+            "input_layers": [["z", 0, 0]],
+            "output_layers": [["out", 0, 0]],
+        },
+    }
+    config = {"module": None, "class_name": "VAE", "config": {"latent": 2, "decoder": decoder}}
+    graph = graph_from_config(config, "vae.keras")
+    [output] = graph.outputs
+    assert output.name == "decoder"
+    assert graph.nodes[output.ref.node].label == "decoder › out"
+    assert any("subclassed" in note for note in graph.notes)
+
+
+def test_subclassed_model_without_submodels_is_one_opaque_node():
+    graph = graph_from_config({"class_name": "VAE", "config": {"latent": 2}}, "vae.keras")
+    [output] = graph.outputs
+    assert graph.nodes[output.ref.node].op == "VAE"
+
+
+def _write_keras(path: Path, config: object) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        archive.writestr("config.json", json.dumps(config) if not isinstance(config, str) else config)
+    return path
+
+
+def _functional(layers, outputs):
+    return {"class_name": "Functional", "config": {"name": "m", "layers": layers,
+            "input_layers": [["x", 0, 0]], "output_layers": outputs}}
+
+
+def _dense(name, source):
+    return {"class_name": "Dense", "config": {"name": name, "units": 1}, "name": name,
+            "inbound_nodes": [[[source, 0, 0, {}]]]}
+
+
+INPUT = {"class_name": "InputLayer", "config": {"name": "x"}, "name": "x", "inbound_nodes": []}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "config.json is not valid JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ("[" * 5000 + "]" * 5000, "nested more than"),
+        (_functional([INPUT, _dense("a", "b"), _dense("b", "a")], [["b", 0, 0]]), "cycle"),
+        (_functional([INPUT, _dense("a", "ghost")], [["a", 0, 0]]), "'ghost', which is not in the model"),
+        (_functional([INPUT, _dense("a", "x")], [["nothing", 0, 0]]), "'nothing', which is not in the model"),
+    ],
+)
+def test_broken_configs_raise_one_line_errors(tmp_path, content, message):
+    path = _write_keras(tmp_path / "broken.keras", content)
+    with pytest.raises(VaecheckError) as error:
+        read_model(path)
+    assert message in str(error.value)
+    assert str(error.value).startswith(str(path))
+    assert "\n" not in str(error.value)
+
+
+def test_archive_without_config_is_refused(tmp_path):
+    path = tmp_path / "empty.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", "{}")
+    with pytest.raises(VaecheckError, match="no config.json"):
+        read_model(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty"), (b"hello world", "not a Keras model"), (b"PK\x03\x04garbage", "not a valid .keras")],
+)
+def test_non_models_are_refused(tmp_path, content, message):
+    path = tmp_path / "model.keras"
+    path.write_bytes(content)
+    with pytest.raises(VaecheckError, match=message):
+        read_model(path)
+
+
+def test_weights_only_h5_is_refused(saved_models, tmp_path):
+    import h5py
+
+    path = tmp_path / "weights.h5"
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("w", data=[1.0, 2.0])
+    with pytest.raises(VaecheckError, match="no model_config"):
+        read_model(path)
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(VaecheckError, match="no such file"):
+        read_model(tmp_path / "absent.keras")

@@ -1,0 +1,65 @@
+"""Data values that the output can never produce.
+
+The model's output is bounded by its last activation and the layers after it: a `relu` output
+is never negative, a `sigmoid` output stays inside (0, 1), a `tanh` output inside (-1, 1). When
+the values the output is trained against (for an autoencoder, the input itself) lie outside that
+codomain, no amount of training can fit them: the loss plateaus while the model pushes the
+out-of-reach values to the nearest end.
+
+Failing: a decoder ending in `Dense(16, activation="relu")`, trained on standardized data, of
+which about half is negative.
+
+Passing: the same decoder with a linear output, or the data rescaled into the codomain
+(`x_model = x * scale + offset`, the fix vaecheck prints, and the inverse on the way out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from vaecheck.checks.base import OutputFacts, Problem
+from vaecheck.intervals import format_bound
+from vaecheck.report import Severity
+
+CODE = "VC001"
+ID = "data-outside-codomain"
+SEVERITY = Severity.ERROR
+SUMMARY = "data values lie outside the output's codomain, where the model cannot reach them"
+
+
+def check(facts: OutputFacts) -> Iterator[Problem]:
+    edges = facts.edges
+    interval = facts.codomain.interval
+    if edges is None or interval is None or edges.outside == 0:
+        return
+    finite = facts.stats.finite
+    fraction = edges.outside / finite
+    sides = []
+    if edges.below:
+        sides.append(f"{percent(edges.below / finite)} below {format_bound(interval.low)}")
+    if edges.above:
+        sides.append(f"{percent(edges.above / finite)} above {format_bound(interval.high)}")
+    bound = facts.codomain.activation_name() or "the output"
+    yield Problem(
+        message=(
+            f"{percent(fraction)} of values ({edges.outside:,} of {finite:,}) lie outside "
+            f"{interval}, where {bound} cannot go: {' and '.join(sides)}"
+        ),
+        evidence={
+            "count_outside": edges.outside,
+            "count_below": edges.below,
+            "count_above": edges.above,
+            "fraction_outside": fraction,
+        },
+    )
+
+
+def percent(fraction: float) -> str:
+    value = fraction * 100
+    if value == 0:
+        return "0%"
+    if value < 0.1:
+        return "<0.1%"
+    if value > 99.9 and fraction < 1:
+        return ">99.9%"
+    return f"{value:.1f}%"

@@ -1,0 +1,201 @@
+"""The terminal report: verdict first, one line per finding, the fix as code to paste."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+
+import numpy as np
+from rich.console import Console
+from rich.text import Text
+
+from vaecheck.fixes import describe_rescale
+from vaecheck.intervals import Interval, format_bound
+from vaecheck.report import Fix, OutputResult, Report, Severity
+
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+BARS = " ▁▂▃▄▅▆▇█"
+HISTOGRAM_WIDTH = 60
+
+
+def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+    )
+    _header(console, report)
+    _verdict(console, report)
+    for output in report.outputs:
+        _output(console, report, output)
+    for name, why in report.skipped_outputs:
+        console.print(Text(f"skipped output {name}: {why}", style="dim"))
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+    return buffer.getvalue()
+
+
+def _header(console: Console, report: Report) -> None:
+    stats = report.stats
+    shape = " × ".join(str(d) for d in stats.shape)
+    title = Text("vaecheck · ", style="bold")
+    title.append(os.path.basename(report.model), style="bold")
+    title.append(" × ")
+    title.append(report.data_description, style="bold")
+    title.append(f"  ({shape}, {stats.dtype})", style="dim")
+    console.print(title)
+    console.print()
+
+
+def _verdict(console: Console, report: Report) -> None:
+    counts = [(s, report.count(s)) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)]
+    parts = [f"{n} {s.label}{'s' if n != 1 else ''}" for s, n in counts if n]
+    if report.count(Severity.ERROR):
+        console.print(Text("✗ " + ", ".join(parts), style="bold red"))
+    elif parts:
+        console.print(Text("! " + ", ".join(parts), style="bold yellow"))
+    else:
+        console.print(Text("✓ every output can reach every data value", style="bold green"))
+    console.print()
+
+
+def _output(console: Console, report: Report, output: OutputResult) -> None:
+    stats = report.stats
+    codomain = output.codomain
+    shape = "" if output.shape is None else "  " + _shape(output.shape)
+    line = Text("output  ", style="bold")
+    line.append(output.label, style="bold")
+    line.append(shape, style="dim")
+    if output.loss:
+        line.append(f"   loss {output.loss}", style="dim")
+    console.print(line)
+
+    bound = " → ".join(codomain.bounded_by) if codomain.bounded_by else "nothing (linear)"
+    codomain_text = str(codomain.interval) if codomain.interval is not None else "unknown"
+    console.print(_pair("bounded by", bound, "codomain", codomain_text))
+    data_range = (
+        f"[{_num(stats.min)}, {_num(stats.max)}]" if stats.min is not None else "no finite values"
+    )
+    console.print(_pair("data", report.data_kind.description, "range", data_range))
+    for note in codomain.notes:
+        console.print(Text(f"  note        {note}", style="dim"))
+    if codomain.interval is not None and stats.sample.size:
+        for histogram_line in _histogram(stats.sample, codomain.interval, stats.min, stats.max):
+            console.print(histogram_line)
+    for finding in output.findings:
+        line = Text(f"  {finding.code} ")
+        line.append(f"{finding.severity.label:<8}", style=SEVERITY_STYLE[finding.severity])
+        line.append(" " + finding.message)
+        console.print(line)
+    console.print()
+    _fix(console, output.fix)
+
+
+def _pair(label: str, value: str, label2: str, value2: str) -> Text:
+    text = Text(f"  {label:<10}  ", style="dim")
+    text.append(f"{value:<34}")
+    text.append(f"  {label2:<9} ", style="dim")
+    text.append(value2, style="bold")
+    return text
+
+
+def _fix(console: Console, fix: Fix) -> None:
+    if fix.kind == "none":
+        return
+    head = Text("fix  ", style="bold green")
+    head.append(fix.summary)
+    console.print(head)
+    rescale = fix.rescale
+    if rescale is not None:
+        target = f"[{_num(rescale.target_low)}, {_num(rescale.target_high)}]"
+        purpose = f"for {fix.rescale_for} " if fix.kind == "change-activation" else ""
+        console.print(Text(f"     rescaling {purpose}into {target}:", style="dim"))
+        phrase = describe_rescale(rescale)
+        comment = f"    # = {phrase}" if phrase else ""
+        console.print(f"     x_model = x * {_code(rescale.scale)} + {_code(rescale.offset)}{comment}")
+        console.print(
+            f"     x       = x_model * {_code(rescale.inverse_scale)} + {_code(rescale.inverse_offset)}"
+        )
+        console.print(
+            f"     keras.layers.Rescaling(scale={_code(rescale.scale)}, offset={_code(rescale.offset)})"
+            "   # as a preprocessing layer",
+        )
+    if fix.alternative:
+        console.print(Text(f"     {fix.alternative}", style="dim"))
+    console.print()
+
+
+def _histogram(
+    sample: np.ndarray, interval: Interval, data_min: float | None, data_max: float | None
+) -> list[Text]:
+    """A one-line histogram of the data on an axis that also shows the codomain's finite ends."""
+    assert data_min is not None and data_max is not None
+    ends = [e for e in (interval.low, interval.high) if math.isfinite(e)]
+    low = min([data_min, *ends])
+    high = max([data_max, *ends])
+    if high <= low:
+        return []
+    width = HISTOGRAM_WIDTH
+    counts, _ = np.histogram(sample, bins=width, range=(low, high))
+    peak = counts.max() or 1
+    bars = Text("              ")
+    for position, count in enumerate(counts):
+        centre = low + (position + 0.5) * (high - low) / width
+        inside = interval.contains(centre) or interval.closure().contains(centre)
+        if count == 0:
+            char = "─" if inside else " "
+        else:
+            level = max(1, round(math.sqrt(count / peak) * (len(BARS) - 1)))
+            char = BARS[level]
+        bars.append(char, style="green" if inside else "red")
+
+    def column(value: float) -> int:
+        return min(width - 1, max(0, round((value - low) / (high - low) * (width - 1))))
+
+    marks = [" "] * width
+    labels = [" "] * (width + 12)
+    for end, glyph in ((interval.low, "├"), (interval.high, "┤")):
+        if math.isfinite(end):
+            position = column(end)
+            marks[position] = glyph
+            _place(labels, position, format_bound(end))
+    axis = Text("              " + "".join(labels).rstrip(), style="dim")
+    mark_line = Text("              " + "".join(marks).rstrip(), style="dim")
+    scale = Text(
+        f"              {_num(low)}".ljust(14 + width - len(_num(high))) + _num(high),
+        style="dim",
+    )
+    return [axis, mark_line, bars, scale]
+
+
+def _place(cells: list[str], position: int, label: str) -> None:
+    start = max(0, min(len(cells) - len(label), position - len(label) // 2))
+    if any(c != " " for c in cells[start : start + len(label)]):
+        start = min(len(cells) - len(label), start + len(label) + 1)
+    for offset, char in enumerate(label):
+        cells[start + offset] = char
+
+
+def _shape(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "?"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def _code(value: float) -> str:
+    """A number as Python source: exact enough to paste, short when it can be."""
+    if float(value).is_integer():
+        return f"{value:.1f}"
+    return f"{value:.8g}"
