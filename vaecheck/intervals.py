@@ -23,8 +23,10 @@ class Interval:
     def __post_init__(self) -> None:
         if math.isnan(self.low) or math.isnan(self.high):
             raise ValueError("interval bounds cannot be NaN")
-        if self.low > self.high:
-            raise ValueError(f"empty interval: low {self.low} > high {self.high}")
+        if self.low > self.high or (
+            self.low == self.high and not (self.low_closed and self.high_closed)
+        ):
+            raise ValueError(f"empty interval: {self.low}, {self.high}")
         # An infinite end is never attained.
         if math.isinf(self.low):
             object.__setattr__(self, "low_closed", False)
@@ -104,20 +106,20 @@ class Interval:
         low = _mul(self.low, factor)
         high = _mul(self.high, factor)
         if factor > 0:
-            return Interval(low, high, self.low_closed, self.high_closed)
-        return Interval(high, low, self.high_closed, self.low_closed)
+            return _rounded(low, high, self.low_closed, self.high_closed)
+        return _rounded(high, low, self.high_closed, self.low_closed)
 
     def shift(self, offset: float) -> Interval:
         if not math.isfinite(offset):
             return Interval.real_line()
-        return Interval(self.low + offset, self.high + offset, self.low_closed, self.high_closed)
+        return _rounded(self.low + offset, self.high + offset, self.low_closed, self.high_closed)
 
     def affine(self, scale: float, offset: float) -> Interval:
         """The image of x * scale + offset."""
         return self.scale(scale).shift(offset)
 
     def __add__(self, other: Interval) -> Interval:
-        return Interval(
+        return _rounded(
             _add(self.low, other.low, -INF),
             _add(self.high, other.high, INF),
             self.low_closed and other.low_closed,
@@ -131,8 +133,9 @@ class Interval:
         return self + (-other)
 
     def __mul__(self, other: Interval) -> Interval:
+        # A closed zero end makes the product 0 attained, whatever the other factor is.
         candidates = [
-            (_mul(a, b), ca and cb)
+            (_mul(a, b), (ca and cb) or (a == 0 and ca) or (b == 0 and cb))
             for a, ca in ((self.low, self.low_closed), (self.high, self.high_closed))
             for b, cb in ((other.low, other.low_closed), (other.high, other.high_closed))
         ]
@@ -140,9 +143,7 @@ class Interval:
         high = max(value for value, _ in candidates)
         low_closed = any(closed for value, closed in candidates if value == low)
         high_closed = any(closed for value, closed in candidates if value == high)
-        # 0 * inf: when one factor may be 0 and the other is unbounded, the product can still
-        # be 0, which _mul already returns; open/closed flags above stay conservative (closed).
-        return Interval(low, high, low_closed, high_closed)
+        return _rounded(low, high, low_closed, high_closed)
 
     def maximum(self, other: Interval) -> Interval:
         """Image of elementwise max(x, y)."""
@@ -171,6 +172,13 @@ class Interval:
         left = "[" if self.low_closed else "("
         right = "]" if self.high_closed else ")"
         return f"{left}{format_bound(self.low)}, {format_bound(self.high)}{right}"
+
+
+def _rounded(low: float, high: float, low_closed: bool, high_closed: bool) -> Interval:
+    """An interval from float arithmetic, where rounding can make a thin interval collapse."""
+    if low >= high:
+        return Interval.point((low + high) / 2 if low > high else low)
+    return Interval(low, high, low_closed, high_closed)
 
 
 def _mul(a: float, b: float) -> float:

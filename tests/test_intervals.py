@@ -1,0 +1,99 @@
+"""Interval arithmetic: ends, openness and infinities."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vaecheck.intervals import INF, Interval
+
+finite = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@st.composite
+def intervals(draw):
+    low, high = sorted((draw(finite), draw(finite)))
+    if low == high:
+        return Interval.point(low)
+    return Interval(low, high, draw(st.booleans()), draw(st.booleans()))
+
+
+def members(interval: Interval) -> list[float]:
+    """Points of the interval, ends included only where they belong."""
+    points = [interval.low + (interval.high - interval.low) * t for t in (0.25, 0.5, 0.75)]
+    points += [p for p in (interval.low, interval.high) if interval.contains(p)]
+    return points
+
+
+def test_infinite_ends_are_open():
+    interval = Interval(0.0, INF, True, True)
+    assert interval.high_closed is False
+    assert str(interval) == "[0, inf)"
+
+
+def test_empty_or_nan_intervals_are_refused():
+    with pytest.raises(ValueError):
+        Interval(1.0, 0.0)
+    with pytest.raises(ValueError):
+        Interval(math.nan, 1.0)
+
+
+def test_contains_respects_open_ends():
+    sigmoid = Interval.open(0.0, 1.0)
+    assert not sigmoid.contains(0.0) and not sigmoid.contains(1.0)
+    assert sigmoid.contains(0.5)
+    assert Interval.closed(0.0, 1.0).contains(1.0)
+
+
+@given(intervals(), intervals())
+def test_hull_contains_both(a, b):
+    hull = a.hull(b)
+    for point in members(a) + members(b):
+        assert hull.contains(point)
+
+
+@given(intervals(), st.floats(-100, 100, allow_nan=False), st.floats(-100, 100, allow_nan=False))
+def test_affine_image_contains_every_image(interval, scale, offset):
+    image = interval.affine(scale, offset)
+    for point in members(interval):
+        value = point * scale + offset
+        assert image.closure().contains(value) or math.isclose(value, image.low) or math.isclose(value, image.high)
+
+
+def test_negative_scale_swaps_and_keeps_openness():
+    assert Interval(0.0, 1.0, True, False).scale(-2.0) == Interval(-2.0, 0.0, False, True)
+
+
+@given(intervals(), intervals())
+def test_sum_and_product_contain_pointwise_results(a, b):
+    total = a + b
+    product = a * b
+    for x in members(a):
+        for y in members(b):
+            assert total.closure().contains(x + y) or math.isclose(x + y, total.low, abs_tol=1e-9) or math.isclose(x + y, total.high, abs_tol=1e-9)
+            p = x * y
+            assert product.low - 1e-6 * max(1, abs(p)) <= p <= product.high + 1e-6 * max(1, abs(p))
+
+
+def test_product_with_unbounded_factor():
+    relu = Interval(0.0, INF, True, False)
+    assert relu * Interval.open(0.0, 1.0) == Interval(0.0, INF, True, False)
+    assert (relu * Interval.closed(-1.0, 1.0)).is_real_line
+
+
+def test_maximum_minimum_and_clip():
+    a = Interval.closed(-2.0, 1.0)
+    zero = Interval.point(0.0)
+    assert a.maximum(zero) == Interval.closed(0.0, 1.0)
+    assert a.minimum(zero) == Interval.closed(-2.0, 0.0)
+    assert Interval.real_line().clip(0.0, 6.0) == Interval.closed(0.0, 6.0)
+    assert Interval.open(0.0, 1.0).clip(-1.0, 2.0) == Interval.open(0.0, 1.0)
+    assert Interval.closed(5.0, 7.0).clip(0.0, 1.0) == Interval.point(1.0)
+
+
+def test_subset():
+    assert Interval.open(0.0, 1.0).is_subset_of(Interval.closed(0.0, 1.0))
+    assert not Interval.closed(0.0, 1.0).is_subset_of(Interval.open(0.0, 1.0))
