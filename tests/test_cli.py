@@ -1,0 +1,246 @@
+"""The CLI end to end, on the shipped sample models and on fresh saved models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from vaecheck.cli import command, main
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(command, list(args), standalone_mode=False, catch_exceptions=False)
+    return result.return_value, result.stdout, result.stderr
+
+
+def run_main(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_relu_vae_on_standardized_data_is_an_error(capsys):
+    code, out, err = run_main(
+        [str(SAMPLES / "relu_vae.keras"), str(SAMPLES / "standardized.npy"), "--no-color"], capsys
+    )
+    data = np.load(SAMPLES / "standardized.npy")
+    negative = int((data < 0).sum())
+    assert code == 1, out + err
+    assert err == ""
+    assert out.splitlines()[2].startswith("✗ 1 error")
+    assert "decoder › dec_out: relu" in out
+    assert "[0, inf)" in out
+    assert f"{negative:,} of {data.size:,}" in out
+    assert "VC001" in out
+    assert "linear" in out
+    assert "keras.layers.Rescaling(" in out
+
+
+def test_sigmoid_vae_on_unit_data_is_clean(capsys):
+    code, out, _ = run_main(
+        [str(SAMPLES / "sigmoid_vae.keras"), str(SAMPLES / "unit.npy"), "--no-color"], capsys
+    )
+    assert code == 0, out
+    assert "✓" in out
+    assert "VC00" not in out
+
+
+def test_tanh_generator_on_uint8_images_suggests_dividing_by_127_5(capsys):
+    code, out, _ = run_main(
+        [str(SAMPLES / "tanh_generator.keras"), str(SAMPLES / "images_uint8.npy"), "--no-color"],
+        capsys,
+    )
+    assert code == 1
+    assert "8-bit images" in out
+    assert "x / 127.5 - 1" in out
+    assert "x_model = x * 0.0078431373 + -1.0" in out
+    assert "x       = x_model * 127.5 + 127.5" in out
+
+
+def test_json_report_follows_the_contract(capsys):
+    code, out, _ = run_main(
+        [str(SAMPLES / "tanh_generator.keras"), str(SAMPLES / "images_uint8.npy"), "--format", "json"],
+        capsys,
+    )
+    report = json.loads(out)
+    images = np.load(SAMPLES / "images_uint8.npy")
+    assert code == 1
+    assert report["version"] == 1 and report["ok"] is False
+    assert report["model"].endswith("tanh_generator.keras")
+    [output] = report["outputs"]
+    assert output["activation"] == "tanh"
+    assert output["range"] == {
+        "known": True, "low": -1.0, "high": 1.0, "low_closed": False, "high_closed": False,
+        "notes": [], "simplex_axis": None,
+    }
+    assert output["data"]["count_outside"] == int((images > 1).sum())
+    assert output["data"]["min"] == 0 and output["data"]["max"] == 255
+    [finding] = output["findings"]
+    assert (finding["code"], finding["severity"]) == ("VC001", "error")
+    assert finding["fraction_outside"] == pytest.approx((images > 1).mean())
+    rescale = output["fix"]["rescale"]
+    assert rescale["scale"] == pytest.approx(1 / 127.5)
+    assert rescale["offset"] == pytest.approx(-1.0)
+    assert rescale["inverse_scale"] == pytest.approx(127.5)
+    assert rescale["inverse_offset"] == pytest.approx(127.5)
+    # The fix really maps the data into the codomain.
+    mapped = images.astype(np.float64) * rescale["scale"] + rescale["offset"]
+    assert mapped.min() >= -1 and mapped.max() <= 1
+
+
+def test_h5_model_gives_the_same_verdict_as_keras(capsys):
+    keras_code, keras_out, _ = run_main(
+        [str(SAMPLES / "relu_vae.keras"), str(SAMPLES / "standardized.npy"), "--format", "json"], capsys
+    )
+    h5_code, h5_out, _ = run_main(
+        [str(SAMPLES / "relu_vae.h5"), str(SAMPLES / "standardized.npy"), "--format", "json"], capsys
+    )
+    assert keras_code == h5_code == 1
+    assert json.loads(keras_out)["outputs"][0]["findings"] == json.loads(h5_out)["outputs"][0]["findings"]
+
+
+def test_npz_needs_a_key_when_it_holds_several_arrays(tmp_path, capsys):
+    data = np.load(SAMPLES / "unit.npy")
+    path = tmp_path / "data.npz"
+    np.savez(path, x=data, y=data[:, :3])
+    code, _, err = run_main([str(SAMPLES / "sigmoid_vae.keras"), str(path)], capsys)
+    assert code == 2 and "--key" in err and "\n" == err[-1] and err.count("\n") == 1
+    code, out, _ = run_main([str(SAMPLES / "sigmoid_vae.keras"), str(path), "--key", "x", "--no-color"], capsys)
+    assert code == 0, out
+
+
+def test_shape_mismatch_names_both_shapes(tmp_path, capsys):
+    path = tmp_path / "wide.npy"
+    np.save(path, np.zeros((10, 7), dtype=np.float32))
+    code, out, err = run_main([str(SAMPLES / "relu_vae.keras"), str(path)], capsys)
+    assert code == 2 and out == ""
+    assert "(None, 7)" in err and "(None, 16)" in err and str(path) in err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["absent.keras", "standardized.npy"], "absent.keras: no such file"),
+        (["relu_vae.keras", "absent.npy"], "absent.npy"),
+        (["standardized.npy", "standardized.npy"], "not a Keras model"),
+    ],
+)
+def test_unusable_input_is_one_line_and_exit_2(args, needle, capsys):
+    paths = [str(SAMPLES / a) for a in args]
+    code, out, err = run_main(paths, capsys)
+    assert code == 2
+    assert out == ""
+    assert needle in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main([]) == 2
+    assert main(["--format", "yaml", "a", "b"]) == 2
+
+
+def test_nonfinite_data_is_an_error(tmp_path, capsys):
+    data = np.load(SAMPLES / "unit.npy").copy()
+    data[3, 4] = np.nan
+    path = tmp_path / "nan.npy"
+    np.save(path, data)
+    code, out, _ = run_main([str(SAMPLES / "sigmoid_vae.keras"), str(path), "--format", "json"], capsys)
+    report = json.loads(out)
+    assert code == 1
+    assert [f["code"] for f in report["outputs"][0]["findings"]] == ["VC003"]
+
+
+def test_open_end_is_a_warning_except_with_binary_crossentropy(tmp_path, capsys):
+    data = np.load(SAMPLES / "unit.npy").copy()
+    data[0, :] = 1.0
+    data[1, :] = 0.0
+    path = tmp_path / "ends.npy"
+    np.save(path, data)
+    model = str(SAMPLES / "sigmoid_vae.keras")  # compiled with binary cross-entropy
+    code, out, _ = run_main([model, str(path), "--format", "json"], capsys)
+    [finding] = json.loads(out)["outputs"][0]["findings"]
+    assert (code, finding["code"], finding["severity"]) == (0, "VC002", "info")
+    code, out, _ = run_main([model, str(path), "--format", "json", "--loss", "mse"], capsys)
+    [finding] = json.loads(out)["outputs"][0]["findings"]
+    assert (code, finding["severity"]) == (0, "warning")
+    assert main([model, str(path), "--loss", "mse", "--fail-on", "warning"]) == 1
+    assert main([model, str(path), "--loss", "mse", "--fail-on", "warning", "--exit-zero"]) == 0
+
+
+def test_unknown_output_range_is_a_warning_naming_the_layer(saved_models, tmp_path, capsys):
+    def build(keras):
+        x = keras.Input((4,), name="x")
+        h = keras.layers.Dense(4, activation="tanh", name="h")(x)
+        out = keras.layers.Lambda(lambda t: t * 3.0, name="triple")(h)
+        return keras.Model(x, out)
+
+    model = saved_models.save("lambda_out", build)
+    path = tmp_path / "d.npy"
+    np.save(path, np.linspace(-5, 5, 40, dtype=np.float32).reshape(10, 4))
+    code, out, _ = run_main([str(model), str(path), "--format", "json"], capsys)
+    [output] = json.loads(out)["outputs"]
+    assert code == 0
+    assert output["range"]["known"] is False and output["range"]["unknown_at"] == "triple"
+    [finding] = output["findings"]
+    assert (finding["code"], finding["severity"]) == ("VC004", "warning")
+    assert "triple" in finding["message"]
+
+
+def test_python_api_accepts_an_array():
+    import vaecheck
+
+    data = np.load(SAMPLES / "standardized.npy")
+    report = vaecheck.check(SAMPLES / "relu_vae.keras", data)
+    assert not report.ok
+    assert report.outputs[0].findings[0].evidence["count_below"] == int((data < 0).sum())
+    clean = vaecheck.check(SAMPLES / "relu_vae.keras", np.abs(data))
+    assert clean.ok and clean.findings == ()
+
+
+def test_help_teaches_usage_and_exit_codes(capsys):
+    code, out, _ = run_main(["--help"], capsys)
+    assert code == 0
+    for needle in ("MODEL", "DATA", "--format", "Exit codes", "vaecheck vae.keras"):
+        assert needle in out
+
+
+def test_version(capsys):
+    code, out, _ = run_main(["--version"], capsys)
+    assert code == 0 and "vaecheck" in out
+
+
+def test_static_path_never_imports_tensorflow_or_keras():
+    script = (
+        "import sys\n"
+        "from vaecheck.cli import main\n"
+        f"codes = [main([{str(SAMPLES / 'relu_vae.keras')!r}, {str(SAMPLES / 'standardized.npy')!r}]),\n"
+        f"         main([{str(SAMPLES / 'relu_vae.h5')!r}, {str(SAMPLES / 'standardized.npy')!r}, '--format', 'json'])]\n"
+        "assert codes == [1, 1], codes\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'torch', 'jax')]\n"
+        "print('LOADED', loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "LOADED []" in result.stdout
+
+
+def test_console_script_runs(tmp_path):
+    exe = Path(sys.executable).parent / "vaecheck"
+    if not exe.exists():
+        pytest.skip("vaecheck is not installed as a console script in this environment")
+    result = subprocess.run(
+        [str(exe), str(SAMPLES / "tanh_generator.keras"), str(SAMPLES / "images_uint8.npy")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "\x1b[" not in result.stdout  # not a terminal: no colour codes
+    assert "VC001" in result.stdout
