@@ -1,0 +1,86 @@
+"""Each check on a table of passing and failing facts; the registry is complete and unique."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vaecheck.checks import REGISTRY, OutputFacts, rule_doc, run_checks
+from vaecheck.codomain import Codomain
+from vaecheck.intervals import INF, Interval
+from vaecheck.losses import LossSpec
+from vaecheck.report import Severity
+from vaecheck.stats import measure, recognize
+
+RELU = Codomain(Interval(0.0, INF, True, False), bounded_by=("dec_out: relu",))
+SIGMOID = Codomain(Interval.open(0.0, 1.0), bounded_by=("dec_out: sigmoid",))
+TANH = Codomain(Interval.open(-1.0, 1.0), bounded_by=("image: tanh",))
+LINEAR = Codomain(Interval.real_line())
+UNKNOWN = Codomain.unknown("decoder › triple", "Lambda layer (its code is not read)")
+
+
+def facts(codomain: Codomain, values, loss: str | None = None) -> OutputFacts:
+    data = np.asarray(values, dtype=np.float64)
+    intervals = [codomain.interval] if codomain.interval is not None else []
+    stats = measure([data], data.shape, data.dtype, intervals)
+    return OutputFacts(
+        output="out",
+        codomain=codomain,
+        stats=stats,
+        data_kind=recognize(stats),
+        edges=stats.edges_for(codomain.interval) if codomain.interval is not None else None,
+        loss=LossSpec(loss) if loss else None,
+    )
+
+
+def findings(f: OutputFacts) -> list[tuple[str, Severity]]:
+    return [(x.code, x.severity) for x in run_checks(f)]
+
+
+CASES = [
+    # (codomain, data, loss, expected findings)
+    (RELU, [-1.0, 0.5, 2.0], None, [("VC001", Severity.ERROR)]),
+    (RELU, [0.0, 0.5, 2.0], None, []),  # 0 is a closed end of relu
+    (SIGMOID, [0.2, 0.5, 0.9], None, []),
+    (SIGMOID, [0.0, 0.5, 1.0], None, [("VC002", Severity.WARNING)]),
+    (SIGMOID, [0.0, 0.5, 1.0], "binary_crossentropy", [("VC002", Severity.INFO)]),
+    (SIGMOID, [0.5, 1.5], None, [("VC001", Severity.ERROR)]),
+    (TANH, [-1.0, 0.0, 0.3], None, [("VC002", Severity.WARNING)]),
+    (TANH, [0.0, 255.0], None, [("VC001", Severity.ERROR)]),
+    (LINEAR, [-1e30, 1e30], None, []),
+    (SIGMOID, [0.5, np.nan], None, [("VC003", Severity.ERROR)]),
+    (UNKNOWN, [1.0, 2.0], None, [("VC004", Severity.WARNING)]),
+]
+
+
+@pytest.mark.parametrize(("codomain", "data", "loss", "expected"), CASES)
+def test_check_table(codomain, data, loss, expected):
+    assert findings(facts(codomain, data, loss)) == expected
+
+
+def test_outside_counts_and_fraction_are_exact():
+    data = np.linspace(-3, 3, 601)
+    [finding] = run_checks(facts(RELU, data))
+    assert finding.evidence["count_below"] == int((data < 0).sum())
+    assert finding.evidence["fraction_outside"] == pytest.approx((data < 0).mean())
+    assert "relu" in finding.message and "below 0" in finding.message
+
+
+def test_unknown_names_the_layer():
+    [finding] = run_checks(facts(UNKNOWN, [1.0]))
+    assert "decoder › triple" in finding.message
+
+
+def test_configured_severity_is_stamped_by_the_engine():
+    [finding] = run_checks(facts(RELU, [-1.0]), {"VC001": Severity.WARNING})
+    assert finding.severity is Severity.WARNING
+
+
+def test_registry_codes_are_unique_and_documented():
+    ids = [module.ID for module in REGISTRY.values()]
+    assert len(set(ids)) == len(ids)
+    for code, module in REGISTRY.items():
+        assert module.CODE == code and code.startswith("VC")
+        assert isinstance(module.SEVERITY, Severity)
+        doc = rule_doc(module)
+        assert "Failing" in doc and "Passing" in doc
