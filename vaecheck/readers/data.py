@@ -1,0 +1,607 @@
+"""Data files -> a DataSource that yields the array in blocks, so memory stays flat.
+
+Formats: `.npy` (versions 1.0, 2.0 and 3.0) and `.npz` (a zip of `.npy` members, stored or
+deflated), recognised by content first and by suffix second. The `.npy` header is parsed here
+with `ast.literal_eval` and its body read with plain reads at computed offsets: no `np.load`,
+no memory map, no pickle. Every problem with a file is a VaecheckError naming the file.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import os
+import stat
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
+
+import numpy as np
+
+from vaecheck.errors import VaecheckError
+
+NPY_MAGIC = b"\x93NUMPY"
+NPY_VERSIONS = {(1, 0): ("<H", "latin1"), (2, 0): ("<I", "latin1"), (3, 0): ("<I", "utf8")}
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
+# numpy refuses longer headers by default too; a numeric array's header is a few hundred bytes.
+MAX_HEADER_BYTES = 10_000
+# numpy 1.x allows 32 dimensions (2.x allows 64); no data sample needs more.
+MAX_DIMS = 32
+# Deflate cannot expand past 1032:1 (a 258-byte match costs at least two bits), so a member that
+# declares more than that is lying, and decompressing it would be a zip bomb.
+DEFLATE_MAX_RATIO = 1032
+DEFLATE_SLACK_BYTES = 64 * 1024
+DEFAULT_BLOCK_BYTES = 32 * 2**20
+# zipfile copies what one read asks for several times over; reading in pieces bounds that.
+READ_PIECE_BYTES = 2**20
+SUPPORTED = "vaecheck reads .npy and .npz"
+CHANGED = "the file changed while vaecheck was reading it"
+
+Index = tuple[slice, ...]
+
+# What a damaged file or archive can raise from os, zipfile, zlib and struct while being read.
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    OverflowError,
+    RuntimeError,
+    NotImplementedError,
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+)
+
+
+class _BadArray(Exception):
+    """A problem with one .npy stream; the caller knows which file or member it is."""
+
+
+@dataclass(frozen=True)
+class _NpyHeader:
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    fortran_order: bool
+    length: int  # bytes from the start of the .npy stream to its first data byte
+
+    @property
+    def data_bytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+class _Body(Protocol):
+    def blocks(self, source: DataSource, max_bytes: int) -> Iterator[tuple[Index, np.ndarray]]: ...
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """An array on disk or in memory, read block by block.
+
+    Blocks keep the stored dtype (a big-endian file yields big-endian blocks).
+    """
+
+    path: str  # as the user gave it
+    description: str  # e.g. "standardized.npy", "data.npz[x_train]"
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    _body: _Body = field(repr=False, compare=False)
+
+    @property
+    def size(self) -> int:
+        """The number of values in the array."""
+        return math.prod(self.shape)
+
+    def chunks(self, max_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[tuple[Index, np.ndarray]]:
+        """Yield `(index, block)` with `full_array[index] == block`, in file order.
+
+        C order: blocks of whole rows along axis 0; Fortran order: blocks of whole slices along
+        the last axis, so that each block is contiguous on disk. A block is a fresh in-memory
+        array of at most about `max_bytes`, but never less than one row or slice.
+        """
+        if max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive, not {max_bytes}")
+        return self._body.blocks(self, max_bytes)
+
+
+def open_data(path: str | os.PathLike[str], key: str | None = None) -> DataSource:
+    """Open a `.npy` or `.npz` file; `key` picks the array of an `.npz` holding several."""
+    source = os.fsdecode(os.fspath(path))
+    with _open_regular(source) as stream:
+        head = _read_exact(stream, len(NPY_MAGIC))
+        if not head:
+            raise VaecheckError("the file is empty", source)
+        if head == NPY_MAGIC:
+            if key is not None:
+                raise VaecheckError(f"--key {key!r} is for .npz archives, not a .npy file", source)
+            return _open_npy(stream, source)
+        if head[:4] in ZIP_SIGNATURES:
+            return _open_npz(stream, source, key)
+    suffix = os.path.splitext(source)[1].lower()
+    if suffix == ".npy":
+        raise VaecheckError(_npy_magic_problem(head), source)
+    if suffix == ".npz":
+        raise VaecheckError("not an .npz file: it is not a zip archive", source)
+    if not suffix:
+        raise VaecheckError(
+            f"unrecognised data format: no suffix, and the content is neither .npy nor .npz "
+            f"({SUPPORTED})",
+            source,
+        )
+    raise VaecheckError(f"unsupported data format '{suffix}' ({SUPPORTED})", source)
+
+
+def array_source(array: np.ndarray, description: str = "<array>") -> DataSource:
+    """A DataSource over an array already in memory, checked like a file's."""
+    array = np.asarray(array)
+    problem = _layout_problem(array.dtype, array.shape)
+    if problem:
+        raise VaecheckError(problem, description)
+    fortran_order = bool(array.flags.f_contiguous and not array.flags.c_contiguous)
+    return DataSource(
+        path=description,
+        description=description,
+        shape=tuple(array.shape),
+        dtype=array.dtype,
+        fortran_order=fortran_order,
+        _body=_ArrayBody(array),
+    )
+
+
+def _layout_problem(dtype: np.dtype, shape: tuple[int, ...]) -> str | None:
+    """Why vaecheck cannot measure an array of this dtype and shape, or None if it can."""
+    return _dtype_problem(dtype) or _shape_problem(shape)
+
+
+def _dtype_problem(dtype: np.dtype) -> str | None:
+    if dtype.hasobject:
+        return "object arrays are refused: vaecheck never unpickles"
+    if dtype.names is not None or dtype.subdtype is not None:
+        return f"structured arrays (dtype {dtype}) are not supported: vaecheck needs plain numbers"
+    kind = dtype.kind
+    if kind == "c":
+        return f"complex data has no order (dtype {dtype}): save its real and imaginary parts apart"
+    if kind in "USa":
+        return f"string data (dtype {dtype}) is not numeric"
+    if kind in "Mm":
+        return f"date and time data (dtype {dtype}) is not supported: vaecheck needs plain numbers"
+    if kind == "f" and dtype.itemsize > 8:
+        # Extended precision is laid out differently on x86 and ARM: its bytes are not portable.
+        return f"extended-precision floats (dtype {dtype}) are not supported: convert to float64"
+    if kind not in "biuf":
+        return f"dtype {dtype} is not supported: vaecheck reads bool, integer and float data"
+    return None
+
+
+def _shape_problem(shape: tuple[int, ...]) -> str | None:
+    if len(shape) == 0:
+        return "a 0-d array: vaecheck needs samples along the first axis"
+    if 0 in shape:
+        return f"the array is empty (shape {_format_shape(shape)})"
+    return None
+
+
+def _read_npy_header(stream: BinaryIO) -> _NpyHeader:
+    """Parse a .npy header from the start of `stream`, leaving it at the first data byte.
+
+    Raises _BadArray with a one-line problem; nothing in the header is executed or unpickled.
+    """
+    magic = _read_exact(stream, len(NPY_MAGIC))
+    if magic != NPY_MAGIC:
+        raise _BadArray(_npy_magic_problem(magic))
+    version = _read_exact(stream, 2)
+    if len(version) < 2:
+        raise _BadArray("the .npy header is cut short")
+    major, minor = version[0], version[1]
+    if (major, minor) not in NPY_VERSIONS:
+        raise _BadArray(
+            f"unsupported .npy format version {major}.{minor} (vaecheck reads 1.0, 2.0 and 3.0)"
+        )
+    length_format, encoding = NPY_VERSIONS[major, minor]
+    length_field = _read_exact(stream, struct.calcsize(length_format))
+    if len(length_field) < struct.calcsize(length_format):
+        raise _BadArray("the .npy header is cut short")
+    (header_length,) = struct.unpack(length_format, length_field)
+    if header_length > MAX_HEADER_BYTES:
+        raise _BadArray(
+            f"the .npy header declares {header_length:,} bytes, more than the "
+            f"{MAX_HEADER_BYTES:,} a header may have"
+        )
+    raw = _read_exact(stream, header_length)
+    if len(raw) < header_length:
+        raise _BadArray("the .npy header is cut short")
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise _BadArray(f"the .npy header is not valid {encoding} text") from None
+    dtype, shape, fortran_order = _parse_header_dict(text)
+    return _NpyHeader(
+        dtype=dtype,
+        shape=shape,
+        fortran_order=fortran_order,
+        length=len(NPY_MAGIC) + 2 + len(length_field) + header_length,
+    )
+
+
+def _parse_header_dict(text: str) -> tuple[np.dtype, tuple[int, ...], bool]:
+    try:
+        header = ast.literal_eval(text.strip())
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        raise _BadArray("the .npy header is not a Python dict literal") from None
+    if not isinstance(header, dict):
+        raise _BadArray("the .npy header is not a Python dict literal")
+    expected = {"descr", "fortran_order", "shape"}
+    missing = sorted(expected - header.keys())
+    if missing:
+        raise _BadArray(f"the .npy header lacks {', '.join(missing)}")
+    unexpected = sorted(repr(k) for k in header.keys() - expected)
+    if unexpected:
+        raise _BadArray(f"the .npy header has unexpected keys {', '.join(unexpected)}")
+    dtype = _header_dtype(header["descr"])
+    fortran_order = header["fortran_order"]
+    if not isinstance(fortran_order, bool):
+        raise _BadArray(f"the .npy header's fortran_order is {fortran_order!r}, not True or False")
+    shape = header["shape"]
+    if not isinstance(shape, tuple) or not all(
+        isinstance(d, int) and not isinstance(d, bool) for d in shape
+    ):
+        raise _BadArray(f"the .npy header's shape {shape!r} is not a tuple of integers")
+    if any(d < 0 for d in shape):
+        raise _BadArray(f"the .npy header's shape {_format_shape(shape)} has a negative dimension")
+    if len(shape) > MAX_DIMS:
+        raise _BadArray(f"the .npy header declares {len(shape)} dimensions, more than {MAX_DIMS}")
+    problem = _shape_problem(shape)
+    if problem:
+        raise _BadArray(problem)
+    return dtype, shape, fortran_order
+
+
+def _header_dtype(descr: object) -> np.dtype:
+    if not isinstance(descr, (str, list)):
+        raise _BadArray(f"the .npy header's descr {descr!r} is not a dtype")
+    try:
+        dtype = np.dtype(descr)
+    except (TypeError, ValueError, RecursionError, MemoryError, OverflowError):
+        shown = descr if isinstance(descr, str) else "a list"
+        raise _BadArray(f"the .npy header's descr {shown!r} is not a valid dtype") from None
+    problem = _dtype_problem(dtype)
+    if problem:
+        raise _BadArray(problem)
+    return dtype
+
+
+def _npy_magic_problem(head: bytes) -> str:
+    return f"not a .npy file: it starts with {head!r}, not the .npy magic {NPY_MAGIC!r}"
+
+
+# --- .npy files -------------------------------------------------------------------------------
+
+
+def _open_npy(stream: BinaryIO, source: str) -> DataSource:
+    header = _npy_file_header(stream, source)
+    return DataSource(
+        path=source,
+        description=os.path.basename(source),
+        shape=header.shape,
+        dtype=header.dtype,
+        fortran_order=header.fortran_order,
+        _body=_NpyFileBody(header),
+    )
+
+
+def _npy_file_header(stream: BinaryIO, source: str) -> _NpyHeader:
+    """Parse the header and check that the file holds exactly the data it declares."""
+    try:
+        stream.seek(0)
+        header = _read_npy_header(stream)
+        file_bytes = os.fstat(stream.fileno()).st_size
+    except _BadArray as exc:
+        raise VaecheckError(str(exc), source) from None
+    except OSError as exc:
+        raise VaecheckError(f"cannot read the data ({_reason(exc)})", source) from None
+    held = file_bytes - header.length
+    if held < header.data_bytes:
+        raise VaecheckError(
+            f"the file is truncated: its header declares {header.data_bytes:,} bytes of data "
+            f"({_describe(header)}), the file holds {max(held, 0):,}",
+            source,
+        )
+    if held > header.data_bytes:
+        raise VaecheckError(
+            f"the file holds {held - header.data_bytes:,} bytes after the "
+            f"{header.data_bytes:,} bytes of data its header declares",
+            source,
+        )
+    return header
+
+
+@dataclass(frozen=True)
+class _NpyFileBody:
+    header: _NpyHeader
+
+    def blocks(self, source: DataSource, max_bytes: int) -> Iterator[tuple[Index, np.ndarray]]:
+        with _open_regular(source.path) as stream:
+            if _npy_file_header(stream, source.path) != self.header:
+                raise VaecheckError(CHANGED, source.path)
+            yield from _stream_blocks(stream, self.header, max_bytes, source.path, "")
+
+
+# --- .npz archives ----------------------------------------------------------------------------
+
+
+def _open_npz(stream: BinaryIO, source: str, key: str | None) -> DataSource:
+    with _zip_archive(stream, source) as archive:
+        info = _select_member(archive, source, key)
+        member, header = _open_member(archive, info, source)
+        member.close()
+    return DataSource(
+        path=source,
+        description=f"{os.path.basename(source)}[{_array_name(info.filename)}]",
+        shape=header.shape,
+        dtype=header.dtype,
+        fortran_order=header.fortran_order,
+        _body=_NpzMemberBody(info.filename, header),
+    )
+
+
+def _zip_archive(stream: BinaryIO, source: str) -> zipfile.ZipFile:
+    """Open the archive and refuse it if any member declares an impossible size."""
+    try:
+        stream.seek(0)
+        archive_bytes = os.fstat(stream.fileno()).st_size
+        archive = zipfile.ZipFile(stream)
+    except _READ_ERRORS as exc:
+        problem = f"not an .npz file: not a valid zip archive ({_reason(exc)})"
+        raise VaecheckError(problem, source) from None
+    try:
+        for info in archive.infolist():
+            problem = _declared_size_problem(info, archive_bytes)
+            if problem:
+                raise VaecheckError(problem, source)
+    except BaseException:
+        archive.close()
+        raise
+    return archive
+
+
+def _declared_size_problem(info: zipfile.ZipInfo, archive_bytes: int) -> str | None:
+    name = info.filename
+    if info.compress_size > archive_bytes:
+        return (
+            f"member '{name}' declares {info.compress_size:,} compressed bytes, "
+            f"more than the whole archive ({archive_bytes:,} bytes)"
+        )
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.file_size != info.compress_size:
+            return (
+                f"member '{name}' is stored uncompressed, yet declares {info.file_size:,} bytes "
+                f"in an entry of {info.compress_size:,}"
+            )
+    elif info.file_size > DEFLATE_MAX_RATIO * info.compress_size + DEFLATE_SLACK_BYTES:
+        return (
+            f"member '{name}' declares {info.file_size:,} bytes from {info.compress_size:,} "
+            f"compressed bytes, more than deflate can produce: refusing a likely zip bomb"
+        )
+    return None
+
+
+def _select_member(archive: zipfile.ZipFile, source: str, key: str | None) -> zipfile.ZipInfo:
+    members = [info for info in archive.infolist() if not info.is_dir()]
+    if not any(info.filename.endswith(".npy") for info in members):
+        looks_like_model = any(info.filename == "config.json" for info in members)
+        hint = " (it looks like a .keras model: pass it as the model)" if looks_like_model else ""
+        raise VaecheckError(f"a zip archive with no .npy arrays, not an .npz{hint}", source)
+    names = [_array_name(info.filename) for info in members]
+    if key is None:
+        if len(members) > 1:
+            raise VaecheckError(
+                f"the .npz archive holds {len(members)} arrays ({_list_names(names)}); "
+                f"pass --key to choose one",
+                source,
+            )
+        chosen = members[0]
+    else:
+        matches = [info for info in members if key in (info.filename, _array_name(info.filename))]
+        if not matches:
+            raise VaecheckError(
+                f"no array '{key}' in the .npz archive; it holds {_list_names(names)}", source
+            )
+        chosen = matches[-1]
+    if chosen.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise VaecheckError(
+            f"array '{_array_name(chosen.filename)}' uses zip compression method "
+            f"{chosen.compress_type}; .npz members are stored or deflated",
+            source,
+        )
+    return chosen
+
+
+def _open_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str
+) -> tuple[BinaryIO, _NpyHeader]:
+    """Open a member, parse its .npy header and check it against the entry's declared size.
+
+    Returns the member's stream at its first data byte: deflated members cannot seek cheaply,
+    so their data is read on from there.
+    """
+    name = _array_name(info.filename)
+    try:
+        member = archive.open(info)
+        try:
+            header = _read_npy_header(member)
+        except BaseException:
+            member.close()
+            raise
+    except _BadArray as exc:
+        raise VaecheckError(f"array '{name}': {exc}", source) from None
+    except _READ_ERRORS as exc:
+        problem = f"cannot read array '{name}' from the archive ({_reason(exc)})"
+        raise VaecheckError(problem, source) from None
+    if header.length + header.data_bytes != info.file_size:
+        member.close()
+        raise VaecheckError(
+            f"array '{name}': its .npy header declares {header.data_bytes:,} bytes of data "
+            f"({_describe(header)}), the archive entry holds "
+            f"{max(info.file_size - header.length, 0):,}",
+            source,
+        )
+    return member, header
+
+
+@dataclass(frozen=True)
+class _NpzMemberBody:
+    member: str
+    header: _NpyHeader
+
+    def blocks(self, source: DataSource, max_bytes: int) -> Iterator[tuple[Index, np.ndarray]]:
+        with _open_regular(source.path) as stream, _zip_archive(stream, source.path) as archive:
+            try:
+                info = archive.getinfo(self.member)
+            except KeyError:
+                raise VaecheckError(CHANGED, source.path) from None
+            member, header = _open_member(archive, info, source.path)
+            with member:
+                if header != self.header:
+                    raise VaecheckError(CHANGED, source.path)
+                prefix = f"array '{_array_name(self.member)}': "
+                yield from _stream_blocks(member, header, max_bytes, source.path, prefix)
+
+
+def _array_name(member: str) -> str:
+    return member[: -len(".npy")] if member.endswith(".npy") else member
+
+
+def _list_names(names: list[str], most: int = 20) -> str:
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown}, … ({len(names) - most} more)"
+
+
+# --- arrays in memory -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _ArrayBody:
+    array: np.ndarray
+
+    def blocks(self, source: DataSource, max_bytes: int) -> Iterator[tuple[Index, np.ndarray]]:
+        for index, _ in _block_plan(source.shape, source.dtype, source.fortran_order, max_bytes):
+            yield index, np.array(self.array[index], order="K", copy=True)
+
+
+# --- shared plumbing --------------------------------------------------------------------------
+
+
+def _block_plan(
+    shape: tuple[int, ...], dtype: np.dtype, fortran_order: bool, max_bytes: int
+) -> Iterator[tuple[Index, tuple[int, ...]]]:
+    """The index and shape of each block, in the order the values are stored."""
+    axis = len(shape) - 1 if fortran_order else 0
+    length = shape[axis]
+    slice_bytes = math.prod(shape) // length * dtype.itemsize
+    per_block = max(1, max_bytes // slice_bytes)
+    for start in range(0, length, per_block):
+        stop = min(start + per_block, length)
+        index = tuple(slice(start, stop) if a == axis else slice(None) for a in range(len(shape)))
+        block_shape = tuple(stop - start if a == axis else d for a, d in enumerate(shape))
+        yield index, block_shape
+
+
+def _stream_blocks(
+    stream: BinaryIO, header: _NpyHeader, max_bytes: int, source: str, prefix: str
+) -> Iterator[tuple[Index, np.ndarray]]:
+    order = "F" if header.fortran_order else "C"
+    plan = _block_plan(header.shape, header.dtype, header.fortran_order, max_bytes)
+    for index, block_shape in plan:
+        buffer = np.empty(math.prod(block_shape) * header.dtype.itemsize, dtype=np.uint8)
+        try:
+            filled = _fill(stream, buffer)
+        except _READ_ERRORS as exc:
+            raise VaecheckError(f"{prefix}cannot read the data ({_reason(exc)})", source) from None
+        if filled < buffer.size:
+            raise VaecheckError(f"{prefix}the data ended early: {CHANGED}", source)
+        if header.dtype.kind == "b":
+            # numpy stores True as 1, but any non-zero byte reads as True: keep blocks 0 and 1.
+            np.not_equal(buffer, 0, out=buffer)
+        yield index, buffer.view(header.dtype).reshape(block_shape, order=order)
+
+
+def _fill(stream: BinaryIO, buffer: np.ndarray) -> int:
+    """Read into `buffer` until it is full or the stream ends; return the bytes read."""
+    view = memoryview(buffer)
+    filled = 0
+    while filled < len(view):
+        got = stream.readinto(view[filled : filled + READ_PIECE_BYTES])
+        if not got:
+            break
+        filled += got
+    return filled
+
+
+def _read_exact(stream: BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes: fewer only where the stream ends."""
+    parts: list[bytes] = []
+    wanted = size
+    while wanted > 0:
+        part = stream.read(wanted)
+        if not part:
+            break
+        parts.append(part)
+        wanted -= len(part)
+    return b"".join(parts)
+
+
+def _open_regular(source: str) -> BinaryIO:
+    """Open a regular file for reading; refuse anything else before opening it.
+
+    A FIFO opened for reading would block until a writer appears, so its type is checked with
+    stat first, and the open itself is non-blocking in case the path is swapped in between.
+    """
+    try:
+        info = os.stat(source)
+    except FileNotFoundError:
+        raise VaecheckError("no such file or directory", source) from None
+    except OSError as exc:
+        raise VaecheckError(f"cannot read the data ({_reason(exc)})", source) from None
+    except ValueError:
+        raise VaecheckError("not a valid path", source) from None
+    _refuse_irregular(info.st_mode, source)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(source, flags)
+    except OSError as exc:
+        raise VaecheckError(f"cannot read the data ({_reason(exc)})", source) from None
+    try:
+        _refuse_irregular(os.fstat(fd).st_mode, source)
+        return os.fdopen(fd, "rb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _refuse_irregular(mode: int, source: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise VaecheckError(f"a directory, not a data file ({SUPPORTED} files)", source)
+    if not stat.S_ISREG(mode):
+        raise VaecheckError(
+            f"not a regular file (a FIFO, socket or device): {SUPPORTED} files", source
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    """A damaged file's exception as a short clause for the one-line problem."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, EOFError):
+        return "the compressed data ends early"
+    return str(exc) or type(exc).__name__
+
+
+def _describe(header: _NpyHeader) -> str:
+    return f"{header.dtype}, shape {_format_shape(header.shape)}"
+
+
+def _format_shape(shape: tuple[int, ...]) -> str:
+    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(map(str, shape))})"
