@@ -62,7 +62,7 @@ def test_tanh_generator_on_uint8_images_suggests_dividing_by_127_5(capsys):
     assert code == 1
     assert "8-bit images" in out
     assert "x / 127.5 - 1" in out
-    assert "x_model = x * 0.0078431373 + -1.0" in out
+    assert "x_model = x * 0.0078431373 - 1.0" in out
     assert "x       = x_model * 127.5 + 127.5" in out
 
 

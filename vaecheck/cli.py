@@ -97,9 +97,11 @@ def command(
     from vaecheck.report import Severity
 
     report = check(model, data, key=key, loss=loss)
-    width = min(shutil.get_terminal_size((100, 24)).columns, 120)
-    text = render(report, OutputFormat(output_format), color=_use_color(color), width=width)
-    click.echo(text, nl=False)
+    # A pipe or a CI log gets long lines rather than wrapped ones; a terminal gets its width.
+    width = min(shutil.get_terminal_size((100, 24)).columns, 120) if sys.stdout.isatty() else 200
+    use_color = _use_color(color)
+    text = render(report, OutputFormat(output_format), color=use_color, width=width)
+    click.echo(text, nl=False, color=use_color)
     if exit_zero or not report.fails(Severity.parse(fail_on)):
         return ExitCode.CLEAN
     return ExitCode.FINDINGS

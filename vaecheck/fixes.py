@@ -65,14 +65,14 @@ def _fix_outside(
         squasher = squasher if not interval.is_bounded else activation
         return Fix(
             "change-activation",
-            f"the data {kind.description.removeprefix('looks ')}: use a linear output "
-            "(activation=None), which can reach any value",
+            f"use a linear output (activation=None): the data {kind.description.replace('looks', 'look')}, "
+            "and a linear output reaches any value",
             activation="linear",
             rescale=rescale_between(source, (target.low, target.high)),
             rescale_for=squasher,
             alternative=(
-                f"or keep a bounded output: {squasher} with the data min-max rescaled into "
-                f"{_fmt_range(target)}, and back on the way out"
+                f"or keep a bounded output: {squasher}, with the data min-max rescaled into "
+                f"[{format_bound(target.low)}, {format_bound(target.high)}] and back on the way out"
             ),
         )
     if interval.is_bounded:

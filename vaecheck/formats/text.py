@@ -5,18 +5,22 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 
 import numpy as np
 from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
 from vaecheck.fixes import describe_rescale
 from vaecheck.intervals import Interval, format_bound
-from vaecheck.report import Fix, OutputResult, Report, Severity
+from vaecheck.report import Fix, OutputResult, Report, Rescale, Severity
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 BARS = " ▁▂▃▄▅▆▇█"
 HISTOGRAM_WIDTH = 60
+TRAILING_SPACE = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$")
 
 
 def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
@@ -38,7 +42,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         console.print(Text(f"skipped output {name}: {why}", style="dim"))
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"))
-    return buffer.getvalue()
+    return "\n".join(TRAILING_SPACE.sub(r"\1", line) for line in buffer.getvalue().split("\n"))
 
 
 def _header(console: Console, report: Report) -> None:
@@ -78,31 +82,36 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
 
     bound = " → ".join(codomain.bounded_by) if codomain.bounded_by else "nothing (linear)"
     codomain_text = str(codomain.interval) if codomain.interval is not None else "unknown"
-    console.print(_pair("bounded by", bound, "codomain", codomain_text))
     data_range = (
         f"[{_num(stats.min)}, {_num(stats.max)}]" if stats.min is not None else "no finite values"
     )
-    console.print(_pair("data", report.data_kind.description, "range", data_range))
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim", no_wrap=True, min_width=10)
+    facts.add_column(overflow="fold")
+    facts.add_column(style="dim", no_wrap=True)
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_row("bounded by", bound, "codomain", codomain_text)
+    facts.add_row("data", report.data_kind.description, "range", data_range)
+    console.print(Padding(facts, (0, 0, 0, 2), expand=False))
     for note in codomain.notes:
         console.print(Text(f"  note        {note}", style="dim"))
     if codomain.interval is not None and stats.sample.size:
         for histogram_line in _histogram(stats.sample, codomain.interval, stats.min, stats.max):
             console.print(histogram_line)
-    for finding in output.findings:
-        line = Text(f"  {finding.code} ")
-        line.append(f"{finding.severity.label:<8}", style=SEVERITY_STYLE[finding.severity])
-        line.append(" " + finding.message)
-        console.print(line)
+    if output.findings:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for finding in output.findings:
+            grid.add_row(
+                finding.code,
+                Text(f"{finding.severity.label:<7}", style=SEVERITY_STYLE[finding.severity]),
+                finding.message,
+            )
+        console.print(Padding(grid, (0, 0, 0, 2), expand=False))
     console.print()
     _fix(console, output.fix)
-
-
-def _pair(label: str, value: str, label2: str, value2: str) -> Text:
-    text = Text(f"  {label:<10}  ", style="dim")
-    text.append(f"{value:<34}")
-    text.append(f"  {label2:<9} ", style="dim")
-    text.append(value2, style="bold")
-    return text
 
 
 def _fix(console: Console, fix: Fix) -> None:
@@ -112,23 +121,32 @@ def _fix(console: Console, fix: Fix) -> None:
     head.append(fix.summary)
     console.print(head)
     rescale = fix.rescale
-    if rescale is not None:
-        target = f"[{_num(rescale.target_low)}, {_num(rescale.target_high)}]"
-        purpose = f"for {fix.rescale_for} " if fix.kind == "change-activation" else ""
-        console.print(Text(f"     rescaling {purpose}into {target}:", style="dim"))
-        phrase = describe_rescale(rescale)
-        comment = f"    # = {phrase}" if phrase else ""
-        console.print(f"     x_model = x * {_code(rescale.scale)} + {_code(rescale.offset)}{comment}")
-        console.print(
-            f"     x       = x_model * {_code(rescale.inverse_scale)} + {_code(rescale.inverse_offset)}"
-        )
-        console.print(
-            f"     keras.layers.Rescaling(scale={_code(rescale.scale)}, offset={_code(rescale.offset)})"
-            "   # as a preprocessing layer",
-        )
-    if fix.alternative:
-        console.print(Text(f"     {fix.alternative}", style="dim"))
+    if fix.kind == "change-activation":
+        # The numbers belong to the alternative: announce it first.
+        if fix.alternative:
+            console.print(Text(f"     {fix.alternative}:", style="dim"))
+        if rescale is not None:
+            _rescale_lines(console, rescale)
+    else:
+        if rescale is not None:
+            _rescale_lines(console, rescale)
+        if fix.alternative:
+            console.print(Text(f"     {fix.alternative}", style="dim"))
     console.print()
+
+
+def _rescale_lines(console: Console, rescale: Rescale) -> None:
+    phrase = describe_rescale(rescale)
+    comment = f"    # = {phrase}" if phrase else ""
+    console.print(f"     x_model = x * {_code(rescale.scale)}{_signed(rescale.offset)}{comment}")
+    console.print(
+        f"     x       = x_model * {_code(rescale.inverse_scale)}{_signed(rescale.inverse_offset)}"
+        "    # and back"
+    )
+    console.print(
+        f"     keras.layers.Rescaling(scale={_code(rescale.scale)}, offset={_code(rescale.offset)})"
+        "    # the same, as a preprocessing layer"
+    )
 
 
 def _histogram(
@@ -159,27 +177,30 @@ def _histogram(
         return min(width - 1, max(0, round((value - low) / (high - low) * (width - 1))))
 
     marks = [" "] * width
-    labels = [" "] * (width + 12)
+    placed: list[tuple[int, str]] = []
+    previous = -1
     for end, glyph in ((interval.low, "├"), (interval.high, "┤")):
         if math.isfinite(end):
-            position = column(end)
-            marks[position] = glyph
-            _place(labels, position, format_bound(end))
-    axis = Text("              " + "".join(labels).rstrip(), style="dim")
-    mark_line = Text("              " + "".join(marks).rstrip(), style="dim")
-    scale = Text(
-        f"              {_num(low)}".ljust(14 + width - len(_num(high))) + _num(high),
-        style="dim",
-    )
+            position = max(column(end), previous + 1)
+            if position < width:
+                marks[position] = glyph
+                placed.append((position, format_bound(end)))
+                previous = position
+    indent = " " * 14
+    axis = Text(indent + _labels(placed, width + 12), style="dim")
+    mark_line = Text(indent + "".join(marks).rstrip(), style="dim")
+    left, right = _num(low), _num(high)
+    scale = Text(indent + left + " " * max(1, width - len(left) - len(right)) + right, style="dim")
     return [axis, mark_line, bars, scale]
 
 
-def _place(cells: list[str], position: int, label: str) -> None:
-    start = max(0, min(len(cells) - len(label), position - len(label) // 2))
-    if any(c != " " for c in cells[start : start + len(label)]):
-        start = min(len(cells) - len(label), start + len(label) + 1)
-    for offset, char in enumerate(label):
-        cells[start + offset] = char
+def _labels(placed: list[tuple[int, str]], width: int) -> str:
+    """Labels centred under their columns, pushed right rather than overlapping."""
+    line = ""
+    for position, label in placed:
+        start = max(position - len(label) // 2, len(line) + 1 if line else 0)
+        line = line.ljust(start) + label
+    return line[:width]
 
 
 def _shape(shape: tuple[int | None, ...]) -> str:
@@ -192,6 +213,11 @@ def _num(value: float | None) -> str:
     if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.4g}"
+
+
+def _signed(value: float) -> str:
+    """ + 2.0 or - 2.0, so that the pasted line reads as a person would write it."""
+    return f" - {_code(-value)}" if value < 0 else f" + {_code(value)}"
 
 
 def _code(value: float) -> str:
