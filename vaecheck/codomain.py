@@ -63,6 +63,12 @@ class Codomain:
     def with_note(self, note: str) -> Codomain:
         return replace(self, notes=self.notes + (note,))
 
+    def activation_name(self) -> str | None:
+        """The activation that starts the chain of steps, e.g. "relu"."""
+        if not self.bounded_by:
+            return None
+        return self.bounded_by[0].rsplit(": ", 1)[-1]
+
     def describe_bound(self) -> str:
         if not self.known:
             return f"unknown (at {self.unknown_at}: {self.unknown_reason})"

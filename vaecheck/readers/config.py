@@ -461,6 +461,16 @@ def _is_history(value: Any) -> bool:
     )
 
 
+def _is_constant_leaf(value: Any) -> bool:
+    """Keras 2's `["_CONSTANT_VALUE", -1, value, kwargs]`: a constant first call argument."""
+    return (
+        isinstance(value, list)
+        and len(value) in (3, 4)
+        and value[0] == "_CONSTANT_VALUE"
+        and (len(value) == 3 or isinstance(value[3], Mapping))
+    )
+
+
 def _history_leaves(structure: Any) -> list[tuple[str, int, int]]:
     """[layer, node, tensor] leaves of an input_layers/output_layers structure, in order."""
     leaves: list[tuple[str, int, int]] = []
@@ -543,20 +553,36 @@ def _decode_node(raw: Any, source: str) -> tuple[Any, Any, list[tuple[str, int, 
         kwargs = convert(raw.get("kwargs", {}))
         return (args if isinstance(args, list) else [args]), kwargs, leaves
 
+    def convert_keras2(value: Any, depth: int = 0) -> Any:
+        # Keras 2 writes tensors inside call kwargs as bare [layer, node, tensor] lists.
+        if depth > 100:
+            raise ConfigError("a layer's call arguments are nested too deep", source)
+        if _is_history(value) and value[0] != "_CONSTANT_VALUE":
+            leaf = (value[0], value[1], value[2])
+            leaves.append(leaf)
+            return _Leaf(leaf)
+        if isinstance(value, Mapping):
+            return {k: convert_keras2(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert_keras2(v, depth + 1) for v in value]
+        return convert(value, depth)
+
     if isinstance(raw, list):  # Keras 2: [[layer, node, tensor, kwargs], ...] or one leaf
-        entries = [raw] if _is_history(raw) else raw
+        entries = [raw] if _is_history(raw) or _is_constant_leaf(raw) else raw
         refs: list[Any] = []
         kwargs: dict[str, Any] = {}
         for item in entries:
-            if _is_history(item) and item[0] == "_CONSTANT_VALUE":
-                refs.append(item[2])
+            if _is_constant_leaf(item):  # ["_CONSTANT_VALUE", -1, value, kwargs]: a constant x
+                refs.append(convert(item[2]))
+                if len(item) == 4:
+                    kwargs.update(convert_keras2(dict(item[3])))
                 continue
             if _is_history(item):
                 leaf = (item[0], item[1], item[2])
                 leaves.append(leaf)
                 refs.append(_Leaf(leaf))
                 if len(item) == 4:
-                    kwargs.update(convert(dict(item[3])))
+                    kwargs.update(convert_keras2(dict(item[3])))
                 continue
             # Structures kept by TFOpLambda: walk them for leaves.
             for nested in _history_leaves(item):
