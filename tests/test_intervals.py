@@ -94,6 +94,14 @@ def test_maximum_minimum_and_clip():
     assert Interval.closed(5.0, 7.0).clip(0.0, 1.0) == Interval.point(1.0)
 
 
+def test_maximum_of_equal_low_ends_is_open_unless_both_are_closed():
+    open_low = Interval(0.0, 1.0, False, True)
+    closed_low = Interval(0.0, 1.0, True, True)
+    assert not open_low.maximum(closed_low).low_closed
+    assert closed_low.maximum(closed_low).low_closed
+    assert open_low.minimum(closed_low).low_closed  # min reaches 0 through the closed one
+
+
 def test_subset():
     assert Interval.open(0.0, 1.0).is_subset_of(Interval.closed(0.0, 1.0))
     assert not Interval.closed(0.0, 1.0).is_subset_of(Interval.open(0.0, 1.0))

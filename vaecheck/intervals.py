@@ -147,7 +147,9 @@ class Interval:
 
     def maximum(self, other: Interval) -> Interval:
         """Image of elementwise max(x, y)."""
-        low, low_closed = _max_end(self.low, self.low_closed, other.low, other.low_closed)
+        # max(x, y) equals the shared low end only when both x and y sit on it; it equals the
+        # shared high end when either does.
+        low, low_closed = _max_end(self.low, self.low_closed, other.low, other.low_closed, both=True)
         high, high_closed = _max_end(self.high, self.high_closed, other.high, other.high_closed)
         return Interval(low, high, low_closed, high_closed)
 
@@ -193,12 +195,14 @@ def _add(a: float, b: float, default: float) -> float:
     return default if math.isnan(total) else total
 
 
-def _max_end(a: float, a_closed: bool, b: float, b_closed: bool) -> tuple[float, bool]:
+def _max_end(
+    a: float, a_closed: bool, b: float, b_closed: bool, both: bool = False
+) -> tuple[float, bool]:
     if a > b:
         return a, a_closed
     if b > a:
         return b, b_closed
-    return a, a_closed or b_closed
+    return a, (a_closed and b_closed) if both else (a_closed or b_closed)
 
 
 def format_bound(value: float) -> str:

@@ -336,11 +336,12 @@ class Params:
             raise ConfigProblem(f"{key} is not true or false")
         return value
 
-    def axis(self, key: str = "axis", default: int = -1) -> int | tuple[int, ...]:
+    def axis(self, key: str = "axis", default: int = -1) -> int | tuple[int, ...] | None:
+        """An axis, several, or None (keras.ops' "all axes", whose length is not known)."""
         self.read.add(key)
         value = self.values.get(key, default)
-        if _is_int(value):
-            return int(value)
+        if value is None or _is_int(value):
+            return value
         if isinstance(value, list) and value and all(_is_int(v) for v in value):
             return tuple(int(v) for v in value)
         raise ConfigProblem(f"{key} is not an axis")
@@ -377,7 +378,9 @@ def _relu(params: Params, _major: int | None) -> Activation:
     max_value = params.optional("max_value")
     threshold = params.number("threshold", 0.0)
     name = _named(
-        "relu", ("negative_slope", slope, 0.0), ("max_value", max_value, None),
+        "relu",
+        ("negative_slope", slope, 0.0),
+        ("max_value", max_value, None),
         ("threshold", threshold, 0.0),
     )
     return elementwise(name, relu_function(slope, max_value, threshold))
@@ -423,7 +426,9 @@ def _elu(params: Params, _major: int | None, default: float = 1.0) -> Activation
 
 
 def _selu(_params: Params, _major: int | None) -> Activation:
-    negative = _with_limits(lambda x: SELU_SCALE * SELU_ALPHA * _expm1(x), -SELU_SCALE * SELU_ALPHA, 0)
+    negative = _with_limits(
+        lambda x: SELU_SCALE * SELU_ALPHA * _expm1(x), -SELU_SCALE * SELU_ALPHA, 0
+    )
     function = piecewise([0.0], lambda x0: _linear(SELU_SCALE) if x0 > 0 else negative)
     return elementwise("selu", function)
 
@@ -439,7 +444,9 @@ def _celu(params: Params, _major: int | None) -> Activation:
 
 def _gelu_activation(params: Params, _major: int | None, default: bool = False) -> Activation:
     if params.flag("approximate", default):
-        return elementwise("gelu(approximate=True)", dip(_gelu_tanh, GELU_TANH_MINIMISER, GELU_TANH_MINIMUM, INF))
+        return elementwise(
+            "gelu(approximate=True)", dip(_gelu_tanh, GELU_TANH_MINIMISER, GELU_TANH_MINIMUM, INF)
+        )
     return elementwise("gelu", dip(_gelu, GELU_MINIMISER, GELU_MINIMUM, INF))
 
 
@@ -471,17 +478,23 @@ def _hard_silu(_params: Params, _major: int | None) -> Activation:
 
 
 def _mish(_params: Params, _major: int | None) -> Activation:
-    formula = lambda x: x * math.tanh(_softplus(x))  # noqa: E731
-    return elementwise("mish", dip(formula, MISH_MINIMISER, MISH_MINIMUM, INF))
+    return elementwise("mish", dip(_mish_formula, MISH_MINIMISER, MISH_MINIMUM, INF))
 
 
-def _smooth_activation(name: str, formula: Formula, low: float, high: float):
-    function = smooth(formula, low, high)
+def _mish_formula(x: float) -> float:
+    return x * math.tanh(_softplus(x))
+
+
+Builder = Callable[[Params, Union[int, None]], "ResolvedActivation"]
+
+
+def fixed(name: str, function: Piecewise) -> Builder:
+    """The builder of an activation that takes no arguments."""
     return lambda _params, _major: elementwise(name, function)
 
 
-def _clipped_linear(name: str, low_x: float, high_x: float, formula: Formula, low: float, high: float):
-    """Functions that are constant below `low_x` and above `high_x` and monotone between."""
+def clamped(low_x: float, high_x: float, formula: Formula, low: float, high: float) -> Piecewise:
+    """`low` up to `low_x`, `high` from `high_x` on, and the monotone `formula` between."""
 
     def branch(x0: float) -> Formula:
         if x0 <= low_x:
@@ -490,28 +503,27 @@ def _clipped_linear(name: str, low_x: float, high_x: float, formula: Formula, lo
             return _constant(high)
         return formula
 
-    function = piecewise([low_x, high_x], branch)
-    return lambda _params, _major: elementwise(name, function)
+    return piecewise([low_x, high_x], branch)
 
 
-HARD_SIGMOID_KERAS3 = piecewise(
-    [-3.0, 3.0],
-    lambda x0: _constant(0.0) if x0 <= -3 else _constant(1.0) if x0 >= 3 else (lambda x: (x + 3.0) / 6.0),
-)
+HARD_SIGMOID_KERAS3 = clamped(-3.0, 3.0, lambda x: (x + 3.0) / 6.0, 0.0, 1.0)  # relu6(x + 3) / 6
+HARD_SIGMOID_KERAS2 = clamped(-2.5, 2.5, lambda x: 0.2 * x + 0.5, 0.0, 1.0)  # clip(0.2x + .5, 0, 1)
 SPARSE_PLUS = piecewise(
     [-1.0, 1.0],
-    lambda x0: _constant(0.0) if x0 <= -1 else _linear(1.0) if x0 >= 1 else (lambda x: 0.25 * (x + 1.0) ** 2),
-)
-HARD_SIGMOID_KERAS2 = piecewise(
-    [-2.5, 2.5],
-    lambda x0: _constant(0.0) if x0 <= -2.5 else _constant(1.0) if x0 >= 2.5 else (lambda x: 0.2 * x + 0.5),
+    lambda x0: (
+        _constant(0.0)
+        if x0 <= -1
+        else _linear(1.0) if x0 >= 1 else (lambda x: 0.25 * (x + 1.0) ** 2)
+    ),
 )
 
 
 def _hard_sigmoid(_params: Params, major: int | None) -> Activation:
     """Keras 3: relu6(x + 3) / 6. Keras 2: clip(0.2x + 0.5, 0, 1). Unknown version: both."""
     if major is not None:
-        return elementwise("hard_sigmoid", HARD_SIGMOID_KERAS3 if major >= 3 else HARD_SIGMOID_KERAS2)
+        return elementwise(
+            "hard_sigmoid", HARD_SIGMOID_KERAS3 if major >= 3 else HARD_SIGMOID_KERAS2
+        )
 
     def image(interval: Interval, _axis_size: int | None) -> Image:
         keras3, _ = union_hull(HARD_SIGMOID_KERAS3.parts(interval))
@@ -609,7 +621,14 @@ def _log_softmax(params: Params, _major: int | None) -> Activation:
     def image(interval: Interval, axis_size: int | None) -> Image:
         probabilities = softmax_image(interval, axis_size)
         low = math.log(probabilities.low) if probabilities.low > 0 else -INF
-        return Image(_interval(low, math.log(probabilities.high), probabilities.low_closed, probabilities.high_closed))
+        return Image(
+            _interval(
+                low,
+                math.log(probabilities.high),
+                probabilities.low_closed,
+                probabilities.high_closed,
+            )
+        )
 
     name = _named("log_softmax", ("axis", axis, -1))
     return Activation(name, image, axis=axis)
@@ -618,8 +637,8 @@ def _log_softmax(params: Params, _major: int | None) -> Activation:
 def _sparsemax(params: Params, _major: int | None) -> Activation:
     params.axis()
     note = (
-        "sparsemax is mathematically within [0, 1], but Keras 3.15 computes its threshold from "
-        "the sum of the cumulative sums, so its outputs can exceed 1: the range is [0, inf)"
+        "sparsemax is mathematically within [0, 1], but Keras 3 (3.15.1 checked) computes its "
+        "threshold from the sum of the cumulative sums, so its outputs can exceed 1"
     )
 
     def image(_interval: Interval, _axis_size: int | None) -> Image:
@@ -643,13 +662,15 @@ def _prelu_image(interval: Interval, _axis_size: int | None) -> Image:
     # relu(x) - alpha * relu(-x) is x for x >= 0, whatever the learned alpha is.
     if interval.low >= 0:
         return Image(interval)
-    return Image(REAL_LINE, ("PReLU's alpha is a learned weight, not read: its negative side is unbounded",))
+    return Image(
+        REAL_LINE, ("PReLU's alpha is a learned weight, not read: its negative side is unbounded",)
+    )
 
 
-ACTIVATIONS: dict[str, Callable[[Params, Union[int, None]], ResolvedActivation]] = {
+ACTIVATIONS: dict[str, Builder] = {
     "linear": lambda _params, _major: LINEAR,
     "relu": _relu,
-    "relu6": _clipped_linear("relu6", 0.0, 6.0, _linear(1.0), 0.0, 6.0),
+    "relu6": fixed("relu6", clamped(0.0, 6.0, _linear(1.0), 0.0, 6.0)),
     "leaky_relu": _leaky_relu,
     "elu": _elu,
     "selu": _selu,
@@ -658,20 +679,22 @@ ACTIVATIONS: dict[str, Callable[[Params, Union[int, None]], ResolvedActivation]]
     "silu": _silu,
     "hard_silu": _hard_silu,
     "mish": _mish,
-    "softplus": _smooth_activation("softplus", _softplus, 0.0, INF),
-    "softsign": _smooth_activation("softsign", lambda x: x / (1.0 + abs(x)), -1.0, 1.0),
-    "sigmoid": _smooth_activation("sigmoid", _sigmoid, 0.0, 1.0),
+    "softplus": fixed("softplus", smooth(_softplus, 0.0, INF)),
+    "softsign": fixed("softsign", smooth(lambda x: x / (1.0 + abs(x)), -1.0, 1.0)),
+    "sigmoid": fixed("sigmoid", smooth(_sigmoid, 0.0, 1.0)),
     "hard_sigmoid": _hard_sigmoid,
-    "sparse_sigmoid": _clipped_linear("sparse_sigmoid", -1.0, 1.0, lambda x: 0.5 * (x + 1.0), 0.0, 1.0),
-    "tanh": _smooth_activation("tanh", math.tanh, -1.0, 1.0),
-    "hard_tanh": _clipped_linear("hard_tanh", -1.0, 1.0, _linear(1.0), -1.0, 1.0),
-    "tanh_shrink": _smooth_activation("tanh_shrink", lambda x: x - math.tanh(x), -INF, INF),
+    "sparse_sigmoid": fixed(
+        "sparse_sigmoid", clamped(-1.0, 1.0, lambda x: 0.5 * (x + 1.0), 0.0, 1.0)
+    ),
+    "tanh": fixed("tanh", smooth(math.tanh, -1.0, 1.0)),
+    "hard_tanh": fixed("hard_tanh", clamped(-1.0, 1.0, _linear(1.0), -1.0, 1.0)),
+    "tanh_shrink": fixed("tanh_shrink", smooth(lambda x: x - math.tanh(x), -INF, INF)),
     "softmax": _softmax,
     "log_softmax": _log_softmax,
     "sparsemax": _sparsemax,
-    "log_sigmoid": _smooth_activation("log_sigmoid", lambda x: -_softplus(-x), -INF, 0.0),
-    "exponential": _smooth_activation("exponential", _exp, 0.0, INF),
-    "sparse_plus": lambda _params, _major: elementwise("sparse_plus", SPARSE_PLUS),
+    "log_sigmoid": fixed("log_sigmoid", smooth(lambda x: -_softplus(-x), -INF, 0.0)),
+    "exponential": fixed("exponential", smooth(_exp, 0.0, INF)),
+    "sparse_plus": fixed("sparse_plus", SPARSE_PLUS),
     "squareplus": _squareplus_activation,
     "soft_shrink": _soft_shrink,
     "hard_shrink": _hard_shrink,
@@ -686,10 +709,16 @@ def _layer_params(config: Mapping[str, Any], *keys: str) -> Params:
 
 
 # Activation layers, and the layer objects an `activation` argument can hold (KERAS_FACTS §4.3).
-ACTIVATION_LAYERS: dict[str, Callable[[Mapping[str, Any], Union[int, None]], ResolvedActivation]] = {
-    "ReLU": lambda config, major: _relu(_layer_params(config, "negative_slope", "max_value", "threshold"), major),
+ACTIVATION_LAYERS: dict[
+    str, Callable[[Mapping[str, Any], Union[int, None]], ResolvedActivation]
+] = {
+    "ReLU": lambda config, major: _relu(
+        _layer_params(config, "negative_slope", "max_value", "threshold"), major
+    ),
     "LeakyReLU": lambda config, major: _leaky_relu(
-        Params({"negative_slope": config.get("negative_slope", config.get("alpha"))}), major, default=0.3
+        Params({"negative_slope": config.get("negative_slope", config.get("alpha"))}),
+        major,
+        default=0.3,
     ),
     "ELU": lambda config, major: _elu(_layer_params(config, "alpha"), major),
     "Softmax": lambda config, major: _softmax(_layer_params(config, "axis"), major),
@@ -729,7 +758,9 @@ def resolve_activation(spec: Any, keras_major: int | None) -> ResolvedActivation
             continue
         layer = ACTIVATION_LAYERS.get(str(class_name))
         if layer is None:
-            return UnknownActivation(f"the activation is a {class_name} object, which vaecheck does not know")
+            return UnknownActivation(
+                f"the activation is a {class_name} object, which vaecheck does not know"
+            )
         try:
             return layer(config, keras_major)
         except ConfigProblem as problem:
@@ -767,7 +798,9 @@ def activation_image(
     `axis_size`, when known, is the length of the softmax axis. A linear activation returns
     `interval` with no step.
     """
-    return apply_activation(label, resolve_activation(spec, keras_major), Codomain(interval=interval), axis_size)
+    return apply_activation(
+        label, resolve_activation(spec, keras_major), Codomain(interval=interval), axis_size
+    )
 
 
 def apply_activation(
@@ -780,8 +813,12 @@ def apply_activation(
         return base
     interval = base.interval if base.interval is not None else REAL_LINE
     image = activation.image(interval, axis_size)
-    result = base.with_step(image.interval, f"{label}: {activation.name}", reset=True,
-                            simplex_axis=activation.simplex_axis)
+    result = base.with_step(
+        image.interval,
+        f"{label}: {activation.name}",
+        reset=True,
+        simplex_axis=activation.simplex_axis,
+    )
     for note in image.notes:
         result = result.with_note(note)
     return result
@@ -852,7 +889,9 @@ def transfer(call: LayerCall) -> Outputs:
     try:
         return function(call)
     except (ConfigProblem, ValueError, TypeError, ArithmeticError, KeyError, IndexError) as exc:
-        return Codomain.unknown(call.label, f"{call.op}: cannot interpret its configuration ({exc})")
+        return Codomain.unknown(
+            call.label, f"{call.op}: cannot interpret its configuration ({exc})"
+        )
 
 
 def unsupported_reason(op: str, module: str | None) -> str:
@@ -865,6 +904,11 @@ def unsupported_reason(op: str, module: str | None) -> str:
     if _is_keras_module(module):
         return f"{op} ({module}) is not supported by the range engine"
     return f"custom layer {op} (module {module})"
+
+
+def names(text: str) -> list[str]:
+    """Class names written as a whitespace-separated block."""
+    return text.split()
 
 
 def opaque(reason: str) -> Transfer:
@@ -883,7 +927,9 @@ def without_simplex(codomain: Codomain) -> Codomain:
     return codomain if codomain.simplex_axis is None else replace(codomain, simplex_axis=None)
 
 
-def combined(inputs: Iterable[Codomain], interval: Interval, step: str | None, notes: Iterable[str] = ()) -> Codomain:
+def combined(
+    inputs: Iterable[Codomain], interval: Interval, step: str | None, notes: Iterable[str] = ()
+) -> Codomain:
     """A codomain computed from several known ones: their steps and notes, then this step."""
     steps: list[str] = []
     kept_notes: list[str] = []
@@ -941,8 +987,10 @@ def channel_pairs(first: Any, second: Any, what: str) -> list[tuple[float, float
     try:
         a, b = np.broadcast_arrays(a, b)
         pairs = set(zip(a.ravel().tolist(), b.ravel().tolist()))
-    except ValueError:  # shapes Keras could not broadcast: every combination is a superset
-        pairs = {(x, y) for x in a.ravel().tolist() for y in b.ravel().tolist()}
+    except ValueError:
+        # Shapes Keras could not broadcast. x*s + o and (x - m)/d are monotone in each
+        # parameter, so the corners of the two ranges bound every combination.
+        pairs = {(x, y) for x in (a.min(), a.max()) for y in (b.min(), b.max())}
     return sorted(pairs)
 
 
@@ -1046,10 +1094,14 @@ def _normalization(call: LayerCall) -> Outputs:
         if v < 0:
             raise ConfigProblem("a negative variance")
         std = max(math.sqrt(v), 1e-7)  # keras.backend.epsilon()
-        images.append(base.interval.affine(std, m) if invert else base.interval.shift(-m).scale(1.0 / std))
+        images.append(
+            base.interval.affine(std, m) if invert else base.interval.shift(-m).scale(1.0 / std)
+        )
     image = _hull_all(images)
     std_text = compact(np.maximum(np.sqrt(array(variance, "variance")), 1e-7).tolist())
-    expression = f"x*{std_text} + {compact(mean)}" if invert else f"(x - {compact(mean)}) / {std_text}"
+    expression = (
+        f"x*{std_text} + {compact(mean)}" if invert else f"(x - {compact(mean)}) / {std_text}"
+    )
     return stepped(base, image, f"{call.label}: {expression}")
 
 
@@ -1098,7 +1150,9 @@ def _activation_layer(call: LayerCall) -> Outputs:
 
 def _activation_class(call: LayerCall) -> Outputs:
     """ReLU, LeakyReLU, ELU, Softmax, PReLU, ThresholdedReLU."""
-    activation = resolve_activation({"class_name": call.op, "config": call.config}, call.keras_major)
+    activation = resolve_activation(
+        {"class_name": call.op, "config": call.config}, call.keras_major
+    )
     result = _activate_input(call, activation)
     if call.op == "Softmax" and result.known and _masked(call):
         # Masked positions get a large negative logit: their outputs are 0, the others up to 1.
@@ -1157,10 +1211,15 @@ def _units(call: LayerCall) -> int | None:
 
 # Recurrent layers (KERAS_FACTS §5.1) ---------------------------------------------------------
 RECURRENT_KINDS = {
-    "SimpleRNN": "SimpleRNN", "SimpleRNNCell": "SimpleRNN",
-    "GRU": "GRU", "GRUCell": "GRU",
-    "LSTM": "LSTM", "LSTMCell": "LSTM",
-    "ConvLSTM1D": "LSTM", "ConvLSTM2D": "LSTM", "ConvLSTM3D": "LSTM",
+    "SimpleRNN": "SimpleRNN",
+    "SimpleRNNCell": "SimpleRNN",
+    "GRU": "GRU",
+    "GRUCell": "GRU",
+    "LSTM": "LSTM",
+    "LSTMCell": "LSTM",
+    "ConvLSTM1D": "LSTM",
+    "ConvLSTM2D": "LSTM",
+    "ConvLSTM3D": "LSTM",
 }
 CELL_STATE_NOTE = "an LSTM's cell state is a running sum: the activation does not bound it"
 
@@ -1176,11 +1235,15 @@ def _rnn(call: LayerCall) -> Outputs:
     if stacked:
         cells = _config_of(cell).get("cells")
         cell = cells[-1] if isinstance(cells, list) and cells else None
-    if not isinstance(cell, Mapping) or not str(cell.get("class_name")).endswith("Cell") or (
-        cell.get("class_name") not in RECURRENT_KINDS
+    if (
+        not isinstance(cell, Mapping)
+        or not str(cell.get("class_name")).endswith("Cell")
+        or (cell.get("class_name") not in RECURRENT_KINDS)
     ):
         name = cell.get("class_name") if isinstance(cell, Mapping) else None
-        return Codomain.unknown(call.label, f"an RNN with the cell {name}, which vaecheck does not know")
+        return Codomain.unknown(
+            call.label, f"an RNN with the cell {name}, which vaecheck does not know"
+        )
     layer_config = {**call.config, "return_state": False} if stacked else call.config
     output = _recurrent_cell(call, str(cell["class_name"]), _config_of(cell), layer_config)
     if stacked and call.config.get("return_state"):
@@ -1207,7 +1270,9 @@ def _recurrent_cell(
         if call.kwargs.get("mask") is not None:
             output = output.hull(ZERO)  # masked steps output zeros
     else:
-        gate_activation = resolve_activation(cell_config.get("recurrent_activation", "sigmoid"), call.keras_major)
+        gate_activation = resolve_activation(
+            cell_config.get("recurrent_activation", "sigmoid"), call.keras_major
+        )
         if isinstance(gate_activation, UnknownActivation):
             return Codomain.unknown(call.label, gate_activation.reason)
         gate = _image_of_real_line(gate_activation)
@@ -1222,8 +1287,10 @@ def _recurrent_cell(
                 output = output.hull(state.interval)  # type: ignore[arg-type]
             if not gate.is_subset_of(UNIT):
                 output = REAL_LINE
-                notes.append(f"the GRU's recurrent activation {gate_activation.name} leaves [0, 1]: "
-                             "its state is no longer a convex combination")
+                notes.append(
+                    f"the GRU's recurrent activation {gate_activation.name} leaves [0, 1]: "
+                    "its state is no longer a convex combination"
+                )
         else:
             output = gate * values.hull(ZERO)  # h = o * act(c), o from the recurrent activation
     name = f"{kind}({activation.name})"
@@ -1250,7 +1317,9 @@ def _wrapper(call: LayerCall) -> Outputs:
 def _bidirectional(call: LayerCall) -> Outputs:
     forward = transfer(call.inner(call.config.get("layer")))
     backward_layer = call.config.get("backward_layer")
-    backward = transfer(call.inner(backward_layer)) if isinstance(backward_layer, Mapping) else forward
+    backward = (
+        transfer(call.inner(backward_layer)) if isinstance(backward_layer, Mapping) else forward
+    )
     forward_out, forward_states = _split(forward)
     backward_out, backward_states = _split(backward)
     states = forward_states + backward_states
@@ -1273,13 +1342,19 @@ def _merge_directions(label: str, mode: Any, forward: Codomain, backward: Codoma
         return unknown
     a, b = forward.interval, backward.interval
     assert a is not None and b is not None
-    merges = {"concat": lambda: a.hull(b), "ave": lambda: (a + b).scale(0.5),
-              "sum": lambda: a + b, "mul": lambda: a * b}
+    merges = {
+        "concat": lambda: a.hull(b),
+        "ave": lambda: (a + b).scale(0.5),
+        "sum": lambda: a + b,
+        "mul": lambda: a * b,
+    }
     if mode not in merges:
         return Codomain.unknown(label, f"Bidirectional with merge_mode {mode!r}")
     interval = merges[mode]()
     moved = interval != a.hull(b)
-    return combined((forward, backward), interval, f"{label}: {mode} of both directions" if moved else None)
+    return combined(
+        (forward, backward), interval, f"{label}: {mode} of both directions" if moved else None
+    )
 
 
 # Arithmetic: merge layers, Keras 3 ops, TFOpLambda -------------------------------------------
@@ -1287,13 +1362,19 @@ Operand = Union[Codomain, Interval]  # a tensor's codomain, or a constant's hull
 BINARY_NAMES = ("x1", "x2", "x", "y")
 
 
-def operands(call: LayerCall, names: tuple[str, ...] = BINARY_NAMES, skip: int = 0) -> list[Operand]:
+def operands(
+    call: LayerCall, names: tuple[str, ...] = BINARY_NAMES, skip: int = 0
+) -> list[Operand]:
     """The values an arithmetic node combines, in order: positional, then keyword arguments.
 
     A merge layer's single list argument is its list of inputs.
     """
     args: list[Any] = list(call.args)
-    if len(args) == 1 and isinstance(args[0], list) and any(isinstance(a, Codomain) for a in args[0]):
+    if (
+        len(args) == 1
+        and isinstance(args[0], list)
+        and any(isinstance(a, Codomain) for a in args[0])
+    ):
         args = list(args[0])
     args += [call.kwargs[name] for name in names if name in call.kwargs]
     result: list[Operand] = []
@@ -1320,7 +1401,7 @@ def _arithmetic(
 ) -> Transfer:
     def arithmetic(call: LayerCall) -> Outputs:
         values = operands(call)
-        if arity is not None and len(values) != arity or not values:
+        if not values or (arity is not None and len(values) != arity):
             raise ConfigProblem(f"{len(values)} operands")
         tensors = [v for v in values if isinstance(v, Codomain)]
         unknown = _first_unknown(tensors)
@@ -1359,12 +1440,21 @@ def reciprocal(interval: Interval) -> Interval:
     """1/x on an interval; the real line when the interval holds 0 or lies on both sides of it."""
     if _reaches_zero(interval):
         return REAL_LINE
+
     def inverse(x: float) -> float:
         return INF if x == 0 else 1.0 / x
+
     if interval.low >= 0:  # inside (0, inf]
-        return _interval(inverse(interval.high), inverse(interval.low), interval.high_closed, interval.low_closed)
+        return _interval(
+            inverse(interval.high), inverse(interval.low), interval.high_closed, interval.low_closed
+        )
     low = -INF if interval.high == 0 else 1.0 / interval.high
-    return _interval(low, 1.0 / interval.low if interval.low != -INF else 0.0, interval.high_closed, interval.low_closed)
+    return _interval(
+        low,
+        1.0 / interval.low if interval.low != -INF else 0.0,
+        interval.high_closed,
+        interval.low_closed,
+    )
 
 
 def _divide(intervals: list[Interval]) -> Interval:
@@ -1433,7 +1523,9 @@ def _dot(call: LayerCall) -> Outputs:
 def sum_of_unknown_count(interval: Interval) -> Interval:
     """Values of a sum of one or more terms, each in `interval`."""
     low, low_closed = (interval.low, interval.low_closed) if interval.low >= 0 else (-INF, False)
-    high, high_closed = (interval.high, interval.high_closed) if interval.high <= 0 else (INF, False)
+    high, high_closed = (
+        (interval.high, interval.high_closed) if interval.high <= 0 else (INF, False)
+    )
     return Interval(low, high, low_closed, high_closed)
 
 
@@ -1451,7 +1543,9 @@ def _reduction(call: LayerCall) -> Outputs:
     if initial is None or not base.known:
         return base
     bound = constant_interval(initial)
-    moved = base.interval.maximum(bound) if call.op in ("Max", "Amax") else base.interval.minimum(bound)
+    moved = (
+        base.interval.maximum(bound) if call.op in ("Max", "Amax") else base.interval.minimum(bound)
+    )
     return stepped(base, moved, f"{call.label}: with initial {compact(initial)}")
 
 
@@ -1466,7 +1560,9 @@ def _clip(call: LayerCall) -> Outputs:
     interval = base.interval if base.known else REAL_LINE
     # clip(x, l, h) is monotone in l and h: the corners of their ranges bound every case.
     image = _hull_all(
-        interval.clip(l, h) for l in (bounds[0].low, bounds[0].high) for h in (bounds[1].low, bounds[1].high)
+        interval.clip(l, h)
+        for l in (bounds[0].low, bounds[0].high)
+        for h in (bounds[1].low, bounds[1].high)
     )
     step = f"{call.label}: clip to [{_text(low)}, {_text(high)}]"
     if not base.known:
@@ -1558,7 +1654,9 @@ def _power_op(call: LayerCall) -> Outputs:
     if float(c).is_integer():
         breakpoints = [0.0] if int(c) % 2 == 0 else []
         return _elementwise_op(text, piecewise(breakpoints, lambda _x0: _power(c)))(call)
-    return _elementwise_op(text, smooth(_power(c), 0.0, INF), Interval(0.0, INF, True, False), "below 0")(call)
+    return _elementwise_op(
+        text, smooth(_power(c), 0.0, INF), Interval(0.0, INF, True, False), "below 0"
+    )(call)
 
 
 def _cast(call: LayerCall) -> Outputs:
@@ -1584,7 +1682,9 @@ def _activation_op(name: str, *param_keys: str, **defaults: Any) -> Transfer:
 # Keras 2 TFOpLambda: the TensorFlow function and its keyword arguments ---------------------------
 def _tf_activation(name: str, **renamed: str) -> Transfer:
     def tf_activation(call: LayerCall) -> Outputs:
-        values = {renamed.get(k, k): v for k, v in call.kwargs.items() if k in renamed or k == "axis"}
+        values = {
+            renamed.get(k, k): v for k, v in call.kwargs.items() if k in renamed or k == "axis"
+        }
         activation = named_activation(name, Params(values), call.keras_major)
         return _activate_input(call, activation)
 
@@ -1595,7 +1695,9 @@ def _tf_op_lambda(call: LayerCall) -> Outputs:
     function = call.config.get("function")
     handler = TF_FUNCTIONS.get(function) if isinstance(function, str) else None
     if handler is None:
-        return Codomain.unknown(call.label, f"TensorFlow function tf.{function} is not supported by the range engine")
+        return Codomain.unknown(
+            call.label, f"TensorFlow function tf.{function} is not supported by the range engine"
+        )
     return handler(call)
 
 
@@ -1609,7 +1711,8 @@ def _lambda(call: LayerCall) -> Outputs:
         isinstance(function, Mapping)
         and function.get("class_name") == "function"
         and isinstance(function.get("config"), str)
-        and function.get("module") in ("builtins", "keras.activations", "keras.src.activations.activations")
+        and function.get("module")
+        in ("builtins", "keras.activations", "keras.src.activations.activations")
         and isinstance(arguments, Mapping)
     ):
         name = function["config"]
@@ -1643,23 +1746,28 @@ WEIGHTS_NOT_READ = "are in the weights file, which vaecheck does not read yet"
 TRANSFERS: dict[str, Transfer] = {
     # identity at inference (§5.2)
     **dict.fromkeys(
-        ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-         "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity", "StopGradient",
-         "Copy"],
+        names("""
+            Dropout SpatialDropout1D SpatialDropout2D SpatialDropout3D GaussianNoise
+            GaussianDropout AlphaDropout ActivityRegularization Identity StopGradient
+            Copy
+            """),
         identity,
     ),
     "InputLayer": input_layer,
     # shapes and value subsets (§5.3), convex combinations (§5.4), also as Keras 3 ops
     **dict.fromkeys(
-        ["Reshape", "Flatten", "Permute", "RepeatVector", "Cropping1D", "Cropping2D", "Cropping3D",
-         "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-         "GlobalMaxPooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
-         "UpSampling1D", "UpSampling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
-         "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
-         "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
-         "Transpose", "Squeeze", "ExpandDims", "Ravel", "GetItem", "Flip", "Roll", "Tile", "Repeat",
-         "BroadcastTo", "Moveaxis", "Swapaxes", "Slice", "Take", "TakeAlongAxis", "Sort",
-         "SlicingOpLambda", "MaxPool", "AveragePool", "AdaptiveMaxPool", "AdaptiveAveragePool"],
+        names("""
+            Reshape Flatten Permute RepeatVector Cropping1D Cropping2D Cropping3D
+            MaxPooling1D MaxPooling2D MaxPooling3D GlobalMaxPooling1D GlobalMaxPooling2D
+            GlobalMaxPooling3D AdaptiveMaxPooling1D AdaptiveMaxPooling2D
+            AdaptiveMaxPooling3D UpSampling1D UpSampling3D AveragePooling1D
+            AveragePooling2D AveragePooling3D GlobalAveragePooling1D
+            GlobalAveragePooling2D GlobalAveragePooling3D AdaptiveAveragePooling1D
+            AdaptiveAveragePooling2D AdaptiveAveragePooling3D Transpose Squeeze
+            ExpandDims Ravel GetItem Flip Roll Tile Repeat BroadcastTo Moveaxis Swapaxes
+            Slice Take TakeAlongAxis Sort SlicingOpLambda MaxPool AveragePool
+            AdaptiveMaxPool AdaptiveAveragePool
+            """),
         values_subset,
     ),
     **dict.fromkeys(["Mean", "Max", "Min", "Amax", "Amin", "Median"], _reduction),
@@ -1681,15 +1789,21 @@ TRANSFERS: dict[str, Transfer] = {
     },
     # activations
     "Activation": _activation_layer,
-    **dict.fromkeys(["ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "ThresholdedReLU"], _activation_class),
     **dict.fromkeys(
-        ["Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
-         "Conv3DTranspose", "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D",
-         "LocallyConnected1D", "LocallyConnected2D"],
+        ["ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "ThresholdedReLU"], _activation_class
+    ),
+    **dict.fromkeys(
+        names("""
+            Dense EinsumDense Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose
+            Conv3DTranspose SeparableConv1D SeparableConv2D DepthwiseConv1D
+            DepthwiseConv2D LocallyConnected1D LocallyConnected2D
+            """),
         _with_activation,
     ),
     # recurrent layers and wrappers (§5.1)
-    **dict.fromkeys(["SimpleRNN", "GRU", "LSTM", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"], _recurrent),
+    **dict.fromkeys(
+        ["SimpleRNN", "GRU", "LSTM", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"], _recurrent
+    ),
     "RNN": _rnn,
     "Bidirectional": _bidirectional,
     "TimeDistributed": _wrapper,
@@ -1740,14 +1854,31 @@ TRANSFERS: dict[str, Transfer] = {
     "Exp": _activation_op("exponential"),
     # Keras 3 math ops
     "Negative": _negative,
-    **dict.fromkeys(["Absolute", "Abs", "Fabs"], _elementwise_op("abs", piecewise([0.0], lambda x0: _linear(1.0 if x0 > 0 else -1.0)))),
+    **dict.fromkeys(
+        ["Absolute", "Abs", "Fabs"],
+        _elementwise_op("abs", piecewise([0.0], lambda x0: _linear(1.0 if x0 > 0 else -1.0))),
+    ),
     "Square": _elementwise_op("square", piecewise([0.0], lambda _x0: lambda x: x * x)),
-    "Sqrt": _elementwise_op("sqrt", smooth(math.sqrt, 0.0, INF), Interval(0.0, INF, True, False), "below 0"),
+    "Sqrt": _elementwise_op(
+        "sqrt", smooth(math.sqrt, 0.0, INF), Interval(0.0, INF, True, False), "below 0"
+    ),
     "Exp2": _elementwise_op("exp2", smooth(lambda x: _exp(x * math.log(2.0)), 0.0, INF)),
     "Expm1": _elementwise_op("expm1", smooth(_expm1, -1.0, INF)),
-    "Log": _elementwise_op("log", smooth(lambda x: math.log(x) if x > 0 else -INF, -INF, INF), Interval(0.0, INF, True, False), "below 0"),
-    "Log1p": _elementwise_op("log1p", smooth(lambda x: math.log1p(x) if x > -1 else -INF, -INF, INF), Interval(-1.0, INF, True, False), "below -1"),
-    "Sign": _elementwise_op("sign", piecewise([0.0], lambda x0: _constant(1.0 if x0 > 0 else -1.0 if x0 < 0 else 0.0))),
+    "Log": _elementwise_op(
+        "log",
+        smooth(lambda x: math.log(x) if x > 0 else -INF, -INF, INF),
+        Interval(0.0, INF, True, False),
+        "below 0",
+    ),
+    "Log1p": _elementwise_op(
+        "log1p",
+        smooth(lambda x: math.log1p(x) if x > -1 else -INF, -INF, INF),
+        Interval(-1.0, INF, True, False),
+        "below -1",
+    ),
+    "Sign": _elementwise_op(
+        "sign", piecewise([0.0], lambda x0: _constant(1.0 if x0 > 0 else -1.0 if x0 < 0 else 0.0))
+    ),
     "Erf": _elementwise_op("erf", smooth(math.erf, -1.0, 1.0)),
     "Arctan": _elementwise_op("arctan", smooth(math.atan, -math.pi / 2, math.pi / 2)),
     "Reciprocal": _reciprocal,
@@ -1782,7 +1913,9 @@ TF_FUNCTIONS: dict[str, Transfer] = {
     **{f: TRANSFERS["Add"] for f in ("math.add", "__operators__.add", "math.add_v2")},
     "math.subtract": TRANSFERS["Subtract"],
     "math.multiply": TRANSFERS["Multiply"],
-    **{f: TRANSFERS["TrueDivide"] for f in ("math.truediv", "math.divide", "__operators__.truediv")},
+    **{
+        f: TRANSFERS["TrueDivide"] for f in ("math.truediv", "math.divide", "__operators__.truediv")
+    },
     "math.maximum": TRANSFERS["Maximum"],
     "math.minimum": TRANSFERS["Minimum"],
     "math.negative": _negative,
@@ -1801,8 +1934,10 @@ TF_FUNCTIONS: dict[str, Transfer] = {
     **dict.fromkeys(["math.reduce_mean", "math.reduce_max", "math.reduce_min"], values_subset),
     "math.reduce_sum": _sum,
     **dict.fromkeys(
-        ["reshape", "transpose", "expand_dims", "squeeze", "identity", "__operators__.getitem",
-         "compat.v1.transpose", "stop_gradient"],
+        names("""
+            reshape transpose expand_dims squeeze identity __operators__.getitem
+            compat.v1.transpose stop_gradient
+            """),
         values_subset,
     ),
     **dict.fromkeys(["concat", "stack"], _concatenate),
@@ -1841,7 +1976,9 @@ def output_codomains(graph: Graph, keras_version: str | None = None) -> dict[str
             )
         _evaluate(graph, output.ref.node, major, results)
     return {
-        output.name: select_output(results[output.ref.node], output.ref, graph.nodes[output.ref.node])
+        output.name: select_output(
+            results[output.ref.node], output.ref, graph.nodes[output.ref.node]
+        )
         for output in graph.outputs
     }
 
@@ -1909,4 +2046,3 @@ def select_output(outputs: Outputs, ref: TensorRef, node: Node) -> Codomain:
     if 0 <= ref.index < len(outputs):
         return outputs[ref.index]
     return Codomain.unknown(node.label, f"output {ref.index} of {node.op} is not modelled")
-
