@@ -70,14 +70,14 @@ COMMANDS_EPILOG = """A first argument naming a command runs it; anything else is
 model file literally named `rules` is given as ./rules."""
 
 
-def _use_color(choice: bool | None, stream: Any = None) -> bool:
+def _use_color(choice: bool | None) -> bool:
     if choice is not None:
         return choice
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
-    return (stream or sys.stdout).isatty()
+    return sys.stdout.isatty()
 
 
 def _split_codes(values: Iterable[str]) -> tuple[str, ...] | None:
@@ -177,26 +177,14 @@ def check_command(
         for pair in pairs
     )
 
-    selected = _split_codes(select) or config.select
-    ignored = _split_codes(ignore) or config.ignore
-    from vaecheck.checks import unknown_codes
-
-    unknown = unknown_codes([*(selected or ()), *(ignored or ())])
-    if unknown:
-        from vaecheck.checks import REGISTRY
-
-        raise click.BadParameter(
-            f"unknown check code {', '.join(repr(c) for c in unknown)} (known: {', '.join(REGISTRY)})",
-            param_hint="'--select' / '--ignore'",
-        )
-
+    enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))
     progress = not quiet and len(pairs) > 1 and sys.stderr.isatty()
-    run = _check_pairs(pairs, config, selected, ignored, progress)
+    run = _check_pairs(pairs, config, enabled, progress)
 
     chosen = OutputFormat(output_format or config.output_format or "text")
     if run.reports:
-        stream = None if output is None else _FileStream()
-        use_color = _use_color(color, stream)
+        # A report file is for tools and later reading: colour only when asked for by flag.
+        use_color = _use_color(color) if output is None else bool(color)
         # A pipe or a CI log gets long lines rather than wrapped ones; a terminal gets its width.
         interactive = output is None and sys.stdout.isatty()
         width = min(shutil.get_terminal_size((100, 24)).columns, 120) if interactive else 200
@@ -210,13 +198,6 @@ def check_command(
     return _exit_code(run, level, exit_zero)
 
 
-class _FileStream:
-    """What a report file looks like to the colour decision: never a terminal."""
-
-    def isatty(self) -> bool:
-        return False
-
-
 def _exit_code(run: CheckRun, fail_on: Severity, exit_zero: bool) -> ExitCode:
     if run.unusable:
         return ExitCode.UNUSABLE
@@ -228,8 +209,7 @@ def _exit_code(run: CheckRun, fail_on: Severity, exit_zero: bool) -> ExitCode:
 def _check_pairs(
     pairs: tuple[Pair, ...],
     config: Config,
-    select: tuple[str, ...] | None,
-    ignore: tuple[str, ...] | None,
+    enabled: frozenset[str],
     progress: bool,
 ) -> CheckRun:
     """Check every pair; an unusable one is reported on stderr and the others still run."""
@@ -249,14 +229,30 @@ def _check_pairs(
                     key=pair.key,
                     loss=pair.loss,
                     severities=config.severities,
-                    select=select,
-                    ignore=ignore,
+                    select=enabled,
                 )
             )
         except VaecheckError as error:
             click.echo(f"vaecheck: error: {error}", err=True)
             unusable.append(UnusablePair(pair.model, pair.data, str(error), error.path))
     return CheckRun(tuple(reports), tuple(unusable))
+
+
+def _enabled_checks(
+    config: Config, select: tuple[str, ...] | None, ignore: tuple[str, ...] | None
+) -> frozenset[str]:
+    """The file's selection, then the command line's: --select starts over, --ignore removes more."""
+    from vaecheck.checks import REGISTRY, enabled_codes, unknown_codes
+
+    unknown = unknown_codes([*(select or ()), *(ignore or ())])
+    if unknown:
+        raise click.BadParameter(
+            f"unknown check code {', '.join(repr(c) for c in unknown)} (known: {', '.join(REGISTRY)})",
+            param_hint="'--select' / '--ignore'",
+        )
+    if select is not None:
+        return enabled_codes(select, ignore)
+    return enabled_codes(config.select, config.ignore) - frozenset(ignore or ())
 
 
 def _load_config(path: str | None) -> Config:
