@@ -306,3 +306,9 @@ def test_shell_completion_offers_subcommands_files_and_options(ci_project):
         capture_output=True, text=True, timeout=60,
     )
     assert "_vaecheck_completion" in source.stdout
+
+
+def test_the_readme_shows_the_real_rules_listing(capsys):
+    readme = (REPO / "README.md").read_text()
+    _, out, _ = cli(["rules"], capsys)
+    assert "$ vaecheck rules\n" + out in readme

@@ -245,3 +245,16 @@ def test_nothing_to_check_is_a_usage_error_that_says_what_to_pass(tmp_path, monk
     write_pyproject(tmp_path, "[tool.vaecheck]\nfail-on = 'info'\n")
     code, _, err = cli([], capsys)
     assert code == 2 and "pyproject.toml lists no [[tool.vaecheck.check]] pairs" in err
+
+
+def test_the_readme_configuration_example_is_valid(tmp_path):
+    from vaecheck.config import parse_config, _read_toml
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Configuration"):]
+    example = section[section.index("```toml\n") + 8 : section.index("```", section.index("```toml\n") + 8)]
+    (tmp_path / "pyproject.toml").write_text(example)
+    table = _read_toml(tmp_path / "pyproject.toml")["tool"]["vaecheck"]
+    config = parse_config(table, "README.md", "tool.vaecheck", tmp_path)
+    assert len(config.pairs) == 2 and config.pairs[1].key == "images"
+    assert config.severities == {"VC002": Severity.ERROR}
