@@ -91,6 +91,6 @@ def ci_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     np.save(tmp_path / "data" / "ends.npy", ends)
     monkeypatch.chdir(tmp_path)
     # The run must not depend on where it happens: no CI or colour settings from outside.
-    for name in ("GITHUB_ACTIONS", "NO_COLOR", "FORCE_COLOR"):
+    for name in ("GITHUB_ACTIONS", "GITHUB_WORKSPACE", "NO_COLOR", "FORCE_COLOR"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path

@@ -257,3 +257,22 @@ def test_github_levels_map_info_to_notice(ci_project, capsys):
     assert out.startswith("::notice file=models/sigmoid_vae.keras,title=VC002 data-on-open-end::")
     _, out, _ = cli(["models/sigmoid_vae.keras", "data/ends.npy", "--format", "github", "--loss", "mse"], capsys)
     assert out.startswith("::warning ")
+
+
+def test_machine_formats_name_files_from_the_checkout_wherever_vaecheck_runs(ci_project, capsys, monkeypatch):
+    (ci_project / "src").mkdir()
+    monkeypatch.chdir(ci_project / "src")
+    pair = ["../models/relu_vae.keras", "../data/standardized.npy"]
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(ci_project))
+    _, out, _ = cli([*pair, "--format", "github"], capsys)
+    assert out.startswith("::error file=models/relu_vae.keras,title=VC001")
+    _, out, _ = cli([*pair, "--format", "sarif"], capsys)
+    location = json.loads(out)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "models/relu_vae.keras", "uriBaseId": "%SRCROOT%"}
+    # Outside the source root (here the cwd), a file is named by its absolute URI.
+    monkeypatch.delenv("GITHUB_WORKSPACE")
+    _, out, _ = cli([*pair, "--format", "sarif"], capsys)
+    log = json.loads(out)
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": (ci_project / "models" / "relu_vae.keras").resolve().as_uri()}
+    assert not list(sarif_validator().iter_errors(log))

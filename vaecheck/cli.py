@@ -35,7 +35,8 @@ class ExitCode(IntEnum):
 
 FORMATS = ("text", "json", "sarif", "github", "auto")
 LEVELS = ("error", "warning", "info")
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+HELP_OPTIONS = ["-h", "--help"]
+CONTEXT: dict[str, Any] = {"help_option_names": HELP_OPTIONS, "max_content_width": 100}
 
 HELP = """Check that saved Keras models' outputs can produce the values in their data.
 
@@ -151,7 +152,7 @@ def check_command(
     color: bool | None,
     quiet: bool,
 ) -> int:
-    from vaecheck.config import Config, Pair
+    from vaecheck.config import Pair
     from vaecheck.formats import OutputFormat, render
     from vaecheck.report import Severity
 
@@ -194,7 +195,7 @@ def check_command(
         else:
             _write(output, text)
 
-    level = Severity.parse(fail_on or (config.fail_on.label if config.fail_on else "error"))
+    level = Severity.parse(fail_on) if fail_on else (config.fail_on or Severity.ERROR)
     return _exit_code(run, level, exit_zero)
 
 
@@ -327,7 +328,7 @@ class CheckByDefault(click.Group):
     """A group whose default path is `check`: only a first argument naming a command leaves it."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        names_a_command = bool(args) and (args[0] in self.commands or args[0] in CONTEXT["help_option_names"])
+        names_a_command = bool(args) and (args[0] in self.commands or args[0] in HELP_OPTIONS)
         # While the shell completes the first word, offer commands as well as files.
         completing_first_word = not args and ctx.resilient_parsing
         if not names_a_command and not completing_first_word:

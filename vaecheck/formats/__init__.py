@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Protocol
 
 from vaecheck.report import CheckRun, Report
@@ -63,6 +64,20 @@ class OutputFormat(str, Enum):
         raise AssertionError(f"no formatter for {concrete}")  # resolve() never returns AUTO
 
 
+def source_root(environ: Mapping[str, str] | None = None) -> Path:
+    """What machine formats give paths relative to: the checkout on GitHub Actions, else the cwd."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
+
+
+def path_in_source(path: str, root: Path) -> str | None:
+    """`path` relative to `root`, with forward slashes; None when it lies outside."""
+    try:
+        return Path(os.path.abspath(path)).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
 def render(
     reports: Report | CheckRun,
     output_format: OutputFormat,
@@ -78,4 +93,4 @@ def render(
     return output_format.formatter(environ).render(run, options)
 
 
-__all__ = ["Formatter", "OutputFormat", "RenderOptions", "render"]
+__all__ = ["Formatter", "OutputFormat", "RenderOptions", "path_in_source", "render", "source_root"]

@@ -7,7 +7,9 @@ CR and LF, and property values escape `,` and `:` as well.
 
 from __future__ import annotations
 
-from vaecheck.formats import RenderOptions
+import os
+
+from vaecheck.formats import RenderOptions, path_in_source, source_root
 from vaecheck.report import CheckRun, Finding, OutputResult, Report, Severity
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -22,7 +24,7 @@ class GithubFormat:
             for finding in output.findings
         ]
         lines += [
-            workflow_command("error", pair.problem, file=pair.location, title="vaecheck: unusable input")
+            workflow_command("error", pair.problem, file=annotated_file(pair.location), title="vaecheck: unusable input")
             for pair in run.unusable
         ]
         return "".join(line + "\n" for line in lines)
@@ -51,9 +53,14 @@ def annotation(report: Report, output: OutputResult, finding: Finding) -> str:
     return workflow_command(
         COMMAND[finding.severity],
         message,
-        file=report.model,
+        file=annotated_file(report.model),
         title=f"{finding.code} {finding.id}",
     )
+
+
+def annotated_file(path: str) -> str:
+    """GitHub places an annotation by its path in the checkout, wherever vaecheck ran from."""
+    return path_in_source(path, source_root()) or os.path.abspath(path)
 
 
 def _affine(name: str, scale: float, offset: float) -> str:

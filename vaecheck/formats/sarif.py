@@ -1,6 +1,7 @@
 """SARIF 2.1.0, for code scanning: one rule per registered check, one result per finding.
 
-Results sit on the model file (relative to the cwd, against %SRCROOT%) with a logical location
+Results sit on the model file (relative to the checkout on GitHub Actions, else to the cwd,
+against %SRCROOT%) with a logical location
 naming the output layer; the data file is a related location. A pair that could not be checked
 becomes a tool execution notification, and the invocation is marked unsuccessful.
 """
@@ -16,7 +17,7 @@ from urllib.parse import quote
 
 from vaecheck import __version__
 from vaecheck.checks import REGISTRY, rule_doc
-from vaecheck.formats import RenderOptions
+from vaecheck.formats import RenderOptions, path_in_source, source_root
 from vaecheck.report import CheckRun, Finding, OutputResult, Report, Severity
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -123,15 +124,11 @@ def _result(report: Report, output: OutputResult, finding: Finding, index: int) 
 
 
 def artifact_location(path: str) -> dict[str, str]:
-    """A relative path stays relative (to the source root); an absolute one becomes a file URI."""
-    if os.path.isabs(path):
-        absolute = Path(path)
-        try:
-            relative = absolute.relative_to(Path.cwd())
-        except ValueError:
-            return {"uri": absolute.as_uri()}
-        path = str(relative)
-    return {"uri": quote(Path(path).as_posix()), "uriBaseId": SOURCE_ROOT}
+    """Inside the source root: a relative URI against %SRCROOT%; elsewhere, an absolute file URI."""
+    relative = path_in_source(path, source_root())
+    if relative is None:
+        return {"uri": Path(os.path.abspath(path)).as_uri()}
+    return {"uri": quote(relative), "uriBaseId": SOURCE_ROOT}
 
 
 def _fingerprint(report: Report, output: OutputResult, finding: Finding) -> str:
