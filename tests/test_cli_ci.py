@@ -83,7 +83,9 @@ def test_several_pairs_share_one_exit_code(ci_project, capsys):
 def test_an_odd_number_of_paths_is_a_usage_error(ci_project, capsys):
     code, out, err = cli(["models/relu_vae.keras", "data/standardized.npy", "models/relu_vae.h5"], capsys)
     assert code == 2 and out == ""
-    assert "MODEL and DATA come in pairs, but 3 paths were given: 'models/relu_vae.h5' has no DATA" in err
+    assert "MODEL and DATA come in pairs: 'models/relu_vae.h5' has no DATA (3 paths given)" in err
+    code, _, err = cli(["models/relu_vae.keras"], capsys)
+    assert code == 2 and "'models/relu_vae.keras' has no DATA (1 path given)" in err
 
 
 # Selecting checks -------------------------------------------------------------------------------

@@ -50,10 +50,11 @@ CASES = [
 
 
 def shared_schemas() -> Path | None:
-    candidates = [os.environ.get("VAECHECK_SHARED"), REPO.parent / "shared", "/work/shared"]
+    override = os.environ.get("VAECHECK_SHARED")
+    candidates = [Path(override)] if override else [REPO.parent / "shared", Path("/work/shared")]
     for candidate in candidates:
-        if candidate and (Path(candidate) / "schemas").is_dir():
-            return Path(candidate) / "schemas"
+        if (candidate / "schemas").is_dir():
+            return candidate / "schemas"
     return None
 
 

@@ -158,10 +158,8 @@ def check_command(
 
     config = _load_config(config_path)
     if len(paths) % 2:
-        raise click.UsageError(
-            f"MODEL and DATA come in pairs, but {len(paths)} paths were given: "
-            f"'{paths[-1]}' has no DATA"
-        )
+        given = f"{len(paths)} path{'s' if len(paths) != 1 else ''} given"
+        raise click.UsageError(f"MODEL and DATA come in pairs: '{paths[-1]}' has no DATA ({given})")
     if paths:
         pairs = tuple(Pair(model, data) for model, data in zip(paths[::2], paths[1::2]))
     else:
