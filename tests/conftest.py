@@ -65,3 +65,32 @@ def saved_models(tmp_path_factory: pytest.TempPathFactory) -> SavedModels:
 @pytest.fixture(scope="session")
 def samples() -> Path:
     return SAMPLES
+
+
+@pytest.fixture
+def ci_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder, made the cwd, with sample models under models/ and data under data/.
+
+    Reports then name files by short relative paths, the same on every machine. Besides the
+    shipped data, `ends.npy` holds values exactly on sigmoid's open ends 0 and 1, which is a
+    VC002 info under binary cross-entropy and a VC002 warning under MSE.
+    """
+    import shutil
+
+    import numpy as np
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "data").mkdir()
+    for name in ("relu_vae.keras", "relu_vae.h5", "sigmoid_vae.keras", "tanh_generator.keras"):
+        shutil.copy(SAMPLES / name, tmp_path / "models" / name)
+    for name in ("standardized.npy", "unit.npy", "images_uint8.npy"):
+        shutil.copy(SAMPLES / name, tmp_path / "data" / name)
+    ends = np.load(SAMPLES / "unit.npy").copy()
+    ends[0, :] = 1.0
+    ends[1, :] = 0.0
+    np.save(tmp_path / "data" / "ends.npy", ends)
+    monkeypatch.chdir(tmp_path)
+    # The run must not depend on where it happens: no CI or colour settings from outside.
+    for name in ("GITHUB_ACTIONS", "GITHUB_WORKSPACE", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vaecheck.checks import OutputFacts, run_checks
+from vaecheck.checks import OutputFacts, enabled_codes, run_checks
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.fixes import suggest_fix
@@ -36,12 +36,20 @@ def check(
     key: str | None = None,
     loss: str | None = None,
     severities: Mapping[str, Severity] | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
     `model` is the path of a `.keras` or `.h5` file; `data` a path (`.npy`, `.npz` with `key`)
-    or a numpy array. Raises VaecheckError for input that cannot be used.
+    or a numpy array. `severities` overrides the default severity of checks by code; `select`
+    runs only the checks with these codes, `ignore` skips some. Raises VaecheckError for input
+    that cannot be used.
     """
+    try:
+        enabled = enabled_codes(select, ignore)
+    except ValueError as error:
+        raise VaecheckError(str(error)) from None
     model_file = read_model(model)
     source = _data_source(data, key)
     candidates = _candidates(model_file)
@@ -66,7 +74,7 @@ def check(
             edges=edges,
             loss=losses.get(candidate.output.name),
         )
-        findings = tuple(run_checks(facts, severities))
+        findings = tuple(run_checks(facts, severities, enabled))
         spec = losses.get(candidate.output.name)
         results.append(
             OutputResult(

@@ -1,16 +1,30 @@
-"""The command line: parse, call the core, print the report, choose the exit code."""
+"""The command line: parse, call the core, print the report, choose the exit code.
+
+`vaecheck` is a click group whose default path checks files: a first argument naming a
+subcommand (`check`, `rules`, `explain`) runs it; anything else is `check`'s arguments, so
+`vaecheck MODEL DATA` means `vaecheck check MODEL DATA`. A model file literally named like a
+subcommand is given as `./rules`.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+from collections.abc import Iterable
 from enum import IntEnum
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from vaecheck import __version__
 from vaecheck.errors import VaecheckError
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+    from vaecheck.config import Config, Pair
+    from vaecheck.report import CheckRun, Severity
 
 
 class ExitCode(IntEnum):
@@ -19,7 +33,12 @@ class ExitCode(IntEnum):
     UNUSABLE = 2
 
 
-HELP = """Check that a saved Keras model's output can produce the values in DATA.
+FORMATS = ("text", "json", "sarif", "github", "auto")
+LEVELS = ("error", "warning", "info")
+HELP_OPTIONS = ["-h", "--help"]
+CONTEXT: dict[str, Any] = {"help_option_names": HELP_OPTIONS, "max_content_width": 100}
+
+HELP = """Check that saved Keras models' outputs can produce the values in their data.
 
 \b
 MODEL  a saved Keras model: .keras (Keras 3) or legacy .h5 (Keras 2, tf.keras, Keras 3).
@@ -27,15 +46,19 @@ MODEL  a saved Keras model: .keras (Keras 3) or legacy .h5 (Keras 2, tf.keras, K
 DATA   a data sample: .npy, or .npz (with --key, unless it holds one array).
        The values the output is trained against: for an autoencoder, its input.
 
-vaecheck finds what bounds each output (the last activation and every layer after it that
-moves the range), computes that codomain, compares it with the data, and prints what is
-wrong, how much of the data is out of reach, and the fix with its numbers.
+Several MODEL DATA pairs may follow one another; they are reported together under one exit
+code. With none, vaecheck checks the [[tool.vaecheck.check]] pairs of the nearest
+pyproject.toml (from the current folder upward) or of the --config file. Options on the
+command line override the file.
 
 \b
 Examples:
   vaecheck vae.keras x_train.npy
   vaecheck generator.h5 images.npz --key x --format json
-  vaecheck model.keras targets.npy --fail-on warning
+  vaecheck a.keras a.npy b.keras b.npy --fail-on warning
+  vaecheck --format sarif --output vaecheck.sarif
+  vaecheck rules
+  vaecheck explain VC001
 
 \b
 Exit codes:
@@ -43,6 +66,9 @@ Exit codes:
   1  findings at or above the fail level
   2  unusable input or usage: one line on stderr names the file and the problem
 """
+
+COMMANDS_EPILOG = """A first argument naming a command runs it; anything else is checked as MODEL DATA, so a
+model file literally named `rules` is given as ./rules."""
 
 
 def _use_color(choice: bool | None) -> bool:
@@ -55,56 +81,283 @@ def _use_color(choice: bool | None) -> bool:
     return sys.stdout.isatty()
 
 
-@click.command(help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.argument("model", metavar="MODEL")
-@click.argument("data", metavar="DATA")
+def _split_codes(values: Iterable[str]) -> tuple[str, ...] | None:
+    """`--select VC001,VC002 --select VC004` -> ("VC001", "VC002", "VC004"); None when absent."""
+    codes = tuple(c.strip().upper() for value in values for c in value.split(",") if c.strip())
+    return codes or None
+
+
+def _codes_option(name: str, help_text: str) -> Any:
+    return click.option(name, metavar="CODES", multiple=True, help=help_text)
+
+
+@click.command("check", help=HELP, context_settings=CONTEXT, short_help="Check MODEL DATA pairs (the default command).")
+@click.argument("paths", nargs=-1, metavar="[MODEL DATA]...", type=click.Path())
 @click.option("--key", metavar="NAME", help="The array to read from an .npz file.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people; json for machines (a stable, versioned schema).",
-)
 @click.option(
     "--loss",
     metavar="NAME",
     help="The loss the output is trained with, when the file holds none (e.g. binary_crossentropy).",
 )
 @click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="text for people; json (a stable, versioned schema) and sarif for machines; github "
+    "for Actions annotations; auto = github under GitHub Actions, else text.  [default: text]",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the report to FILE instead of stdout.",
+)
+@click.option(
     "--fail-on",
-    type=click.Choice(["error", "warning", "info"]),
-    default="error",
-    show_default=True,
-    help="The lowest severity that makes the exit code 1.",
+    type=click.Choice(LEVELS),
+    default=None,
+    help="The lowest severity that makes the exit code 1.  [default: error]",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (2 still means unusable input).")
-@click.option("--color/--no-color", default=None, help="Force colour on or off (default: on for a terminal, off with NO_COLOR).")
+@_codes_option("--select", "Run only these checks, by code (comma-separated, repeatable).")
+@_codes_option("--ignore", "Skip these checks, by code (comma-separated, repeatable).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Read settings and pairs from FILE instead of the nearest pyproject.toml.",
+)
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Force colour on or off (default: on for a terminal; NO_COLOR turns it off, FORCE_COLOR on).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only: one line each, nothing when clean; no progress.")
 @click.version_option(__version__, "--version", prog_name="vaecheck")
-def command(
-    model: str,
-    data: str,
+def check_command(
+    paths: tuple[str, ...],
     key: str | None,
-    output_format: str,
     loss: str | None,
-    fail_on: str,
+    output_format: str | None,
+    output: str | None,
+    fail_on: str | None,
     exit_zero: bool,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_path: str | None,
     color: bool | None,
+    quiet: bool,
 ) -> int:
-    from vaecheck.api import check
+    from vaecheck.config import Pair
     from vaecheck.formats import OutputFormat, render
     from vaecheck.report import Severity
 
-    report = check(model, data, key=key, loss=loss)
-    # A pipe or a CI log gets long lines rather than wrapped ones; a terminal gets its width.
-    width = min(shutil.get_terminal_size((100, 24)).columns, 120) if sys.stdout.isatty() else 200
-    use_color = _use_color(color)
-    text = render(report, OutputFormat(output_format), color=use_color, width=width)
-    click.echo(text, nl=False, color=use_color)
-    if exit_zero or not report.fails(Severity.parse(fail_on)):
+    config = _load_config(config_path)
+    if len(paths) % 2:
+        given = f"{len(paths)} path{'s' if len(paths) != 1 else ''} given"
+        raise click.UsageError(f"MODEL and DATA come in pairs: '{paths[-1]}' has no DATA ({given})")
+    if paths:
+        pairs = tuple(Pair(model, data) for model, data in zip(paths[::2], paths[1::2]))
+    else:
+        pairs = config.pairs
+    if not pairs:
+        raise click.UsageError(_nothing_to_check(config))
+    pairs = tuple(
+        Pair(
+            pair.model,
+            pair.data,
+            key=key or pair.key or config.key,
+            loss=loss or pair.loss or config.loss,
+        )
+        for pair in pairs
+    )
+
+    enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))
+    progress = not quiet and len(pairs) > 1 and sys.stderr.isatty()
+    run = _check_pairs(pairs, config, enabled, progress)
+
+    chosen = OutputFormat(output_format or config.output_format or "text")
+    if run.reports:
+        # A report file is for tools and later reading: colour only when asked for by flag.
+        use_color = _use_color(color) if output is None else bool(color)
+        # A pipe or a CI log gets long lines rather than wrapped ones; a terminal gets its width.
+        interactive = output is None and sys.stdout.isatty()
+        width = min(shutil.get_terminal_size((100, 24)).columns, 120) if interactive else 200
+        text = render(run, chosen, color=use_color, width=width, quiet=quiet)
+        if output is None:
+            click.echo(text, nl=False, color=use_color)
+        else:
+            _write(output, text)
+
+    level = Severity.parse(fail_on) if fail_on else (config.fail_on or Severity.ERROR)
+    return _exit_code(run, level, exit_zero)
+
+
+def _exit_code(run: CheckRun, fail_on: Severity, exit_zero: bool) -> ExitCode:
+    if run.unusable:
+        return ExitCode.UNUSABLE
+    if exit_zero or not run.fails(fail_on):
         return ExitCode.CLEAN
     return ExitCode.FINDINGS
+
+
+def _check_pairs(
+    pairs: tuple[Pair, ...],
+    config: Config,
+    enabled: frozenset[str],
+    progress: bool,
+) -> CheckRun:
+    """Check every pair; an unusable one is reported on stderr and the others still run."""
+    from vaecheck.api import check
+    from vaecheck.report import CheckRun, UnusablePair
+
+    reports = []
+    unusable = []
+    for pair in pairs:
+        if progress:
+            click.echo(f"vaecheck: checking {pair.model} × {pair.data}", err=True)
+        try:
+            reports.append(
+                check(
+                    pair.model,
+                    pair.data,
+                    key=pair.key,
+                    loss=pair.loss,
+                    severities=config.severities,
+                    select=enabled,
+                )
+            )
+        except VaecheckError as error:
+            click.echo(f"vaecheck: error: {error}", err=True)
+            unusable.append(UnusablePair(pair.model, pair.data, str(error), error.path))
+    return CheckRun(tuple(reports), tuple(unusable))
+
+
+def _enabled_checks(
+    config: Config, select: tuple[str, ...] | None, ignore: tuple[str, ...] | None
+) -> frozenset[str]:
+    """The file's selection, then the command line's: --select starts over, --ignore removes more."""
+    from vaecheck.checks import REGISTRY, enabled_codes, unknown_codes
+
+    unknown = unknown_codes([*(select or ()), *(ignore or ())])
+    if unknown:
+        raise click.BadParameter(
+            f"unknown check code {', '.join(repr(c) for c in unknown)} (known: {', '.join(REGISTRY)})",
+            param_hint="'--select' / '--ignore'",
+        )
+    if select is not None:
+        return enabled_codes(select, ignore)
+    return enabled_codes(config.select, config.ignore) - frozenset(ignore or ())
+
+
+def _load_config(path: str | None) -> Config:
+    from vaecheck.config import Config, find_config, load_config
+
+    if path is not None:
+        return load_config(path)
+    found = find_config()
+    return load_config(found) if found is not None else Config()
+
+
+def _nothing_to_check(config: Config) -> str:
+    where = (
+        f"{config.path} lists no [[tool.vaecheck.check]] pairs"
+        if config.path
+        else "no pyproject.toml with [tool.vaecheck] was found from here upward"
+    )
+    return (
+        "nothing to check: pass MODEL DATA (e.g. `vaecheck model.keras data.npy`), "
+        f"or list pairs as [[tool.vaecheck.check]] in pyproject.toml ({where})"
+    )
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as error:
+        raise VaecheckError(f"cannot write the report: {error.strerror}", path) from None
+
+
+@click.command("rules", context_settings=CONTEXT)
+@click.option("-f", "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_command(output_format: str) -> int:
+    """List every check with its code and default severity."""
+    import json
+
+    from vaecheck.checks import REGISTRY
+
+    if output_format == "json":
+        rules = [
+            {"code": code, "id": m.ID, "severity": m.SEVERITY.label, "summary": m.SUMMARY}
+            for code, m in REGISTRY.items()
+        ]
+        click.echo(json.dumps(rules, indent=2))
+        return ExitCode.CLEAN
+    id_width = max(len(m.ID) for m in REGISTRY.values())
+    for code, module in REGISTRY.items():
+        click.echo(f"{code}  {module.SEVERITY.label:<7}  {module.ID:<{id_width}}  {module.SUMMARY}")
+    return ExitCode.CLEAN
+
+
+@click.command("explain", context_settings=CONTEXT)
+@click.argument("code", metavar="CODE")
+def explain_command(code: str) -> int:
+    """Print the documentation of one check, by code or id."""
+    from vaecheck.checks import REGISTRY, rule_doc
+
+    wanted = code.strip()
+    for known, module in REGISTRY.items():
+        if wanted.upper() == known or wanted.lower() == module.ID:
+            click.echo(f"{known} {module.ID} (default severity: {module.SEVERITY.label})\n")
+            click.echo(rule_doc(module))
+            return ExitCode.CLEAN
+    raise click.BadParameter(
+        f"unknown check '{code}' (known: {', '.join(REGISTRY)}; `vaecheck rules` lists them)",
+        param_hint="'CODE'",
+    )
+
+
+class CheckByDefault(click.Group):
+    """A group whose default path is `check`: only a first argument naming a command leaves it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        names_a_command = bool(args) and (args[0] in self.commands or args[0] in HELP_OPTIONS)
+        # While the shell completes the first word, offer commands as well as files.
+        completing_first_word = not args and ctx.resilient_parsing
+        if not names_a_command and not completing_first_word:
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # `vaecheck --help` is mostly about checking files: show check's help, then the commands.
+        check = self.commands["check"]
+        check_ctx = click.Context(check, info_name=ctx.info_name, **CONTEXT)
+        check.format_help(check_ctx, formatter)
+        self.format_commands(ctx, formatter)
+        formatter.write_paragraph()
+        formatter.write_text(COMMANDS_EPILOG)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return ["check", "rules", "explain"]
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        from click.shell_completion import CompletionItem
+
+        if incomplete.startswith("-"):
+            return self.commands["check"].shell_complete(ctx, incomplete)
+        return [*super().shell_complete(ctx, incomplete), CompletionItem(incomplete, type="file")]
+
+
+command = CheckByDefault(
+    "vaecheck",
+    commands=[check_command, rules_command, explain_command],
+    context_settings=CONTEXT,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -109,3 +109,44 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.fails(Severity.ERROR)
+
+
+@dataclass(frozen=True)
+class UnusablePair:
+    """A MODEL/DATA pair that could not be checked, and why (the one-line error)."""
+
+    model: str
+    data: str
+    problem: str
+    path: str | None = None  # the file the problem is in, when the error names one
+
+    @property
+    def location(self) -> str:
+        return self.path or self.model
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """Everything one invocation checked: a report per usable pair, and the pairs that were not."""
+
+    reports: tuple[Report, ...]
+    unusable: tuple[UnusablePair, ...] = ()
+
+    @property
+    def single(self) -> bool:
+        """Whether exactly one pair was asked for: its report then stands alone."""
+        return len(self.reports) + len(self.unusable) == 1
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for report in self.reports for f in report.findings)
+
+    def count(self, severity: Severity) -> int:
+        return sum(report.count(severity) for report in self.reports)
+
+    def fails(self, fail_on: Severity = Severity.ERROR) -> bool:
+        return any(report.fails(fail_on) for report in self.reports)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unusable and all(report.ok for report in self.reports)

@@ -5,7 +5,7 @@ Adding a check is one module and one line in REGISTRY.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from types import ModuleType
 
 from vaecheck.checks import nonfinite_data, on_open_end, outside_codomain, unknown_codomain
@@ -26,9 +26,12 @@ REGISTRY: dict[str, ModuleType] = {
 def run_checks(
     facts: OutputFacts,
     severities: Mapping[str, Severity] | None = None,
+    enabled: Collection[str] | None = None,
 ) -> Iterator[Finding]:
-    """Run every registered check on one output; the engine, not the check, stamps each result."""
+    """Run the enabled checks (all by default) on one output; the engine stamps each result."""
     for code, module in REGISTRY.items():
+        if enabled is not None and code not in enabled:
+            continue
         configured = (severities or {}).get(code, module.SEVERITY)
         for problem in module.check(facts):
             severity = problem.severity if problem.severity is not None else configured
@@ -48,4 +51,31 @@ def rule_doc(module: ModuleType) -> str:
     return (module.__doc__ or "").strip()
 
 
-__all__ = ["REGISTRY", "OutputFacts", "Problem", "run_checks", "rule_doc"]
+def unknown_codes(codes: Iterable[str]) -> list[str]:
+    return [code for code in codes if code not in REGISTRY]
+
+
+def enabled_codes(
+    select: Iterable[str] | None = None, ignore: Iterable[str] | None = None
+) -> frozenset[str]:
+    """The codes to run: `select` (all when None) less `ignore`. Raises ValueError on an unknown code."""
+    selected = list(REGISTRY) if select is None else list(select)
+    ignored = list(ignore or ())
+    unknown = unknown_codes([*selected, *ignored])
+    if unknown:
+        raise ValueError(
+            f"unknown check code {', '.join(repr(c) for c in unknown)} "
+            f"(known: {', '.join(REGISTRY)})"
+        )
+    return frozenset(selected) - frozenset(ignored)
+
+
+__all__ = [
+    "REGISTRY",
+    "OutputFacts",
+    "Problem",
+    "enabled_codes",
+    "rule_doc",
+    "run_checks",
+    "unknown_codes",
+]

@@ -1,4 +1,9 @@
-"""The JSON report: the stable, versioned contract of DESIGN.md."""
+"""The JSON report: the stable, versioned contract of DESIGN.md.
+
+One pair gives the single-report object of the contract. Several pairs give
+`{"version", "ok", "summary", "reports": [<single-report object>, ...], "errors": [...]}`,
+so a consumer reads `document.get("reports", [document])`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,32 @@ import math
 from typing import Any
 
 from vaecheck.codomain import Codomain
-from vaecheck.report import REPORT_VERSION, Finding, Fix, OutputResult, Report, Severity
+from vaecheck.formats import RenderOptions
+from vaecheck.report import REPORT_VERSION, CheckRun, Finding, Fix, OutputResult, Report, Severity
+
+
+class JsonFormat:
+    def render(self, run: CheckRun, options: RenderOptions) -> str:
+        document = report_dict(run.reports[0]) if run.single and run.reports else run_dict(run)
+        return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
 def render_json(report: Report) -> str:
     return json.dumps(report_dict(report), indent=2, allow_nan=False) + "\n"
+
+
+def run_dict(run: CheckRun) -> dict[str, Any]:
+    """Several pairs: each pair's report as in the single-pair contract, under `reports`."""
+    return {
+        "version": REPORT_VERSION,
+        "ok": run.ok,
+        "summary": {severity.label: run.count(severity) for severity in reversed(Severity)},
+        "reports": [report_dict(report) for report in run.reports],
+        "errors": [
+            {"model": pair.model, "data": pair.data, "file": pair.location, "message": pair.problem}
+            for pair in run.unusable
+        ],
+    }
 
 
 def report_dict(report: Report) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from vaecheck.fixes import describe_rescale
+from vaecheck.formats import RenderOptions
 from vaecheck.intervals import Interval, format_bound
-from vaecheck.report import Fix, OutputResult, Report, Rescale, Severity
+from vaecheck.report import CheckRun, Fix, OutputResult, Report, Rescale, Severity
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 BARS = " ▁▂▃▄▅▆▇█"
@@ -23,7 +24,47 @@ HISTOGRAM_WIDTH = 60
 TRAILING_SPACE = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$")
 
 
-def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
+class TextFormat:
+    """Each pair's report in turn; with several pairs, a closing line that counts them all."""
+
+    def render(self, run: CheckRun, options: RenderOptions) -> str:
+        if options.quiet:
+            return "".join(concise_lines(report) for report in run.reports)
+        parts = [render_text(report, color=options.color, width=options.width) for report in run.reports]
+        if not run.single:
+            console, buffer = _console(options.color, options.width)
+            _run_verdict(console, run)
+            parts.append(buffer.getvalue())
+        return "".join(parts)
+
+
+def concise_lines(report: Report) -> str:
+    """One line per finding, as linters print them; nothing at all for a clean pair."""
+    return "".join(
+        f"{report.model}: {finding.code} {finding.severity.label}: {output.label}: "
+        f"{finding.message} (data: {report.data})\n"
+        for output in report.outputs
+        for finding in output.findings
+    )
+
+
+def _run_verdict(console: Console, run: CheckRun) -> None:
+    pairs = len(run.reports) + len(run.unusable)
+    counts = [(s, run.count(s)) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)]
+    parts = [f"{n} {s.label}{'s' if n != 1 else ''}" for s, n in counts if n]
+    line = Text(f"checked {pairs} pairs: ", style="bold")
+    if run.count(Severity.ERROR):
+        line.append("✗ " + ", ".join(parts), style="bold red")
+    elif parts:
+        line.append("! " + ", ".join(parts), style="bold yellow")
+    else:
+        line.append("✓ no findings", style="bold green")
+    if run.unusable:
+        line.append(f"; {len(run.unusable)} could not be checked (see the errors)", style="bold red")
+    console.print(line)
+
+
+def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -34,6 +75,11 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         highlight=False,
         emoji=False,
     )
+    return console, buffer
+
+
+def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
+    console, buffer = _console(color, width)
     _header(console, report)
     _verdict(console, report)
     for output in report.outputs:

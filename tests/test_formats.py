@@ -1,0 +1,279 @@
+"""Every output format against its golden file, SARIF against the official schema, GitHub escaping.
+
+The goldens in tests/golden/ are the CLI's stdout for the sample models in a project folder
+(the `ci_project` fixture), so they hold no absolute path. Regenerate them after an intended
+change with `VAECHECK_UPDATE_GOLDEN=1 python -m pytest tests/test_formats.py`, then read the diff.
+JSON and SARIF compare as data, with floats equal to 1e-9 relative: the last bits of a mean
+may differ between machines; text formats compare byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vaecheck.checks import REGISTRY, rule_doc
+from vaecheck.cli import main
+from vaecheck.formats import OutputFormat
+from vaecheck.formats.github import escape_data, escape_property
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+REPO = Path(__file__).resolve().parent.parent
+
+SINGLE = ["models/relu_vae.keras", "data/standardized.npy"]
+SEVERAL = [
+    "models/relu_vae.keras", "data/standardized.npy",  # VC001 error, change of activation
+    "models/sigmoid_vae.keras", "data/unit.npy",  # clean
+    "models/tanh_generator.keras", "data/images_uint8.npy",  # VC001 error, rescale
+    "models/sigmoid_vae.keras", "data/ends.npy",  # VC002 info (binary cross-entropy)
+    "models/relu_vae.keras", "data/absent.npy",  # unusable: exit 2, reported on stderr
+]
+STRUCTURED = {"json", "sarif"}
+
+CASES = [
+    ("text", SINGLE, [], 1),
+    ("text", SEVERAL, [], 2),
+    ("text-quiet", SEVERAL, ["--quiet"], 2),
+    ("text-color", SINGLE, ["--color"], 1),
+    ("json", SINGLE, [], 1),
+    ("json", SEVERAL, [], 2),
+    ("sarif", SINGLE, [], 1),
+    ("sarif", SEVERAL, [], 2),
+    ("github", SINGLE, [], 1),
+    ("github", SEVERAL, [], 2),
+]
+
+
+def shared_schemas() -> Path | None:
+    override = os.environ.get("VAECHECK_SHARED")
+    candidates = [Path(override)] if override else [REPO.parent / "shared", Path("/work/shared")]
+    for candidate in candidates:
+        if (candidate / "schemas").is_dir():
+            return candidate / "schemas"
+    return None
+
+
+def sarif_validator() -> Any:
+    schemas = shared_schemas()
+    if schemas is None:
+        pytest.skip("the shared folder with the SARIF schema is absent (set VAECHECK_SHARED)")
+    import jsonschema
+
+    schema = json.loads((schemas / "sarif-schema-2.1.0.json").read_text())
+    return jsonschema.Draft4Validator(schema)
+
+
+def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def approx_tree(value: Any) -> Any:
+    if isinstance(value, float):
+        return pytest.approx(value, rel=1e-9, abs=1e-12)
+    if isinstance(value, dict):
+        return {key: approx_tree(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [approx_tree(item) for item in value]
+    return value
+
+
+def assert_golden(name: str, actual: str, structured: bool) -> None:
+    path = GOLDEN / name
+    if os.environ.get("VAECHECK_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    expected = path.read_text(encoding="utf-8")
+    if structured:
+        assert json.loads(actual) == approx_tree(json.loads(expected))
+    else:
+        assert actual == expected
+
+
+@pytest.mark.parametrize(("variant", "pairs", "extra", "exit_code"), CASES)
+def test_format_matches_its_golden_file(variant, pairs, extra, exit_code, ci_project, capsys):
+    output_format = variant.split("-")[0]
+    code, out, err = cli([*pairs, "--format", output_format, *extra], capsys)
+    assert code == exit_code, err
+    if "data/absent.npy" in pairs:
+        assert err == "vaecheck: error: data/absent.npy: no such file or directory\n"
+    else:
+        assert err == ""
+    size = "several" if pairs is SEVERAL else "single"
+    suffix = {"json": "json", "sarif": "sarif"}.get(output_format, "txt")
+    assert_golden(f"{variant}.{size}.{suffix}", out, output_format in STRUCTURED)
+
+
+def test_every_format_value_has_a_formatter():
+    for output_format in OutputFormat:
+        assert callable(output_format.formatter({}).render)
+        assert callable(output_format.formatter({"GITHUB_ACTIONS": "true"}).render)
+
+
+def test_auto_is_github_on_actions_and_text_elsewhere(ci_project, capsys, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, out, _ = cli([*SINGLE, "--format", "auto"], capsys)
+    assert code == 1
+    assert out.startswith("::error file=models/relu_vae.keras,title=VC001 data-outside-codomain::")
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    code, out, _ = cli([*SINGLE, "--format", "auto"], capsys)
+    assert code == 1
+    assert out.startswith("vaecheck · relu_vae.keras × standardized.npy")
+
+
+def test_single_pair_json_keeps_the_v1_shape_and_several_pairs_nest_it(ci_project, capsys):
+    _, single, _ = cli([*SINGLE, "--format", "json"], capsys)
+    _, several, _ = cli([*SEVERAL, "--format", "json"], capsys)
+    single_report = json.loads(single)
+    document = json.loads(several)
+    assert {"version", "ok", "model", "data", "outputs"} <= set(single_report)
+    assert set(document) == {"version", "ok", "summary", "reports", "errors"}
+    assert document["version"] == 1 and document["ok"] is False
+    assert [r["model"] for r in document["reports"]] == SEVERAL[0:8:2]
+    # The first pair's report inside the run is the single-pair report, field for field.
+    assert document["reports"][0] == approx_tree(single_report)
+    assert document["summary"] == {"error": 2, "warning": 0, "info": 1}
+    assert document["errors"] == [
+        {
+            "model": "models/relu_vae.keras",
+            "data": "data/absent.npy",
+            "file": "data/absent.npy",
+            "message": "data/absent.npy: no such file or directory",
+        }
+    ]
+
+
+# SARIF ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "pairs",
+    [SINGLE, SEVERAL, ["models/sigmoid_vae.keras", "data/unit.npy"]],
+    ids=["one-finding", "several-pairs-and-an-error", "clean"],
+)
+def test_sarif_validates_against_the_official_schema(pairs, ci_project, capsys):
+    validator = sarif_validator()
+    _, out, _ = cli([*pairs, "--format", "sarif"], capsys)
+    log = json.loads(out)
+    errors = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+    assert log["version"] == "2.1.0"
+
+
+def test_sarif_has_one_rule_per_check_and_results_at_the_model(ci_project, capsys):
+    _, out, _ = cli([*SEVERAL, "--format", "sarif"], capsys)
+    [run] = json.loads(out)["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == list(REGISTRY)
+    for rule in rules:
+        module = REGISTRY[rule["id"]]
+        assert rule["name"] == module.ID
+        assert rule["shortDescription"]["text"] == module.SUMMARY
+        assert rule["fullDescription"]["text"] == rule_doc(module)
+        assert rule["help"]["text"] == rule_doc(module)
+    levels = {r["id"]: r["defaultConfiguration"]["level"] for r in rules}
+    assert levels == {"VC001": "error", "VC002": "warning", "VC003": "error", "VC004": "warning"}
+
+    results = run["results"]
+    assert [(r["ruleId"], r["level"]) for r in results] == [
+        ("VC001", "error"), ("VC001", "error"), ("VC002", "note"),
+    ]
+    for result in results:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+    first = results[0]["locations"][0]
+    assert first["physicalLocation"]["artifactLocation"] == {
+        "uri": "models/relu_vae.keras", "uriBaseId": "%SRCROOT%",
+    }
+    assert first["logicalLocations"][0]["fullyQualifiedName"] == "decoder › dec_out"
+    assert results[1]["locations"][0]["logicalLocations"][0]["name"] == "image"
+    # Fingerprints tell results apart, and stay the same from run to run.
+    fingerprints = [r["partialFingerprints"]["vaecheckFinding/v1"] for r in results]
+    assert len(set(fingerprints)) == 3
+    [invocation] = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    [notification] = invocation["toolExecutionNotifications"]
+    assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "data/absent.npy"
+
+
+def test_sarif_uri_escapes_characters_that_a_uri_cannot_hold(ci_project, capsys):
+    validator = sarif_validator()
+    shutil.copy("models/relu_vae.keras", "models/my model #2.keras")
+    _, out, _ = cli(["models/my model #2.keras", "data/standardized.npy", "--format", "sarif"], capsys)
+    log = json.loads(out)
+    assert not list(validator.iter_errors(log))
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location["uri"] == "models/my%20model%20%232.keras"
+
+
+# GitHub workflow commands ----------------------------------------------------------------------
+def unescape(text: str) -> str:
+    """The runner's side: what GitHub turns an escaped value back into."""
+    for escaped, raw in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
+        text = text.replace(escaped, raw)
+    return text
+
+
+def parse_command(line: str) -> tuple[str, dict[str, str], str]:
+    """Split a workflow command the way the runner does: `::name props::message`."""
+    assert line.startswith("::")
+    head, separator, message = line[2:].partition("::")
+    assert separator
+    name, _, props = head.partition(" ")
+    properties = {}
+    for pair in props.split(","):
+        key, _, value = pair.partition("=")
+        properties[key] = unescape(value)
+    return name, properties, unescape(message)
+
+
+def test_escaping_follows_the_workflow_command_rules():
+    assert escape_data("50% of x\r\ny: z, w") == "50%25 of x%0D%0Ay: z, w"
+    assert escape_property("a:b,c%d\ne") == "a%3Ab%2Cc%25d%0Ae"
+    text = "odd: 100%, a,b\r\nnext"
+    assert unescape(escape_property(text)) == text
+    assert unescape(escape_data(text)) == text
+
+
+def test_github_annotation_survives_commas_colons_and_percent_in_the_path(ci_project, capsys):
+    odd = "models/v2,final: 100%.keras"
+    shutil.copy("models/relu_vae.keras", odd)
+    code, out, _ = cli([odd, "data/standardized.npy", "--format", "github"], capsys)
+    lines = out.splitlines()
+    assert code == 1 and len(lines) == 1  # a multi-line message stays on one line
+    name, properties, message = parse_command(lines[0])
+    assert name == "error"
+    assert properties == {"file": odd, "title": "VC001 data-outside-codomain"}
+    assert message.startswith("decoder › dec_out against standardized.npy: 47.4% of values")
+    assert "\nfix: use a linear output" in message
+    assert "\n  x_model = x * 0.3104118 - 0.29833641" in message
+
+
+def test_github_levels_map_info_to_notice(ci_project, capsys):
+    code, out, _ = cli(["models/sigmoid_vae.keras", "data/ends.npy", "--format", "github"], capsys)
+    assert code == 0
+    assert out.startswith("::notice file=models/sigmoid_vae.keras,title=VC002 data-on-open-end::")
+    _, out, _ = cli(["models/sigmoid_vae.keras", "data/ends.npy", "--format", "github", "--loss", "mse"], capsys)
+    assert out.startswith("::warning ")
+
+
+def test_machine_formats_name_files_from_the_checkout_wherever_vaecheck_runs(ci_project, capsys, monkeypatch):
+    (ci_project / "src").mkdir()
+    monkeypatch.chdir(ci_project / "src")
+    pair = ["../models/relu_vae.keras", "../data/standardized.npy"]
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(ci_project))
+    _, out, _ = cli([*pair, "--format", "github"], capsys)
+    assert out.startswith("::error file=models/relu_vae.keras,title=VC001")
+    _, out, _ = cli([*pair, "--format", "sarif"], capsys)
+    location = json.loads(out)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "models/relu_vae.keras", "uriBaseId": "%SRCROOT%"}
+    # Outside the source root (here the cwd), a file is named by its absolute URI.
+    monkeypatch.delenv("GITHUB_WORKSPACE")
+    _, out, _ = cli([*pair, "--format", "sarif"], capsys)
+    log = json.loads(out)
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": (ci_project / "models" / "relu_vae.keras").resolve().as_uri()}
+    assert not list(sarif_validator().iter_errors(log))
