@@ -56,8 +56,7 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
     alternative = None
     if not facts.data_kind.bounded:
         alternative = (
-            f"or, as the data are not probabilities ({facts.data_kind.description}), "
-            "use mean_squared_error with a linear output"
+            "or, as these data are not probabilities, use mean_squared_error with a linear output"
         )
     yield Problem(
         message=(

@@ -10,9 +10,10 @@ This is the saturation problem of a sigmoid or tanh output trained with a regres
 (mean squared error and the like) on data at the asymptotes; the finding names the loss, and
 the fix gives the rescaling into the range with a margin. With a cross-entropy on
 probabilities (binary, categorical, KL divergence), targets of exactly 0 and 1 are the intended
-use (the loss stays finite because Keras computes it from the logits or with clipping), so this
-is reported as info. Targets that are not output values (class indices, labels, probabilities
-against logits) are not compared.
+use (the loss stays finite because Keras computes it from the logits or with clipping), and so
+are zero counts under Poisson loss: these are reported as info. Targets that are not output
+values (class indices, labels, probabilities against logits) are not compared, and multi-hot
+rows on a softmax are VC109's.
 
 Failing: `tanh` output with data scaled to exactly [-1, 1] and trained with MSE.
 Passing: data in [-0.98, 0.98]; or a sigmoid output with 0/1 targets and binary cross-entropy.
