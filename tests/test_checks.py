@@ -74,7 +74,9 @@ CASES = [
     (LINEAR, [0.0, 1.0], LossSpec("binary_crossentropy", from_logits=True), []),
     (RELU, [-1.0, 1.0, -1.0], "hinge", []),
     (UNKNOWN, [2.0, 0.0], "binary_crossentropy", [("VC004", Severity.WARNING), ("VC101", Severity.ERROR)]),
+    # A custom loss is not judged, but the data is still what the output must reach.
     (LINEAR, [-3.0, 2.0], "my_custom_loss", []),
+    (RELU, [-3.0, 2.0], "my_custom_loss", [("VC001", Severity.ERROR)]),
 ]
 
 

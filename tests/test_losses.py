@@ -150,7 +150,7 @@ def test_a_custom_loss_is_named_but_not_known(saved_models):
     for suffix in (".keras", ".h5"):
         spec = losses_of(saved_models.save("loss_custom", single(lambda k: my_loss), suffix))["out"]
         assert (spec.name, spec.known) == ("my_loss", False)
-        assert not spec.targets_are_output_values and spec.target_domain is None
+        assert spec.target_domain is None and not spec.takes_logits
 
 
 def test_encodings_keras_cannot_write_from_this_api():

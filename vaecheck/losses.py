@@ -131,9 +131,10 @@ class LossSpec:
         """Whether a target is a value the output should produce (so ranges can be compared).
 
         Not for logits (the output is a logit, the target a probability), class indices, hinge
-        labels or directions.
+        labels or directions. A custom loss counts as comparing values: it is most often a
+        reconstruction loss.
         """
-        return self.known and not self.logits and self.name not in NOT_OUTPUT_VALUES
+        return not self.logits and self.name not in NOT_OUTPUT_VALUES
 
     @property
     def target_domain(self) -> Interval | None:
@@ -273,7 +274,10 @@ def assign_losses(
         }
         notes = ()
         if len(loss) != len(outputs):
-            notes = (f"the saved loss list has {len(loss)} entries for {len(outputs)} outputs",)
+            notes = (
+                f"the saved loss list has {len(loss)} {'entry' if len(loss) == 1 else 'entries'} "
+                f"for {len(outputs)} outputs",
+            )
         return LossAssignment(by_output, notes)
     spec = loss_spec(loss, origin)
     return LossAssignment({name: spec for name in outputs} if spec else {})

@@ -3,7 +3,8 @@
 Without `from_logits=True`, binary and categorical cross-entropy take the output as
 probabilities. Keras clips them into [1e-7, 1 - 1e-7] before the log, so an output above 1 or
 below 0 gets no gradient at all and stays wrong; categorical cross-entropy first divides each
-row by its sum, which is meaningless (or a division by zero) for outputs that can be negative.
+row by its sum, which is meaningless for outputs that can be negative and a division by zero
+for a row of zeros (a relu output).
 The usual cause is a missing activation: a linear last layer meant as logits, compiled without
 `from_logits=True`.
 
@@ -38,10 +39,13 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
     squash = "sigmoid" if loss.is_binary_crossentropy else "softmax"
     bound = facts.codomain.activation_name()
     how = f"bounded only by {bound}, to {interval}" if bound else f"linear, with range {interval}"
-    if loss.is_binary_crossentropy:
-        effect = "Keras clips predictions into [1e-7, 1 - 1e-7], so values beyond get no gradient"
+    if loss.is_categorical_crossentropy:
+        effect = (
+            "Keras divides each row by its sum before the log, which breaks down for outputs "
+            "that can be negative or all zero"
+        )
     else:
-        effect = "Keras divides each row by its sum and clips it, which breaks for values outside [0, 1]"
+        effect = "Keras clips predictions into [1e-7, 1 - 1e-7], so values beyond get no gradient"
     logits = loss.code(from_logits=True)
     if interval.is_real_line:
         fix = Fix(

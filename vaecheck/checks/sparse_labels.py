@@ -81,7 +81,7 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
         span = f"0..{classes - 1}" if classes else "0 or more"
         where = f"for this output's {classes} units" if classes else ""
         parts.append(
-            f"{below + above:,} labels lie outside {span} {where} (labels "
+            f"{below + above:,} of {finite:,} labels lie outside {span} {where} (labels "
             f"{format_bound(stats.min)} to {format_bound(stats.max)}): TensorFlow stops "
             "with an error on CPU and returns NaN losses on GPU".replace("  ", " ")
         )
