@@ -40,7 +40,7 @@ class Finding:
     output: str
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
-    fix: Fix | None = None  # this finding's own fix, when it differs from the output's range fix
+    fix: Fix | None = None  # what to change for this finding (the output leads with the worst one's)
 
 
 @dataclass(frozen=True)
