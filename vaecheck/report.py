@@ -40,7 +40,7 @@ class Finding:
     output: str
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
-    fix: Fix | None = None  # what to change for this finding (the output leads with the worst one's)
+    fix: Fix | None = None  # what to change; an output leads with its worst finding's fix
 
 
 @dataclass(frozen=True)
