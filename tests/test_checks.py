@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vaecheck.checks import REGISTRY, OutputFacts, rule_doc, run_checks
+from vaecheck.checks import REGISTRY, OutputFacts, rule_doc, run_checks, statistics_needed
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import INF, Interval
-from vaecheck.losses import LossSpec
+from vaecheck.losses import LossSpec, loss_spec
 from vaecheck.report import Severity
 from vaecheck.stats import measure, recognize
 
@@ -19,17 +19,28 @@ LINEAR = Codomain(Interval.real_line())
 UNKNOWN = Codomain.unknown("decoder › triple", "Lambda layer (its code is not read)")
 
 
-def facts(codomain: Codomain, values, loss: str | None = None) -> OutputFacts:
+def facts(codomain: Codomain, values, loss: str | LossSpec | None = None) -> OutputFacts:
     data = np.asarray(values, dtype=np.float64)
+    spec = loss_spec(loss) if isinstance(loss, str) else loss
+    shape = (None, *data.shape[1:])
+    needed = statistics_needed(spec, codomain, shape)
     intervals = [codomain.interval] if codomain.interval is not None else []
-    stats = measure([data], data.shape, data.dtype, intervals)
+    stats = measure(
+        [data],
+        data.shape,
+        data.dtype,
+        [*intervals, *needed.intervals],
+        row_axes=needed.row_axes,
+        value_counts=needed.value_counts,
+    )
     return OutputFacts(
         output="out",
         codomain=codomain,
         stats=stats,
         data_kind=recognize(stats),
         edges=stats.edges_for(codomain.interval) if codomain.interval is not None else None,
-        loss=LossSpec(loss) if loss else None,
+        loss=spec,
+        shape=shape,
     )
 
 
@@ -50,6 +61,22 @@ CASES = [
     (LINEAR, [-1e30, 1e30], None, []),
     (SIGMOID, [0.5, np.nan], None, [("VC003", Severity.ERROR)]),
     (UNKNOWN, [1.0, 2.0], None, [("VC004", Severity.WARNING)]),
+    # 0 and 1 are what probability losses and Poisson counts are made of: info, not warning.
+    (SIGMOID, [[0.0, 1.0], [0.5, 0.5]], "kl_divergence", [("VC002", Severity.INFO)]),
+    (SIGMOID, [0.0, 0.5, 1.0], "poisson", [("VC002", Severity.INFO)]),
+    (TANH, [-1.0, 0.0, 0.3], "huber", [("VC002", Severity.WARNING)]),
+    # The loss's own check reports what the output's range check would repeat.
+    (SIGMOID, [0.5, 1.5], "binary_crossentropy", [("VC101", Severity.ERROR)]),
+    (RELU, [-1.0, 0.5], "poisson", [("VC104", Severity.ERROR)]),
+    # ... but not values inside the loss's domain that the output cannot reach.
+    (SIGMOID, [0.5, 1.5], "poisson", [("VC001", Severity.ERROR)]),
+    # Logits are not compared with probabilities, nor labels with the output's range.
+    (LINEAR, [0.0, 1.0], LossSpec("binary_crossentropy", from_logits=True), []),
+    (RELU, [-1.0, 1.0, -1.0], "hinge", []),
+    (UNKNOWN, [2.0, 0.0], "binary_crossentropy", [("VC004", Severity.WARNING), ("VC101", Severity.ERROR)]),
+    # A custom loss is not judged, but the data is still what the output must reach.
+    (LINEAR, [-3.0, 2.0], "my_custom_loss", []),
+    (RELU, [-3.0, 2.0], "my_custom_loss", [("VC001", Severity.ERROR)]),
 ]
 
 

@@ -176,7 +176,11 @@ def test_sarif_has_one_rule_per_check_and_results_at_the_model(ci_project, capsy
         assert rule["fullDescription"]["text"] == rule_doc(module)
         assert rule["help"]["text"] == rule_doc(module)
     levels = {r["id"]: r["defaultConfiguration"]["level"] for r in rules}
-    assert levels == {"VC001": "error", "VC002": "warning", "VC003": "error", "VC004": "warning"}
+    sarif_level = {"error": "error", "warning": "warning", "info": "note"}
+    assert levels == {code: sarif_level[m.SEVERITY.label] for code, m in REGISTRY.items()}
+    assert {c: levels[c] for c in ("VC001", "VC002", "VC003", "VC004")} == {
+        "VC001": "error", "VC002": "warning", "VC003": "error", "VC004": "warning",
+    }
 
     results = run["results"]
     assert [(r["ruleId"], r["level"]) for r in results] == [

@@ -7,12 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vaecheck.checks import OutputFacts, enabled_codes, run_checks
+from vaecheck.checks import OutputFacts, StatsRequest, enabled_codes, run_checks, statistics_needed
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
-from vaecheck.fixes import suggest_fix
+from vaecheck.fixes import suggest_fix, with_range_fixes
 from vaecheck.graph import ModelOutput
-from vaecheck.losses import LossSpec, canonical_loss_name, losses_by_output
+from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
 from vaecheck.ops import output_codomains
 from vaecheck.readers.data import DataSource, array_source, open_data
 from vaecheck.readers.model import ModelFile, read_model
@@ -34,7 +34,7 @@ def check(
     data: Any,
     *,
     key: str | None = None,
-    loss: str | None = None,
+    loss: str | LossSpec | None = None,
     severities: Mapping[str, Severity] | None = None,
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
@@ -42,29 +42,42 @@ def check(
     """Check that `model`'s outputs can produce the values in `data`.
 
     `model` is the path of a `.keras` or `.h5` file; `data` a path (`.npy`, `.npz` with `key`)
-    or a numpy array. `severities` overrides the default severity of checks by code; `select`
-    runs only the checks with these codes, `ignore` skips some. Raises VaecheckError for input
-    that cannot be used.
+    or a numpy array. `loss` states the loss every output is trained with, for a file that
+    holds none (`"binary_crossentropy"`, `"BinaryCrossentropy:from_logits"`, or a LossSpec);
+    it replaces a saved one. `severities` overrides the default severity of checks by code;
+    `select` runs only the checks with these codes, `ignore` skips some. Raises VaecheckError
+    for input that cannot be used.
     """
     try:
         enabled = enabled_codes(select, ignore)
     except ValueError as error:
         raise VaecheckError(str(error)) from None
+    stated = parse_loss_option(loss) if isinstance(loss, str) else loss
     model_file = read_model(model)
     source = _data_source(data, key)
     candidates = _candidates(model_file)
-    selected, skipped = _match_shapes(candidates, source)
+    losses, loss_notes = _losses(model_file, candidates, stated)
+    selected, skipped = _match_shapes(candidates, source, losses)
 
     intervals = [c.codomain.interval for c in selected if c.codomain.interval is not None]
-    stats = measure((block for _, block in source.chunks()), source.shape, source.dtype, intervals)
+    # Row sums, label counts and the loss's own bounds are measured only when a check needs them.
+    needed = StatsRequest.union(
+        statistics_needed(losses.get(c.output.name), c.codomain, c.shape) for c in selected
+    )
+    stats = measure(
+        (block for _, block in source.chunks()),
+        source.shape,
+        source.dtype,
+        [*intervals, *needed.intervals],
+        row_axes=needed.row_axes,
+        value_counts=needed.value_counts,
+    )
     kind = recognize(stats)
-    losses = losses_by_output(model_file.training, [c.output.name for c in candidates])
-    if loss is not None:
-        losses = {c.output.name: LossSpec(canonical_loss_name(loss)) for c in candidates}
 
     results = []
     for candidate in selected:
         codomain = candidate.codomain
+        spec = losses.get(candidate.output.name)
         edges = stats.edges_for(codomain.interval) if codomain.interval is not None else None
         facts = OutputFacts(
             output=candidate.output.name,
@@ -72,10 +85,12 @@ def check(
             stats=stats,
             data_kind=kind,
             edges=edges,
-            loss=losses.get(candidate.output.name),
+            loss=spec,
+            shape=candidate.shape,
         )
-        findings = tuple(run_checks(facts, severities, enabled))
-        spec = losses.get(candidate.output.name)
+        findings = with_range_fixes(
+            codomain, stats, kind, tuple(run_checks(facts, severities, enabled))
+        )
         results.append(
             OutputResult(
                 name=candidate.output.name,
@@ -85,6 +100,8 @@ def check(
                 findings=findings,
                 fix=suggest_fix(codomain, stats, kind, findings),
                 loss=spec.name if spec else None,
+                loss_spec=spec,
+                targets_compared=facts.targets_are_output_values,
             )
         )
     return Report(
@@ -95,7 +112,7 @@ def check(
         data_kind=kind,
         outputs=tuple(results),
         skipped_outputs=tuple(skipped),
-        notes=tuple(model_file.graph.notes),
+        notes=(*model_file.graph.notes, *loss_notes),
     )
 
 
@@ -123,20 +140,52 @@ def _candidates(model_file: ModelFile) -> list[_Candidate]:
     ]
 
 
-def shapes_match(sample_shape: tuple[int, ...], output: Shape) -> bool:
+def _losses(
+    model_file: ModelFile, candidates: list[_Candidate], stated: LossSpec | None
+) -> tuple[dict[str, LossSpec], list[str]]:
+    """Each output's loss: the saved one, or the one the user stated, which wins."""
+    names = [c.output.name for c in candidates]
+    origin = "training_config" if model_file.format == "h5" else "compile_config"
+    outputs = model_file.config.get("config")
+    keyed = isinstance(outputs, Mapping) and isinstance(outputs.get("output_layers"), Mapping)
+    saved = assign_losses(model_file.training, names, keyed_outputs=keyed, origin=origin)
+    if stated is None:
+        return dict(saved.by_output), list(saved.notes)
+    notes = [
+        f"--loss {stated.describe()} replaces the saved loss {spec.describe()} of '{name}'"
+        for name, spec in saved.by_output.items()
+        if spec != stated
+    ]
+    return {name: stated for name in names}, notes
+
+
+def shapes_match(sample_shape: tuple[int, ...], output: Shape, loss: LossSpec | None = None) -> bool:
     """Whether data samples of `sample_shape` can be compared with this output."""
     per_sample = output[1:]
     if len(per_sample) == len(sample_shape):
-        return all(d is None or d == s for d, s in zip(per_sample, sample_shape))
+        if all(d is None or d == s for d, s in zip(per_sample, sample_shape)):
+            return True
+    # Class indices, (N,) or (N, 1) against (None, C): the targets of a categorical loss.
+    if loss is not None and (loss.is_sparse_categorical or loss.is_categorical_crossentropy):
+        leading = per_sample[:-1]
+        for indices in (leading, (*leading, 1)):
+            if len(indices) == len(sample_shape) and all(
+                d is None or d == s for d, s in zip(indices, sample_shape)
+            ):
+                return True
     # 1-D targets against a one-unit output: Keras compares them after expanding the targets.
     return sample_shape == () and per_sample in ((1,), (None,))
 
 
 def _match_shapes(
-    candidates: list[_Candidate], source: DataSource
+    candidates: list[_Candidate], source: DataSource, losses: Mapping[str, LossSpec]
 ) -> tuple[list[_Candidate], list[tuple[str, str]]]:
     sample_shape = tuple(source.shape[1:])
-    selected = [c for c in candidates if c.shape is None or shapes_match(sample_shape, c.shape)]
+    selected = [
+        c
+        for c in candidates
+        if c.shape is None or shapes_match(sample_shape, c.shape, losses.get(c.output.name))
+    ]
     if not selected:
         shown = "; ".join(f"'{c.output.name}' {_fmt_shape(c.shape)}" for c in candidates)
         raise VaecheckError(

@@ -97,7 +97,11 @@ def _codes_option(name: str, help_text: str) -> Any:
 @click.option(
     "--loss",
     metavar="NAME",
-    help="The loss the output is trained with, when the file holds none (e.g. binary_crossentropy).",
+    help=(
+        "The loss the outputs are trained with, when the file holds none (it replaces a saved "
+        "one): any Keras spelling (binary_crossentropy, BinaryCrossentropy, bce), with "
+        "':from_logits' for a loss on logits, e.g. --loss BinaryCrossentropy:from_logits."
+    ),
 )
 @click.option(
     "-f",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import Interval, format_bound
@@ -21,6 +22,7 @@ NOMINAL_RANGES = {
 # Bounded activations to suggest, by the sign of the data, when the current one is half-open.
 SQUASHERS = {"tanh": Interval.open(-1.0, 1.0), "sigmoid": Interval.open(0.0, 1.0)}
 MARGIN = 0.01
+RANGE_CODES = ("VC001", "VC002")
 
 
 def suggest_fix(
@@ -29,6 +31,45 @@ def suggest_fix(
     kind: DataKind,
     findings: Sequence[Finding],
 ) -> Fix:
+    """The fix to lead with: that of the most severe finding (a range fix for VC001/VC002)."""
+    candidates = []
+    for finding in findings:
+        if finding.severity < Severity.WARNING:
+            continue
+        fix = finding.fix
+        if fix is None and finding.code in RANGE_CODES:
+            fix = range_fix(codomain, stats, kind, [finding])
+        if fix is not None and fix.kind != "none":
+            candidates.append((finding.severity, fix))
+    if candidates:
+        # The first of the most severe: findings come in registry order, VC001 first.
+        return max(candidates, key=lambda pair: pair[0])[1]
+    if codomain.interval is None or stats.min is None or stats.max is None:
+        return Fix("none", "no fix can be computed without a known range")
+    return Fix("none", "nothing to fix: the output can reach every data value")
+
+
+def with_range_fixes(
+    codomain: Codomain, stats: DataStats, kind: DataKind, findings: Sequence[Finding]
+) -> tuple[Finding, ...]:
+    """The findings, with the range fix (activation, rescaling) attached to VC001 and VC002."""
+    attached = []
+    for finding in findings:
+        if finding.fix is None and finding.code in RANGE_CODES and finding.severity >= Severity.WARNING:
+            fix = range_fix(codomain, stats, kind, [finding])
+            if fix.kind != "none":
+                finding = replace(finding, fix=fix)
+        attached.append(finding)
+    return tuple(attached)
+
+
+def range_fix(
+    codomain: Codomain,
+    stats: DataStats,
+    kind: DataKind,
+    findings: Sequence[Finding],
+) -> Fix:
+    """The fix for data out of the output's reach (VC001) or on its open ends (VC002)."""
     interval = codomain.interval
     if interval is None or stats.min is None or stats.max is None:
         return Fix("none", "no fix can be computed without a known range")
@@ -37,7 +78,7 @@ def suggest_fix(
     if "VC001" in codes:
         return _fix_outside(codomain, interval, source, kind)
     if "VC002" in codes:
-        target = _with_margin(interval)
+        target = _with_margin(interval, source)
         return Fix(
             "rescale-data",
             f"rescale the data into {_fmt_range(target)}, a margin inside the open ends",
@@ -111,11 +152,20 @@ def rescale_between(source: tuple[float, float], target: tuple[float, float]) ->
     return Rescale(scale, offset, target_low, target_high)
 
 
-def _with_margin(interval: Interval) -> tuple[float, float]:
-    width = interval.high - interval.low
-    low = interval.low + (0 if interval.low_closed else MARGIN * width)
-    high = interval.high - (0 if interval.high_closed else MARGIN * width)
-    return (low, high)
+def _with_margin(interval: Interval, source: tuple[float, float]) -> tuple[float, float]:
+    """The target range: the data's, moved a margin inside each open end it sits on."""
+    if interval.is_bounded:
+        width = interval.high - interval.low
+        low = interval.low + (0 if interval.low_closed else MARGIN * width)
+        high = interval.high - (0 if interval.high_closed else MARGIN * width)
+        return (low, high)
+    # Half-open (softplus, exponential): keep the data's scale, shift it off the finite end.
+    margin = MARGIN * ((source[1] - source[0]) or 1.0)
+    if math.isfinite(interval.low) and not interval.low_closed:
+        return (source[0] + margin, source[1] + margin)
+    if math.isfinite(interval.high) and not interval.high_closed:
+        return (source[0] - margin, source[1] - margin)
+    return source
 
 
 def _cover_alternative(interval: Interval, source: tuple[float, float], activation: str) -> str:

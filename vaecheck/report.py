@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 from vaecheck.codomain import Codomain
+from vaecheck.losses import LossSpec
 from vaecheck.stats import DataKind, DataStats
 
 REPORT_VERSION = 1
@@ -39,6 +40,7 @@ class Finding:
     output: str
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    fix: Fix | None = None  # what to change; an output leads with its worst finding's fix
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,15 @@ class Rescale:
 
     @property
     def inverse_offset(self) -> float:
-        return -self.offset / self.scale
+        return -self.offset / self.scale + 0.0  # + 0.0: no "-0.0" in a pasted line
 
 
 @dataclass(frozen=True)
 class Fix:
-    kind: str  # "none" | "change-activation" | "rescale-data"
+    kind: str  # "none" | "change-activation" | "rescale-data" | "change-loss" | "change-targets"
     summary: str
     activation: str | None = None  # the activation to use instead, for change-activation
+    loss: str | None = None  # the loss to compile with, as Keras source, for change-loss
     rescale: Rescale | None = None  # rescale the data into the (current or suggested) codomain
     rescale_for: str | None = None  # which activation the rescale targets
     alternative: str | None = None
@@ -78,6 +81,8 @@ class OutputResult:
     findings: tuple[Finding, ...]
     fix: Fix
     loss: str | None = None
+    loss_spec: LossSpec | None = None  # the loss in full (from_logits, where it was read)
+    targets_compared: bool = True  # False when targets are labels or logits' probabilities
 
 
 @dataclass(frozen=True)

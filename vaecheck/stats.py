@@ -49,6 +49,86 @@ class EdgeCounts:
 
 
 @dataclass(frozen=True)
+class RowSums:
+    """How the data's rows along one sample axis sum, against the 1 a distribution sums to.
+
+    A row is the vector of values along `axis` at one position of the other axes of one
+    sample: for one-hot targets of shape (N, 10), each sample is one row of width 10.
+    """
+
+    axis: int  # a sample axis, counted from the end (-1 is the last)
+    width: int  # values per row
+    tolerance: float  # a row within this of 1 sums to 1
+    rows: int = 0  # rows with a finite sum
+    below: int = 0  # rows summing to less than 1 - tolerance
+    above: int = 0  # rows summing to more than 1 + tolerance
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def off(self) -> int:
+        return self.below + self.above
+
+    def merge(self, other: RowSums) -> RowSums:
+        return RowSums(
+            self.axis,
+            self.width,
+            self.tolerance,
+            self.rows + other.rows,
+            self.below + other.below,
+            self.above + other.above,
+            _combine(self.min, other.min, min),
+            _combine(self.max, other.max, max),
+        )
+
+    def add(self, sums: np.ndarray) -> RowSums:
+        """These counts with one more batch of finite row sums folded in."""
+        sums = sums[np.isfinite(sums)]
+        if sums.size == 0:
+            return self
+        return self.merge(
+            RowSums(
+                self.axis,
+                self.width,
+                self.tolerance,
+                int(sums.size),
+                int(np.count_nonzero(sums < 1.0 - self.tolerance)),
+                int(np.count_nonzero(sums > 1.0 + self.tolerance)),
+                float(sums.min()),
+                float(sums.max()),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class ValueCounts:
+    """How often a few exact values occur (hinge's -1, 0, 1; an ignored class), and how many
+    finite values are not integers."""
+
+    values: tuple[float, ...]
+    counts: tuple[int, ...]
+    non_integer: int = 0
+    others: int = 0  # finite values equal to none of `values`
+
+    def count(self, value: float) -> int:
+        return sum(c for v, c in zip(self.values, self.counts) if v == value)
+
+    def merge(self, other: ValueCounts) -> ValueCounts:
+        return ValueCounts(
+            self.values,
+            tuple(a + b for a, b in zip(self.counts, other.counts)),
+            self.non_integer + other.non_integer,
+            self.others + other.others,
+        )
+
+
+def row_sum_tolerance(width: int, dtype: np.dtype) -> float:
+    """How far from 1 a row may sum and still count as a distribution: rounding, not mistakes."""
+    eps = float(np.finfo(dtype).eps) if np.dtype(dtype).kind == "f" else 0.0
+    return max(1e-4, 4 * width * eps)
+
+
+@dataclass(frozen=True)
 class DataStats:
     shape: tuple[int, ...]
     dtype: str
@@ -63,6 +143,9 @@ class DataStats:
     integer_valued: bool
     edges: tuple[EdgeCounts, ...]
     sample: np.ndarray = field(repr=False, compare=False)  # strided sample of finite values
+    # Measured only when a check asks for them (a categorical loss, a softmax, hinge labels).
+    row_sums: tuple[RowSums, ...] = ()
+    value_counts: ValueCounts | None = None
 
     @property
     def nonfinite(self) -> int:
@@ -76,6 +159,13 @@ class DataStats:
         for counts in self.edges:
             if counts.interval == interval:
                 return counts
+        return None
+
+    def row_sums_along(self, axis: int) -> RowSums | None:
+        """The row sums along sample axis `axis` (negative, from the end), if measured."""
+        for sums in self.row_sums:
+            if sums.axis == axis:
+                return sums
         return None
 
     def percentile(self, q: float) -> float | None:
@@ -93,9 +183,29 @@ class StatsAccumulator:
         dtype: np.dtype,
         intervals: Iterable[Interval] = (),
         sample_size: int = SAMPLE_SIZE,
+        *,
+        row_axes: Iterable[int] = (),
+        value_counts: Sequence[float] | None = None,
     ) -> None:
+        """`row_axes` (sample axes, negative) asks for row sums; `value_counts` for the counts
+        of those exact values and of non-integers. Both cost a pass over each block, so they
+        are measured only when asked for."""
         self.shape = shape
         self.dtype = np.dtype(dtype)
+        self._sample_size = sample_size
+        self.row_sums = [
+            RowSums(axis, width, row_sum_tolerance(width, self.dtype))
+            for axis in dict.fromkeys(row_axes)
+            if (width := _row_width(shape, axis)) is not None
+        ]
+        # Fortran-ordered data arrives in slices of the last axis: rows along it are summed
+        # in parts and completed at the end.
+        self._partial_sums: dict[int, np.ndarray] = {}
+        self.value_counts = (
+            ValueCounts(tuple(value_counts), (0,) * len(value_counts))
+            if value_counts is not None
+            else None
+        )
         unique: list[Interval] = []
         for interval in intervals:
             if interval not in unique:
@@ -121,6 +231,8 @@ class StatsAccumulator:
         self.count += values.size
         if values.size == 0:
             return
+        if self.row_sums:
+            self._update_row_sums(block)
         if values.dtype == np.bool_:
             values = values.view(np.uint8)
         if values.dtype.kind == "f":
@@ -143,6 +255,37 @@ class StatsAccumulator:
         self._update_moments(values)
         self._update_edges(values, low, high)
         self._update_sample(values)
+        if self.value_counts is not None:
+            self._update_value_counts(values)
+
+    def _update_row_sums(self, block: np.ndarray) -> None:
+        if block.ndim != len(self.shape):
+            return
+        for position, sums in enumerate(self.row_sums):
+            if len(self.shape) == 1:  # scalar samples: each value is a row of width 1
+                partial = block.astype(np.float64)
+                complete = True
+            else:
+                axis = sums.axis
+                partial = _sum_along(block, axis)
+                complete = block.shape[axis] == self.shape[axis]
+            if complete:
+                self.row_sums[position] = sums.add(partial.reshape(-1))
+            elif sums.axis in self._partial_sums:
+                self._partial_sums[sums.axis] += partial
+            else:
+                self._partial_sums[sums.axis] = partial
+
+    def _update_value_counts(self, values: np.ndarray) -> None:
+        counts = self.value_counts
+        assert counts is not None
+        matched = [int(np.count_nonzero(values == v)) for v in counts.values]
+        non_integer = (
+            int(np.count_nonzero(np.floor(values) != values)) if values.dtype.kind == "f" else 0
+        )
+        self.value_counts = counts.merge(
+            ValueCounts(counts.values, tuple(matched), non_integer, values.size - sum(matched))
+        )
 
     def _update_moments(self, values: np.ndarray) -> None:
         n = values.size
@@ -185,8 +328,22 @@ class StatsAccumulator:
 
     def merge(self, other: StatsAccumulator) -> StatsAccumulator:
         """Combine with an accumulator that saw a disjoint part of the same data."""
-        merged = StatsAccumulator(self.shape, self.dtype, [e.interval for e in self.edges])
+        merged = StatsAccumulator(
+            self.shape,
+            self.dtype,
+            [e.interval for e in self.edges],
+            self._sample_size,
+            row_axes=[r.axis for r in self.row_sums],
+            value_counts=self.value_counts.values if self.value_counts is not None else None,
+        )
         merged.edges = [a.merge(b) for a, b in zip(self.edges, other.edges)]
+        merged.row_sums = [a.merge(b) for a, b in zip(self.row_sums, other.row_sums)]
+        merged._partial_sums = {
+            axis: self._partial_sums.get(axis, 0) + other._partial_sums.get(axis, 0)
+            for axis in {*self._partial_sums, *other._partial_sums}
+        }
+        if self.value_counts is not None and other.value_counts is not None:
+            merged.value_counts = self.value_counts.merge(other.value_counts)
         merged._stride = self._stride
         merged._samples = self._samples + other._samples
         merged._sample_offset = self._sample_offset + other._sample_offset
@@ -219,7 +376,17 @@ class StatsAccumulator:
             integer_valued=self.integer_valued and self._n > 0,
             edges=tuple(self.edges),
             sample=sample,
+            row_sums=tuple(self._completed_row_sums()),
+            value_counts=self.value_counts,
         )
+
+    def _completed_row_sums(self) -> list[RowSums]:
+        return [
+            sums.add(self._partial_sums[sums.axis].reshape(-1))
+            if sums.axis in self._partial_sums
+            else sums
+            for sums in self.row_sums
+        ]
 
 
 def _combine(a: float | None, b: float | None, pick) -> float | None:  # type: ignore[no-untyped-def]
@@ -230,13 +397,38 @@ def _combine(a: float | None, b: float | None, pick) -> float | None:  # type: i
     return pick(a, b)
 
 
+def _sum_along(block: np.ndarray, axis: int) -> np.ndarray:
+    """Sums along `axis`; along the last axis as a product with ones, which BLAS does several
+    times faster than a reduction over a short axis (the tolerance covers float32 rounding)."""
+    if axis != -1:
+        return np.sum(block, axis=axis, dtype=np.float64)
+    if block.dtype not in (np.float32, np.float64):
+        block = block.astype(np.float64)
+    return block @ np.ones(block.shape[-1], dtype=block.dtype)
+
+
+def _row_width(shape: tuple[int, ...], axis: int) -> int | None:
+    """The length of sample axis `axis`; 1 for scalar samples (rows of one value)."""
+    sample = shape[1:]
+    if not sample:
+        return 1 if axis == -1 else None
+    if not -len(sample) <= axis < 0:
+        return None
+    return sample[axis]
+
+
 def measure(
     blocks: Iterable[np.ndarray],
     shape: tuple[int, ...],
     dtype: np.dtype,
     intervals: Sequence[Interval] = (),
+    *,
+    row_axes: Iterable[int] = (),
+    value_counts: Sequence[float] | None = None,
 ) -> DataStats:
-    accumulator = StatsAccumulator(shape, dtype, intervals)
+    accumulator = StatsAccumulator(
+        shape, dtype, intervals, row_axes=row_axes, value_counts=value_counts
+    )
     for block in blocks:
         accumulator.update(block)
     return accumulator.result()

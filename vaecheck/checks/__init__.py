@@ -8,9 +8,26 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from types import ModuleType
 
-from vaecheck.checks import nonfinite_data, on_open_end, outside_codomain, unknown_codomain
-from vaecheck.checks.base import OutputFacts, Problem
+from vaecheck.checks import (
+    binary_targets,
+    categorical_targets,
+    hinge_targets,
+    logits_on_squashed,
+    negative_targets,
+    nonfinite_data,
+    on_open_end,
+    outside_codomain,
+    probabilities_unbounded,
+    softmax_multilabel,
+    softmax_one_unit,
+    sparse_labels,
+    unknown_codomain,
+)
+from vaecheck.checks.base import OutputFacts, Problem, StatsRequest
+from vaecheck.codomain import Codomain
+from vaecheck.losses import LossSpec
 from vaecheck.report import Finding, Severity
+from vaecheck.shapes import Shape
 
 REGISTRY: dict[str, ModuleType] = {
     module.CODE: module
@@ -19,8 +36,30 @@ REGISTRY: dict[str, ModuleType] = {
         on_open_end,
         nonfinite_data,
         unknown_codomain,
+        binary_targets,
+        categorical_targets,
+        sparse_labels,
+        negative_targets,
+        hinge_targets,
+        logits_on_squashed,
+        probabilities_unbounded,
+        softmax_one_unit,
+        softmax_multilabel,
     )
 }
+
+
+def statistics_needed(loss: LossSpec | None, codomain: Codomain, shape: Shape | None) -> StatsRequest:
+    """What the checks need measured for one output, beyond the statistics every run takes.
+
+    A check that needs more than the basics defines `statistics(loss, codomain, shape)`; the
+    engine asks before the single pass over the data, so nothing is measured that no check reads.
+    """
+    return StatsRequest.union(
+        module.statistics(loss, codomain, shape)
+        for module in REGISTRY.values()
+        if hasattr(module, "statistics")
+    )
 
 
 def run_checks(
@@ -44,6 +83,7 @@ def run_checks(
                 output=facts.output,
                 message=problem.message,
                 evidence=dict(problem.evidence),
+                fix=problem.fix,
             )
 
 
@@ -74,8 +114,10 @@ __all__ = [
     "REGISTRY",
     "OutputFacts",
     "Problem",
+    "StatsRequest",
     "enabled_codes",
     "rule_doc",
     "run_checks",
+    "statistics_needed",
     "unknown_codes",
 ]

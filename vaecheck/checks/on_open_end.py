@@ -6,8 +6,14 @@ Targets on those ends drive the pre-activation towards infinity: weights grow, g
 and training stalls on exactly those values. A small margin fixes it (rescale into
 [0.01, 0.99] rather than [0, 1]).
 
-With binary cross-entropy, targets of exactly 0 and 1 are the intended use (the loss stays
-finite because it is computed from the logits or with clipping), so this is reported as info.
+This is the saturation problem of a sigmoid or tanh output trained with a regression loss
+(mean squared error and the like) on data at the asymptotes; the finding names the loss, and
+the fix gives the rescaling into the range with a margin. With a cross-entropy on
+probabilities (binary, categorical, KL divergence), targets of exactly 0 and 1 are the intended
+use (the loss stays finite because Keras computes it from the logits or with clipping), and so
+are zero counts under Poisson loss: these are reported as info. Targets that are not output
+values (class indices, labels, probabilities against logits) are not compared, and multi-hot
+rows on a softmax are VC109's.
 
 Failing: `tanh` output with data scaled to exactly [-1, 1] and trained with MSE.
 Passing: data in [-0.98, 0.98]; or a sigmoid output with 0/1 targets and binary cross-entropy.
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from vaecheck.checks import softmax_multilabel
 from vaecheck.checks.base import OutputFacts, Problem
 from vaecheck.checks.outside_codomain import percent
 from vaecheck.intervals import format_bound
@@ -27,13 +34,17 @@ ID = "data-on-open-end"
 SEVERITY = Severity.WARNING
 SUMMARY = "data values sit exactly on an end the output only approaches"
 
+EXPECTED_ON_ENDS = ("kl_divergence", "poisson")
+
 
 def check(facts: OutputFacts) -> Iterator[Problem]:
     edges = facts.edges
     interval = facts.codomain.interval
     # Data beyond the ends is the larger problem, and its fix moves these values too.
-    if edges is None or interval is None or edges.outside:
+    if edges is None or interval is None or edges.outside or not facts.targets_are_output_values:
         return
+    if softmax_multilabel.multilabel_rows(facts) is not None:
+        return  # multi-hot rows on a softmax: VC109 names the real problem and its fix
     on_open = 0
     ends = []
     if not interval.low_closed and edges.on_low:
@@ -47,11 +58,13 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
     finite = facts.stats.finite
     bound = facts.codomain.activation_name() or "the output"
     loss = facts.loss
-    lowered = loss is not None and loss.is_binary_crossentropy
+    # Targets of exactly 0 and 1 are what these losses are for (zero counts, for Poisson).
+    lowered = loss is not None and (loss.expects_probabilities or loss.name in EXPECTED_ON_ENDS)
+    trained = f"trained with {loss.name}, " if loss is not None else ""
     reason = (
-        "expected with binary cross-entropy"
-        if lowered
-        else f"{bound} reaches them only in the limit, which saturates training"
+        f"expected with {loss.name}"
+        if lowered and loss is not None
+        else f"{trained}{bound} reaches them only in the limit, which saturates training"
     )
     yield Problem(
         message=(

@@ -11,6 +11,11 @@ which about half is negative.
 
 Passing: the same decoder with a linear output, or the data rescaled into the codomain
 (`x_model = x * scale + offset`, the fix vaecheck prints, and the inverse on the way out).
+
+Targets that are not output values (class indices, hinge labels, probabilities against
+logits) are not compared. Where the loss itself bounds its targets (binary cross-entropy
+[0, 1], Poisson [0, inf), ...) and the output reaches that whole bound, the loss check reports
+the values instead, with the loss's fix; a softmax over one unit is VC108's.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
     interval = facts.codomain.interval
     if edges is None or interval is None or edges.outside == 0:
         return
+    if not facts.targets_are_output_values or facts.softmax_axis_size == 1:
+        return
+    domain = facts.loss.target_domain if facts.loss is not None else None
+    if domain is not None and domain.is_subset_of(interval.closure()):
+        return  # every value out of this output's reach is out of the loss's domain too
     finite = facts.stats.finite
     fraction = edges.outside / finite
     sides = []

@@ -93,6 +93,9 @@ def _output(report: Report, output: OutputResult) -> dict[str, Any]:
         "bounded_by": list(codomain.bounded_by),
         "range": _range(codomain),
         "loss": output.loss,
+        "loss_from_logits": output.loss_spec.from_logits if output.loss_spec else None,
+        "loss_origin": output.loss_spec.origin if output.loss_spec else None,
+        "targets_compared": output.targets_compared,
         "data": data,
         "findings": [_finding(f) for f in output.findings],
         "fix": _fix(output.fix),
@@ -129,6 +132,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity.label,
         "message": finding.message,
         **{key: _plain(value) for key, value in finding.evidence.items()},
+        **({"fix": _fix(finding.fix)} if finding.fix is not None else {}),
     }
 
 
@@ -136,6 +140,8 @@ def _fix(fix: Fix) -> dict[str, Any]:
     result: dict[str, Any] = {"kind": fix.kind, "summary": fix.summary}
     if fix.activation is not None:
         result["activation"] = fix.activation
+    if fix.loss is not None:
+        result["loss"] = fix.loss
     if fix.rescale is not None:
         result["rescale"] = {
             "scale": fix.rescale.scale,

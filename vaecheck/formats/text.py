@@ -122,7 +122,9 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
     line = Text("output  ", style="bold")
     line.append(output.label, style="bold")
     line.append(shape, style="dim")
-    if output.loss:
+    if output.loss_spec is not None:
+        line.append(f"   loss {output.loss_spec.describe()}", style="dim")
+    elif output.loss:
         line.append(f"   loss {output.loss}", style="dim")
     console.print(line)
 
@@ -141,7 +143,7 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
     console.print(Padding(facts, (0, 0, 0, 2), expand=False))
     for note in codomain.notes:
         console.print(Text(f"  note        {note}", style="dim"))
-    if codomain.interval is not None and stats.sample.size:
+    if codomain.interval is not None and stats.sample.size and output.targets_compared:
         for histogram_line in _histogram(stats.sample, codomain.interval, stats.min, stats.max):
             console.print(histogram_line)
     if output.findings:
@@ -158,19 +160,28 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
         console.print(Padding(grid, (0, 0, 0, 2), expand=False))
     console.print()
     _fix(console, output.fix)
+    # Findings whose own fix is not the one shown above: each gets its line, under its code.
+    for finding in output.findings:
+        if finding.fix is not None and finding.fix != output.fix and finding.fix.kind != "none":
+            _fix(console, finding.fix, label=finding.code)
 
 
-def _fix(console: Console, fix: Fix) -> None:
+def _fix(console: Console, fix: Fix, label: str | None = None) -> None:
     if fix.kind == "none":
         return
     head = Text("fix  ", style="bold green")
+    if label:
+        head.append(f"{label}  ", style="bold")
     head.append(fix.summary)
     console.print(head)
+    if fix.loss:
+        console.print(f"     model.compile(loss={fix.loss}, ...)")
     rescale = fix.rescale
-    if fix.kind == "change-activation":
+    if fix.kind in ("change-activation", "change-loss"):
         # The numbers belong to the alternative: announce it first.
         if fix.alternative:
-            console.print(Text(f"     {fix.alternative}:", style="dim"))
+            colon = ":" if rescale is not None else ""
+            console.print(Text(f"     {fix.alternative}{colon}", style="dim"))
         if rescale is not None:
             _rescale_lines(console, rescale)
     else:
