@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from types import ModuleType
 
-from vaecheck.checks import nonfinite_data, on_open_end, outside_codomain, unknown_codomain
+from vaecheck.checks import (
+    nonfinite_data,
+    observed_outside_codomain,
+    observed_range_narrow,
+    on_open_end,
+    outside_codomain,
+    unknown_codomain,
+)
 from vaecheck.checks.base import OutputFacts, Problem
 from vaecheck.report import Finding, Severity
 
@@ -19,6 +26,8 @@ REGISTRY: dict[str, ModuleType] = {
         on_open_end,
         nonfinite_data,
         unknown_codomain,
+        observed_outside_codomain,
+        observed_range_narrow,
     )
 }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from vaecheck.codomain import Codomain
 from vaecheck.losses import LossSpec
-from vaecheck.report import Severity
+from vaecheck.report import ProbeObservation, Severity
 from vaecheck.stats import DataKind, DataStats, EdgeCounts
 
 
@@ -20,6 +20,7 @@ class OutputFacts:
     data_kind: DataKind
     edges: EdgeCounts | None  # the data against this output's codomain, when it is known
     loss: LossSpec | None
+    observed: ProbeObservation | None = None  # what --probe saw the output produce
 
 
 @dataclass(frozen=True)

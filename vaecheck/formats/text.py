@@ -13,9 +13,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from vaecheck.checks.outside_codomain import percent
 from vaecheck.fixes import describe_rescale
 from vaecheck.intervals import Interval, format_bound
-from vaecheck.report import Fix, OutputResult, Report, Rescale, Severity
+from vaecheck.report import Fix, OutputResult, ProbeObservation, ProbeSummary, Report, Rescale, Severity
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 BARS = " ▁▂▃▄▅▆▇█"
@@ -35,6 +36,8 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         emoji=False,
     )
     _header(console, report)
+    if report.probe is not None:
+        _probe_header(console, report.probe)
     _verdict(console, report)
     for output in report.outputs:
         _output(console, report, output)
@@ -92,6 +95,8 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
     facts.add_column(style="bold", no_wrap=True)
     facts.add_row("bounded by", bound, "codomain", codomain_text)
     facts.add_row("data", report.data_kind.description, "range", data_range)
+    if output.probe is not None:
+        _probe_rows(facts, output.probe)
     console.print(Padding(facts, (0, 0, 0, 2), expand=False))
     for note in codomain.notes:
         console.print(Text(f"  note        {note}", style="dim"))
@@ -112,6 +117,42 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
         console.print(Padding(grid, (0, 0, 0, 2), expand=False))
     console.print()
     _fix(console, output.fix)
+
+
+def _probe_header(console: Console, probe: ProbeSummary) -> None:
+    line = Text("probe   ", style="bold")
+    line.append(f"Keras {probe.keras_version} ({probe.backend}) · ", style="dim")
+    if probe.safe_mode:
+        line.append("safe mode on", style="green")
+    else:
+        line.append("safe mode OFF (--unsafe)", style="bold yellow")
+    inputs = "data samples" if probe.inputs == "data" else f"inputs: {probe.inputs}"
+    line.append(f" · {probe.samples:,} {inputs} · {probe.seconds:.1f} s", style="dim")
+    console.print(line)
+    if probe.saved_model:
+        console.print(
+            Text(
+                "        SavedModel without Keras metadata: ranges observed, not proven",
+                style="bold yellow",
+            )
+        )
+    console.print()
+
+
+def _probe_rows(facts: Table, observed: ProbeObservation) -> None:
+    if observed.low is None or observed.high is None:
+        range_text = "no finite value"
+    else:
+        range_text = f"[{_num(observed.low)}, {_num(observed.high)}]"
+    source = "the data" if observed.inputs == "data" else observed.inputs
+    facts.add_row("probe", f"ran on {source}: observed, not proven", "observed", range_text)
+    details = []
+    if observed.fraction_outside is not None:
+        details.append(f"{percent(observed.fraction_outside)} of the data lies outside the observed range")
+    if observed.nonfinite:
+        details.append(f"{observed.nonfinite:,} outputs were NaN or infinite")
+    for detail in details:
+        facts.add_row("", Text(detail, style="dim"), "", "")
 
 
 def _fix(console: Console, fix: Fix) -> None:
