@@ -61,7 +61,9 @@ class ProbeModels:
         np.save(self.data_path, self.data)
         self.keras_outputs: dict[str, np.ndarray] = {}
         self.lambda_tail = saved_models.save("probe_lambda_tail", self._lambda_tail)
-        self.custom_activation = saved_models.save("probe_custom_activation", self._custom_activation)
+        self.custom_activation = saved_models.save(
+            "probe_custom_activation", self._custom_activation
+        )
         self.dead_relu_vae = saved_models.save("probe_dead_relu_vae", self._dead_relu_vae)
         self.tf_keras_saved_model = saved_models.save_tf_keras(
             "probe_sigmoid_decoder", self._tf_keras_decoder, suffix=""
@@ -94,7 +96,10 @@ class ProbeModels:
         z_in = keras.Input((2,), name="z_in")
         # A bias far below any reachable pre-activation: every unit of the relu output is dead.
         dead = keras.layers.Dense(
-            8, activation="relu", bias_initializer=keras.initializers.Constant(-100.0), name="dec_out"
+            8,
+            activation="relu",
+            bias_initializer=keras.initializers.Constant(-100.0),
+            name="dec_out",
         )(z_in)
         decoder = keras.Model(z_in, dead, name="decoder")
         return keras.Model(x, decoder(z), name="vae")
@@ -217,8 +222,13 @@ def test_tf_keras_saved_model_directory_is_probed_through_tfsmlayer(probed):
 def test_vae_with_custom_sampling_layer_probed_with_custom_objects(models, capsys):
     code, out, err = run_main(
         [
-            str(models.dead_relu_vae), str(models.data_path), "--probe",
-            "--custom-objects", str(CUSTOM_OBJECTS), "--format", "json",
+            str(models.dead_relu_vae),
+            str(models.data_path),
+            "--probe",
+            "--custom-objects",
+            str(CUSTOM_OBJECTS),
+            "--format",
+            "json",
         ],
         capsys,
     )
@@ -242,7 +252,8 @@ def test_vae_with_custom_sampling_layer_probed_with_custom_objects(models, capsy
 def test_lambda_model_with_unsafe_runs_its_code_and_says_safe_mode_was_off(probed, models, capsys):
     assert probed["canary_ran_in_safe_mode"] is False
     code, out, err = run_main(
-        [str(models.canary_lambda), str(models.data_path), "--probe", "--unsafe", "--no-color"], capsys
+        [str(models.canary_lambda), str(models.data_path), "--probe", "--unsafe", "--no-color"],
+        capsys,
     )
     # The lambda ran: the canary that stayed absent in safe mode is a working detector.
     assert models.canary.exists()
@@ -268,17 +279,18 @@ def test_savedmodel_export_is_only_probed_and_labelled(models, capsys):
     assert "--unsafe" in err and err.count("\n") == 1
 
     # The real run, in a fresh interpreter: the parent must not import TensorFlow, only the child.
-    script = textwrap.dedent(
-        f"""
+    script = textwrap.dedent(f"""
         import sys
         from vaecheck.cli import main
         code = main([{str(saved_model)!r}, {data!r}, "--probe", "--unsafe",
                      "--probe-samples", "100", "--format", "json"])
-        heavy = sorted({{m.split(".")[0] for m in sys.modules}} & {{"tensorflow", "keras", "jax", "torch"}})
+        heavy = {{"tensorflow", "keras", "jax", "torch"}} & {{m.split(".")[0] for m in sys.modules}}
+        heavy = sorted(heavy)
         print("EXIT", code, "HEAVY", heavy, file=sys.stderr)
-        """
+        """)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert "EXIT 0 HEAVY []" in done.stderr, done.stderr
     report = json.loads(done.stdout)
     [output] = report["outputs"]
@@ -299,7 +311,9 @@ def test_savedmodel_export_is_only_probed_and_labelled(models, capsys):
 def _site_hook(tmp_path: Path, monkeypatch, code: str) -> None:
     """Run `code` at start-up of every new interpreter (the probe child), not in this one."""
     (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(code))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    )
 
 
 def test_without_tensorflow_probe_says_what_to_install(tmp_path, monkeypatch, capsys, samples):
@@ -352,7 +366,12 @@ def test_a_probe_that_hangs_is_stopped_at_the_timeout(tmp_path, monkeypatch, cap
 
 @pytest.mark.parametrize(
     "extra",
-    [["--unsafe"], ["--probe-samples", "10"], ["--probe-timeout", "5"], ["--custom-objects", __file__]],
+    [
+        ["--unsafe"],
+        ["--probe-samples", "10"],
+        ["--probe-timeout", "5"],
+        ["--custom-objects", __file__],
+    ],
 )
 def test_probe_options_without_probe_are_a_usage_error(extra, samples, capsys):
     code, out, err = run_main(
@@ -360,3 +379,27 @@ def test_probe_options_without_probe_are_a_usage_error(extra, samples, capsys):
     )
     assert code == 2 and out == ""
     assert f"{extra[0]} applies only with --probe" in err
+
+
+# --- choosing the data rows to run (no Keras) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_sample_rows_are_evenly_spread_whole_rows_without_nonfinite_ones(tmp_path, order):
+    from vaecheck.probe import sample_rows
+    from vaecheck.readers.data import open_data
+
+    data = np.arange(1000 * 6, dtype=np.float64).reshape(1000, 6)
+    data[500, 2] = np.nan
+    path = tmp_path / "rows.npy"
+    np.save(path, np.asarray(data, order=order))
+    source = open_data(path)
+    picked = sample_rows(source, 101)
+    # Each picked row is a whole row of the data, in file order, first and last included.
+    rows = (picked[:, 0] // 6).astype(int)
+    assert np.array_equal(picked, data[rows])
+    assert rows[0] == 0 and rows[-1] == 999 and np.all(np.diff(rows) > 0)
+    assert 500 not in rows and len(rows) == 100  # the NaN row was picked, then left out
+    # Every picked row is within one row of where an even spread would put it.
+    assert np.abs(rows - np.linspace(0, 999, 101)[np.arange(101) != 50]).max() <= 1
+    assert np.array_equal(sample_rows(open_data(path), 5000), data[np.isfinite(data).all(axis=1)])

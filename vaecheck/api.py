@@ -76,7 +76,7 @@ def check(
         assert probed is not None
         candidates = _probed_candidates(probed)
         selected, skipped = _match_shapes(candidates, source)
-    observed = _observed_outputs(selected, probed)
+    observed = _observed_outputs(candidates, selected, probed)
 
     intervals = [c.codomain.interval for c in selected if c.codomain.interval is not None]
     intervals += [
@@ -164,13 +164,15 @@ def _probed_candidates(probed: ProbeResult) -> list[_Candidate]:
 
 
 def _observed_outputs(
-    selected: list[_Candidate], probed: ProbeResult | None
+    candidates: list[_Candidate], selected: list[_Candidate], probed: ProbeResult | None
 ) -> dict[str, ObservedOutput]:
     if probed is None:
         return {}
     from vaecheck.probe import match_outputs
 
-    return match_outputs([c.output.name for c in selected], probed)
+    # Matched over every output, so that matching by position sees the model's whole structure.
+    matched = match_outputs([c.output.name for c in candidates], probed)
+    return {c.output.name: matched[c.output.name] for c in selected if c.output.name in matched}
 
 
 def _observation(

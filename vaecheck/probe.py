@@ -49,6 +49,8 @@ DATA_INPUTS = "data"
 LATENT_INPUTS = "latent N(0,I) x1,x3,x10"
 INSTALL_HINT = "install vaecheck[tensorflow]"
 SAVED_MODEL_ENDPOINTS = ("serve", "serving_default")
+# One model input as the child sees it: (shape with None for free dims, or None; dtype name).
+InputSpec = tuple[tuple[int | None, ...] | None, str]
 # Ticks of the parent's wait loop: how often the progress callback hears that time has passed.
 TICK_SECONDS = 0.2
 
@@ -260,12 +262,12 @@ def _run_child(
             messages, status = _converse(plan_path, log, timeout, progress)
         by_index = {index: job for index, job in jobs}
         for message in messages:
-            index = message.get("job")
-            if message.get("event") == "result" and index in by_index:
-                outcomes[index] = _result_from_message(by_index[index], message["result"])
-            elif message.get("event") == "failure" and index in by_index:
-                outcomes[index] = ProbeFailure(
-                    by_index[index].model,
+            about = message.get("job")
+            if message.get("event") == "result" and about in by_index:
+                outcomes[about] = _result_from_message(by_index[about], message["result"])
+            elif message.get("event") == "failure" and about in by_index:
+                outcomes[about] = ProbeFailure(
+                    by_index[about].model,
                     str(message.get("kind", "load")),
                     str(message.get("problem", "the probe failed")),
                     message.get("path"),
@@ -340,7 +342,9 @@ def _converse(
                 else:
                     messages.append(message)
             if progress is not None:
-                progress(ProbeProgress(state.stage, state.done, state.total, time.monotonic() - started))
+                progress(
+                    ProbeProgress(state.stage, state.done, state.total, time.monotonic() - started)
+                )
     finally:
         if child.poll() is None and not finished:
             child.kill()
@@ -486,7 +490,13 @@ def child_main(argv: Sequence[str]) -> int:
         try:
             result = _run_job(keras, job, lambda **m: send(job=index, **m))
         except _Refusal as refusal:
-            send(event="failure", job=index, kind=refusal.kind, problem=refusal.problem, path=refusal.path)
+            send(
+                event="failure",
+                job=index,
+                kind=refusal.kind,
+                problem=refusal.problem,
+                path=refusal.path,
+            )
         except Exception as exc:
             send(
                 event="failure",
@@ -512,19 +522,25 @@ def _import_problem(exc: ImportError) -> dict[str, str]:
         }
     return {
         "kind": "backend",
-        "problem": f"Keras cannot start with the '{backend}' backend (KERAS_BACKEND): {_describe(exc)}",
+        "problem": (
+            f"Keras cannot start with the '{backend}' backend (KERAS_BACKEND): {_describe(exc)}"
+        ),
     }
 
 
 def _run_job(keras: Any, job: Mapping[str, Any], send: Callable[..., None]) -> dict[str, Any]:
     started = time.monotonic()
     send(event="progress", stage="loading", done=0, total=0)
-    custom_objects = _import_custom_objects(keras, job["custom_objects"]) if job["custom_objects"] else {}
+    custom_objects = (
+        _import_custom_objects(keras, job["custom_objects"]) if job["custom_objects"] else {}
+    )
     if job["saved_model"]:
         model, loader, specs = _load_saved_model(keras, job["model"], job["safe_mode"])
         names: Sequence[str] | None = None
     else:
-        model = _load_keras_model(keras, job["model"], job["safe_mode"], custom_objects, job["custom_objects"])
+        model = _load_keras_model(
+            keras, job["model"], job["safe_mode"], custom_objects, job["custom_objects"]
+        )
         loader = "keras.saving.load_model"
         specs = _keras_input_specs(keras, model)
         names = getattr(model, "output_names", None)
@@ -677,13 +693,20 @@ def _load_refusal(exc: BaseException, custom_objects_file: str | None) -> _Refus
     if missing:
         kind, name = missing.groups()
         if custom_objects_file:
-            where = f"which {os.path.basename(custom_objects_file)} (--custom-objects) does not define"
+            where = (
+                f"which {os.path.basename(custom_objects_file)} (--custom-objects) does not define"
+            )
         else:
-            where = "which Keras cannot find: pass --custom-objects FILE.py, the Python file that defines it"
+            where = (
+                "which Keras cannot find: pass --custom-objects FILE.py, the Python file that "
+                "defines it"
+            )
         return _Refusal("custom-object", f"the model uses the custom {kind} '{name}', {where}")
     # Keras wraps the real cause in "could not be deserialized properly" layers: show the cause.
     inner = text.rsplit("Exception encountered: ", 1)[-1]
-    return _Refusal("load", f"Keras cannot load the model ({type(exc).__name__}: {_one_line(inner)})")
+    return _Refusal(
+        "load", f"Keras cannot load the model ({type(exc).__name__}: {_one_line(inner)})"
+    )
 
 
 def _load_saved_model(keras: Any, path: str, safe_mode: bool) -> tuple[Any, str, list[Any] | None]:
@@ -702,11 +725,17 @@ def _load_saved_model(keras: Any, path: str, safe_mode: bool) -> tuple[Any, str,
         except ValueError as exc:
             if "endpoint" in str(exc):
                 continue
-            raise _Refusal("load", f"TensorFlow cannot load the SavedModel ({_describe(exc)})") from None
+            raise _Refusal(
+                "load", f"TensorFlow cannot load the SavedModel ({_describe(exc)})"
+            ) from None
         except Exception as exc:
-            raise _Refusal("load", f"TensorFlow cannot load the SavedModel ({_describe(exc)})") from None
-        return layer, f"keras.layers.TFSMLayer(call_endpoint={endpoint!r})", _endpoint_specs(
-            keras, layer.call_endpoint_fn
+            raise _Refusal(
+                "load", f"TensorFlow cannot load the SavedModel ({_describe(exc)})"
+            ) from None
+        return (
+            layer,
+            f"keras.layers.TFSMLayer(call_endpoint={endpoint!r})",
+            _endpoint_specs(keras, layer.call_endpoint_fn),
         )
     raise _Refusal(
         "load",
@@ -714,7 +743,9 @@ def _load_saved_model(keras: Any, path: str, safe_mode: bool) -> tuple[Any, str,
     )
 
 
-def _endpoint_specs(keras: Any, function: Any) -> list[tuple[tuple[int | None, ...] | None, str]] | None:
+def _endpoint_specs(
+    keras: Any, function: Any
+) -> list[InputSpec] | None:
     signature = getattr(function, "input_signature", None)
     if signature is None:
         structured = getattr(function, "structured_input_signature", None)
@@ -730,7 +761,9 @@ def _endpoint_specs(keras: Any, function: Any) -> list[tuple[tuple[int | None, .
     return specs
 
 
-def _keras_input_specs(keras: Any, model: Any) -> list[tuple[tuple[int | None, ...] | None, str]] | None:
+def _keras_input_specs(
+    keras: Any, model: Any
+) -> list[InputSpec] | None:
     try:
         inputs = model.inputs
     except Exception:  # a subclassed model has no symbolic inputs
@@ -741,32 +774,33 @@ def _keras_input_specs(keras: Any, model: Any) -> list[tuple[tuple[int | None, .
 
 
 def _probe_inputs(
-    specs: list[tuple[tuple[int | None, ...] | None, str]] | None,
+    specs: list[InputSpec] | None,
     sample: np.ndarray,
     count: int,
 ) -> tuple[str, list[np.ndarray]]:
     """The arrays to run: the data for an autoencoder, N(0, I) draws for a latent input."""
-    if specs is None:  # no symbolic input to compare with: the data is the best guess
-        return DATA_INPUTS, [sample.astype(np.float32)]
-    if len(specs) != 1:
+    if specs is not None and len(specs) != 1:
         raise _Refusal(
             "inputs", f"the model takes {len(specs)} inputs; --probe runs models with one input"
         )
-    shape, dtype = specs[0]
-    if shape is None:
-        return DATA_INPUTS, [sample.astype(dtype)]
-    per_sample = shape[1:]
+    # Without a symbolic input shape to compare with (a subclassed model), the data is the best
+    # guess; otherwise the data when its samples have the input's shape.
+    shape, dtype = specs[0] if specs is not None else (None, "float32")
+    per_sample = shape[1:] if shape is not None else None
     data_shape = sample.shape[1:]
-    if len(per_sample) == len(data_shape) and all(
-        d is None or d == s for d, s in zip(per_sample, data_shape)
+    if per_sample is None or (
+        len(per_sample) == len(data_shape)
+        and all(d is None or d == s for d, s in zip(per_sample, data_shape))
     ):
         if not len(sample):
-            raise _Refusal("inputs", "the data has no sample without NaN or infinity to run")
+            raise _Refusal("inputs", "the data has no sample free of NaN and infinity to run")
         return DATA_INPUTS, [sample.astype(dtype)]
+    assert shape is not None
     if any(d is None for d in per_sample):
         raise _Refusal(
             "inputs",
-            f"the model's input has shape {_shape(shape)} and the data samples {_shape(data_shape)}: "
+            f"the model's input has shape {_shape(shape)} and the data samples "
+            f"{_shape(data_shape)}: "
             "the model is no autoencoder of this data, and a latent input of unknown size "
             "cannot be sampled",
         )
@@ -776,21 +810,28 @@ def _probe_inputs(
             f"the model's input is {dtype} of shape {_shape(shape)}, not the data's "
             f"{_shape(data_shape)}, and latent samples can only be drawn for a float input",
         )
+    latent_shape = tuple(d for d in per_sample if d is not None)  # every one is known here
     generator = np.random.default_rng(0)
     draws = [
-        (generator.standard_normal((count, *per_sample)) * scale).astype(dtype)
+        (generator.standard_normal((count, *latent_shape)) * scale).astype(dtype)
         for scale in LATENT_SCALES
     ]
     return LATENT_INPUTS, draws
 
 
-def _named_outputs(keras: Any, produced: Any, names: Sequence[str] | None) -> Iterator[tuple[str, Any]]:
+def _named_outputs(
+    keras: Any, produced: Any, names: Sequence[str] | None
+) -> Iterator[tuple[str, Any]]:
     if isinstance(produced, Mapping):
         for key, value in produced.items():
             yield str(key), value
         return
     flat = keras.tree.flatten(produced) if isinstance(produced, (list, tuple)) else [produced]
-    chosen = list(names) if names and len(names) == len(flat) else [f"output_{i}" for i in range(len(flat))]
+    chosen = (
+        list(names)
+        if names and len(names) == len(flat)
+        else [f"output_{i}" for i in range(len(flat))]
+    )
     yield from zip(chosen, flat)
 
 

@@ -36,7 +36,9 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
     sides = []
     if math.isfinite(interval.low) and observed.low < interval.low - end_tolerance(interval.low):
         sides.append(f"down to {format_bound(observed.low)}")
-    if math.isfinite(interval.high) and observed.high > interval.high + end_tolerance(interval.high):
+    if math.isfinite(interval.high) and observed.high > interval.high + end_tolerance(
+        interval.high
+    ):
         sides.append(f"up to {format_bound(observed.high)}")
     if not sides:
         return

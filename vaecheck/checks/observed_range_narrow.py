@@ -41,7 +41,9 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
         against = f"the codomain {interval}"
     elif facts.stats.min is not None and facts.stats.max is not None:
         reference = facts.stats.max - facts.stats.min
-        against = f"the data's range [{format_bound(facts.stats.min)}, {format_bound(facts.stats.max)}]"
+        against = (
+            f"the data's range [{format_bound(facts.stats.min)}, {format_bound(facts.stats.max)}]"
+        )
     else:
         return
     span = observed.high - observed.low
@@ -59,7 +61,9 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
             f"{percent(span / reference)} of the width of {against}"
         )
     yield Problem(
-        message=f"{seen} {what}: the output hardly depends on its input, so it cannot follow the data",
+        message=(
+            f"{seen} {what}: the output hardly depends on its input, so it cannot follow the data"
+        ),
         evidence={
             "observed_min": observed.low,
             "observed_max": observed.high,

@@ -16,7 +16,15 @@ from rich.text import Text
 from vaecheck.checks.outside_codomain import percent
 from vaecheck.fixes import describe_rescale
 from vaecheck.intervals import Interval, format_bound
-from vaecheck.report import Fix, OutputResult, ProbeObservation, ProbeSummary, Report, Rescale, Severity
+from vaecheck.report import (
+    Fix,
+    OutputResult,
+    ProbeObservation,
+    ProbeSummary,
+    Report,
+    Rescale,
+    Severity,
+)
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 BARS = " ▁▂▃▄▅▆▇█"
@@ -145,10 +153,11 @@ def _probe_rows(facts: Table, observed: ProbeObservation) -> None:
     else:
         range_text = f"[{_num(observed.low)}, {_num(observed.high)}]"
     source = "the data" if observed.inputs == "data" else observed.inputs
-    facts.add_row("probe", f"ran on {source}: observed, not proven", "observed", range_text)
+    facts.add_row("probe", f"observed on {source}, not proven", "observed", range_text)
     details = []
     if observed.fraction_outside is not None:
-        details.append(f"{percent(observed.fraction_outside)} of the data lies outside the observed range")
+        outside = percent(observed.fraction_outside)
+        details.append(f"{outside} of the data lies outside the observed range")
     if observed.nonfinite:
         details.append(f"{observed.nonfinite:,} outputs were NaN or infinite")
     for detail in details:
