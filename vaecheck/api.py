@@ -24,7 +24,7 @@ from vaecheck.stats import DataStats, measure, recognize
 if TYPE_CHECKING:
     from vaecheck.probe import ObservedOutput, ProbeOptions, ProbeResult
 
-SAVED_MODEL_UNPROVEN = "SavedModel without Keras metadata: range observed, not proven"
+SAVED_MODEL_UNKNOWN = "a SavedModel without Keras metadata: no Keras configuration to read"
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def _probed_candidates(probed: ProbeResult) -> list[_Candidate]:
             output=ModelOutput(output.name, TensorRef(output.name)),
             label=output.name,
             shape=(None, *output.shape),
-            codomain=Codomain.unknown(output.name, SAVED_MODEL_UNPROVEN),
+            codomain=Codomain.unknown(output.name, SAVED_MODEL_UNKNOWN),
         )
         for output in probed.outputs
     ]

@@ -270,7 +270,8 @@ def _run_child(
                     by_index[about].model,
                     str(message.get("kind", "load")),
                     str(message.get("problem", "the probe failed")),
-                    message.get("path"),
+                    # The custom-objects file, named as the user named it.
+                    by_index[about].custom_objects if message.get("path") else None,
                 )
             elif message.get("event") == "fatal":
                 for pending in by_index:
@@ -623,7 +624,9 @@ def _import_custom_objects(keras: Any, path: str) -> dict[str, Any]:
     try:
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
-            raise _Refusal("custom-objects-file", "not a Python file (--custom-objects)", path)
+            raise _Refusal(
+                "custom-objects-file", "not a Python file (--custom-objects)", path
+            )
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
@@ -631,7 +634,9 @@ def _import_custom_objects(keras: Any, path: str) -> dict[str, Any]:
         raise
     except BaseException as exc:  # the user's code: SystemExit and friends included
         raise _Refusal(
-            "custom-objects-file", f"importing it failed ({_describe(exc)})", path
+            "custom-objects-file",
+            f"cannot import these custom objects (--custom-objects): {_describe(exc)}",
+            path,
         ) from None
     finally:
         if directory in sys.path:

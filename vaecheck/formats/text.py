@@ -92,6 +92,8 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
     console.print(line)
 
     bound = " → ".join(codomain.bounded_by) if codomain.bounded_by else "nothing (linear)"
+    if not codomain.known:
+        bound = f"{codomain.unknown_at}: unknown"
     codomain_text = str(codomain.interval) if codomain.interval is not None else "unknown"
     data_range = (
         f"[{_num(stats.min)}, {_num(stats.max)}]" if stats.min is not None else "no finite values"
