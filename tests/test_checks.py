@@ -111,3 +111,51 @@ def test_registry_codes_are_unique_and_documented():
         assert isinstance(module.SEVERITY, Severity)
         doc = rule_doc(module)
         assert "Failing" in doc and "Passing" in doc
+
+
+# --- checks on what --probe observed --------------------------------------------------------------
+
+
+def observed_facts(codomain: Codomain, data, low: float, high: float) -> OutputFacts:
+    from dataclasses import replace
+
+    from vaecheck.report import ProbeObservation
+
+    observation = ProbeObservation(
+        low=low, high=high, samples=100, inputs="data", safe_mode=True, values=800, nonfinite=0
+    )
+    return replace(facts(codomain, data), observed=observation)
+
+
+PROBE_CASES = [
+    # (codomain, data, observed low, observed high, expected findings beyond the static ones)
+    (RELU, [0.5, 2.0], -0.3, 2.0, [("VC201", Severity.ERROR)]),  # relu cannot be negative
+    (RELU, [0.5, 2.0], -1e-9, 2.0, []),  # float32 rounding, not a range error
+    (SIGMOID, [0.2, 0.8], 0.0, 1.0, []),  # float32 saturation reaches the open ends
+    (SIGMOID, [0.2, 0.8], 0.2, 1.5, [("VC201", Severity.ERROR)]),
+    (TANH, [-0.5, 0.5], -0.9, 0.9, []),
+    (RELU, [0.0, 3.0], 0.0, 0.0, [("VC202", Severity.WARNING)]),  # a dead relu
+    (SIGMOID, [0.2, 0.8], 0.499, 0.5005, [("VC202", Severity.WARNING)]),  # pinned
+    (SIGMOID, [0.2, 0.8], 0.3, 0.7, []),  # an untrained sigmoid spreads this far
+    (LINEAR, [-2.0, 2.0], -0.01, 0.01, [("VC202", Severity.WARNING)]),  # 0.5% of the data's range
+    (LINEAR, [-2.0, 2.0], -0.1, 0.1, []),
+]
+
+
+@pytest.mark.parametrize(("codomain", "data", "low", "high", "expected"), PROBE_CASES)
+def test_probe_check_table(codomain, data, low, high, expected):
+    static = findings(facts(codomain, data))
+    assert findings(observed_facts(codomain, data, low, high)) == static + expected
+
+
+def test_observed_outside_codomain_is_reported_as_a_bug_of_vaecheck():
+    [finding] = run_checks(observed_facts(RELU, [1.0], -0.3, 2.0))
+    assert finding.id == "observed-outside-codomain"
+    assert "internal error" in finding.message and "report" in finding.message
+    assert finding.evidence["observed_min"] == -0.3
+
+
+def test_unknown_codomain_with_probe_gives_the_observed_range_as_unproven():
+    [finding] = run_checks(observed_facts(UNKNOWN, [1.0, 2.0, 30.0], 0.5, 2.5))
+    assert finding.code == "VC004"
+    assert "--probe observed [0.5, 2.5] (observed, not proven)" in finding.message

@@ -5,20 +5,26 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vaecheck.checks import OutputFacts, StatsRequest, enabled_codes, run_checks, statistics_needed
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.fixes import suggest_fix, with_range_fixes
-from vaecheck.graph import ModelOutput
+from vaecheck.graph import ModelOutput, TensorRef
+from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
 from vaecheck.ops import output_codomains
 from vaecheck.readers.data import DataSource, array_source, open_data
 from vaecheck.readers.model import ModelFile, read_model
-from vaecheck.report import OutputResult, Report, Severity
+from vaecheck.report import OutputResult, ProbeObservation, ProbeSummary, Report, Severity
 from vaecheck.shapes import Shape, output_shape
-from vaecheck.stats import measure, recognize
+from vaecheck.stats import DataStats, measure, recognize
+
+if TYPE_CHECKING:
+    from vaecheck.probe import ObservedOutput, ProbeOptions, ProbeResult
+
+SAVED_MODEL_UNKNOWN = "a SavedModel without Keras metadata: no Keras configuration to read"
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ def check(
     severities: Mapping[str, Severity] | None = None,
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
+    probe: ProbeOptions | bool | None = None,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
@@ -45,21 +52,51 @@ def check(
     or a numpy array. `loss` states the loss every output is trained with, for a file that
     holds none (`"binary_crossentropy"`, `"BinaryCrossentropy:from_logits"`, or a LossSpec);
     it replaces a saved one. `severities` overrides the default severity of checks by code;
-    `select` runs only the checks with these codes, `ignore` skips some. Raises VaecheckError
-    for input that cannot be used.
+    `select` runs only the checks with these codes, `ignore` skips some. With `probe`, the
+    model is also loaded with Keras in a child process and run on a sample of the data (or on
+    latent draws), and each output's observed range is set beside its codomain; a SavedModel
+    directory without Keras metadata can only be checked so. `probe=True` probes with the
+    defaults (safe mode on). Raises VaecheckError for input that cannot be used.
     """
     try:
         enabled = enabled_codes(select, ignore)
     except ValueError as error:
         raise VaecheckError(str(error)) from None
     stated = parse_loss_option(loss) if isinstance(loss, str) else loss
-    model_file = read_model(model)
+    if probe is True:
+        from vaecheck.probe import ProbeOptions
+
+        probe = ProbeOptions()
+    elif probe is False:
+        probe = None
+    opaque = _is_opaque_saved_model(model)
+    if opaque and probe is None:
+        raise VaecheckError(
+            "a TensorFlow SavedModel without Keras metadata (no keras_metadata.pb): it holds no "
+            "Keras configuration to read; use --probe to measure what its outputs produce",
+            os.fspath(model),
+        )
+    model_file = None if opaque else read_model(model)
     source = _data_source(data, key)
-    candidates = _candidates(model_file)
-    losses, loss_notes = _losses(model_file, candidates, stated)
-    selected, skipped = _match_shapes(candidates, source, losses)
+    if model_file is not None:
+        candidates = _candidates(model_file)
+        losses, loss_notes = _losses(model_file, candidates, stated)
+        selected, skipped = _match_shapes(candidates, source, losses)
+    probed = _run_probe(model, source, probe) if probe is not None else None
+    if model_file is None:
+        assert probed is not None
+        candidates = _probed_candidates(probed)
+        losses = {c.output.name: stated for c in candidates} if stated is not None else {}
+        loss_notes = []
+        selected, skipped = _match_shapes(candidates, source, losses)
+    observed = _observed_outputs(candidates, selected, probed)
 
     intervals = [c.codomain.interval for c in selected if c.codomain.interval is not None]
+    intervals += [
+        Interval.closed(o.low, o.high)
+        for o in observed.values()
+        if o.low is not None and o.high is not None
+    ]
     # Row sums, label counts and the loss's own bounds are measured only when a check needs them.
     needed = StatsRequest.union(
         statistics_needed(losses.get(c.output.name), c.codomain, c.shape) for c in selected
@@ -79,6 +116,7 @@ def check(
         codomain = candidate.codomain
         spec = losses.get(candidate.output.name)
         edges = stats.edges_for(codomain.interval) if codomain.interval is not None else None
+        observation = _observation(observed.get(candidate.output.name), probed, stats)
         facts = OutputFacts(
             output=candidate.output.name,
             codomain=codomain,
@@ -86,6 +124,7 @@ def check(
             data_kind=kind,
             edges=edges,
             loss=spec,
+            observed=observation,
             shape=candidate.shape,
         )
         findings = with_range_fixes(
@@ -102,17 +141,102 @@ def check(
                 loss=spec.name if spec else None,
                 loss_spec=spec,
                 targets_compared=facts.targets_are_output_values,
+                probe=observation,
             )
         )
+    graph_notes = tuple(model_file.graph.notes) if model_file is not None else ()
     return Report(
-        model=model_file.path,
+        model=model_file.path if model_file is not None else os.fspath(model),
         data=source.path,
         data_description=source.description,
         stats=stats,
         data_kind=kind,
         outputs=tuple(results),
         skipped_outputs=tuple(skipped),
-        notes=(*model_file.graph.notes, *loss_notes),
+        notes=(*graph_notes, *loss_notes),
+        probe=_probe_summary(probed),
+    )
+
+
+def _is_opaque_saved_model(model: str | os.PathLike[str]) -> bool:
+    """A SavedModel directory with no Keras configuration at all (Keras 3 `model.export()`)."""
+    if not os.path.isdir(model):
+        return False
+    from vaecheck.probe import has_keras_metadata, is_saved_model_dir
+
+    has_config = os.path.isfile(os.path.join(model, "config.json"))
+    return is_saved_model_dir(model) and not has_keras_metadata(model) and not has_config
+
+
+def _run_probe(
+    model: str | os.PathLike[str], source: DataSource, options: ProbeOptions
+) -> ProbeResult:
+    from vaecheck.probe import probe_model, sample_rows
+
+    return probe_model(model, sample_rows(source, options.samples), options)
+
+
+def _probed_candidates(probed: ProbeResult) -> list[_Candidate]:
+    """Outputs known only from running the model: their shapes are measured, ranges unknown."""
+    return [
+        _Candidate(
+            output=ModelOutput(output.name, TensorRef(output.name)),
+            label=output.name,
+            shape=(None, *output.shape),
+            codomain=Codomain.unknown(output.name, SAVED_MODEL_UNKNOWN),
+        )
+        for output in probed.outputs
+    ]
+
+
+def _observed_outputs(
+    candidates: list[_Candidate], selected: list[_Candidate], probed: ProbeResult | None
+) -> dict[str, ObservedOutput]:
+    if probed is None:
+        return {}
+    from vaecheck.probe import match_outputs
+
+    # Matched over every output, so that matching by position sees the model's whole structure.
+    matched = match_outputs([c.output.name for c in candidates], probed)
+    return {c.output.name: matched[c.output.name] for c in selected if c.output.name in matched}
+
+
+def _observation(
+    output: ObservedOutput | None, probed: ProbeResult | None, stats: DataStats
+) -> ProbeObservation | None:
+    if output is None or probed is None:
+        return None
+    count_outside = fraction_outside = None
+    if output.low is not None and output.high is not None:
+        edges = stats.edges_for(Interval.closed(output.low, output.high))
+        if edges is not None:
+            count_outside = edges.outside
+            fraction_outside = edges.outside / stats.finite if stats.finite else 0.0
+    return ProbeObservation(
+        low=output.low,
+        high=output.high,
+        samples=probed.samples,
+        inputs=probed.inputs,
+        safe_mode=probed.safe_mode,
+        values=output.values,
+        nonfinite=output.nonfinite,
+        count_outside=count_outside,
+        fraction_outside=fraction_outside,
+    )
+
+
+def _probe_summary(probed: ProbeResult | None) -> ProbeSummary | None:
+    if probed is None:
+        return None
+    return ProbeSummary(
+        loader=probed.loader,
+        backend=probed.backend,
+        keras_version=probed.keras_version,
+        safe_mode=probed.safe_mode,
+        inputs=probed.inputs,
+        samples=probed.samples,
+        seconds=probed.seconds,
+        saved_model=probed.saved_model,
     )
 
 

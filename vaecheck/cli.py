@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
     from vaecheck.config import Config, Pair
+    from vaecheck.probe import ProbeProgress
     from vaecheck.report import CheckRun, Severity
 
 
@@ -51,6 +52,12 @@ code. With none, vaecheck checks the [[tool.vaecheck.check]] pairs of the neares
 pyproject.toml (from the current folder upward) or of the --config file. Options on the
 command line override the file.
 
+With --probe, vaecheck also loads the model with Keras (safe mode on) in a child process and
+runs it on a sample of DATA (an autoencoder) or on latent draws from N(0, I) (a decoder), and
+sets the range each output really produced beside its codomain. That needs TensorFlow
+(pip install 'vaecheck[tensorflow]'). A TensorFlow SavedModel directory without Keras metadata
+(Keras 3 model.export()) can only be probed, with --unsafe.
+
 \b
 Examples:
   vaecheck vae.keras x_train.npy
@@ -59,6 +66,7 @@ Examples:
   vaecheck --format sarif --output vaecheck.sarif
   vaecheck rules
   vaecheck explain VC001
+  vaecheck vae.keras x_train.npy --probe --custom-objects layers.py
 
 \b
 Exit codes:
@@ -141,6 +149,36 @@ def _codes_option(name: str, help_text: str) -> Any:
     help="Force colour on or off (default: on for a terminal; NO_COLOR turns it off, FORCE_COLOR on).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only: one line each, nothing when clean; no progress.")
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Also run the model with Keras (safe mode on) and report the range each output produced.",
+)
+@click.option(
+    "--probe-samples",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Data samples to run, or latent draws per scale (x1, x3, x10).  [default: 1024]",
+)
+@click.option(
+    "--probe-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop the probe after this long: importing Keras, loading and running.  [default: 120]",
+)
+@click.option(
+    "--custom-objects",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE.py",
+    help="A Python file defining the model's custom layers and activations; it is imported "
+    "(runs) in the probe process, so pass only a file you trust.",
+)
+@click.option(
+    "--unsafe",
+    is_flag=True,
+    help="Load with safe mode off: Lambda bytecode and a SavedModel's graph run. Only for "
+    "files you trust.",
+)
 @click.version_option(__version__, "--version", prog_name="vaecheck")
 def check_command(
     paths: tuple[str, ...],
@@ -155,6 +193,11 @@ def check_command(
     config_path: str | None,
     color: bool | None,
     quiet: bool,
+    probe: bool,
+    probe_samples: int | None,
+    probe_timeout: float | None,
+    custom_objects: str | None,
+    unsafe: bool,
 ) -> int:
     from vaecheck.config import Pair
     from vaecheck.formats import OutputFormat, render
@@ -182,7 +225,13 @@ def check_command(
 
     enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))
     progress = not quiet and len(pairs) > 1 and sys.stderr.isatty()
-    run = _check_pairs(pairs, config, enabled, progress)
+    probe_options = _probe_options(probe, probe_samples, probe_timeout, custom_objects, unsafe)
+    display = probe_options.progress if probe_options is not None else None
+    try:
+        run = _check_pairs(pairs, config, enabled, progress, probe_options)
+    finally:
+        if isinstance(display, _ProbeProgressBar):
+            display.close()
 
     chosen = OutputFormat(output_format or config.output_format or "text")
     if run.reports:
@@ -214,6 +263,7 @@ def _check_pairs(
     config: Config,
     enabled: frozenset[str],
     progress: bool,
+    probe: Any = None,
 ) -> CheckRun:
     """Check every pair; an unusable one is reported on stderr and the others still run."""
     from vaecheck.api import check
@@ -233,6 +283,7 @@ def _check_pairs(
                     loss=pair.loss,
                     severities=config.severities,
                     select=enabled,
+                    probe=probe,
                 )
             )
         except VaecheckError as error:
@@ -285,6 +336,96 @@ def _write(path: str, text: str) -> None:
             stream.write(text)
     except OSError as error:
         raise VaecheckError(f"cannot write the report: {error.strerror}", path) from None
+
+
+def _probe_options(
+    probe: bool,
+    samples: int | None,
+    timeout: float | None,
+    custom_objects: str | None,
+    unsafe: bool,
+) -> Any:
+    given = [
+        name
+        for name, value in (
+            ("--probe-samples", samples),
+            ("--probe-timeout", timeout),
+            ("--custom-objects", custom_objects),
+            ("--unsafe", unsafe or None),
+        )
+        if value is not None
+    ]
+    if not probe:
+        if given:
+            verb = "apply" if len(given) > 1 else "applies"
+            raise click.UsageError(f"{', '.join(given)} {verb} only with --probe")
+        return None
+    from vaecheck.probe import DEFAULT_SAMPLES, DEFAULT_TIMEOUT, ProbeOptions
+
+    if unsafe:
+        click.echo(
+            "vaecheck: warning: --unsafe: safe mode is off; code stored in the model (Lambda "
+            "bytecode, a SavedModel's graph) will run in the probe process",
+            err=True,
+        )
+    return ProbeOptions(
+        samples=samples if samples is not None else DEFAULT_SAMPLES,
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        safe_mode=not unsafe,
+        custom_objects=custom_objects,
+        progress=_ProbeProgressBar() if sys.stderr.isatty() else None,
+    )
+
+
+class _ProbeProgressBar:
+    """A transient progress bar on stderr, shown once a probe has taken more than a moment."""
+
+    DELAY_SECONDS = 1.0
+    STAGES = {
+        "starting": "probe: importing Keras",
+        "loading": "probe: loading the model",
+        "running": "probe: running the model",
+    }
+
+    def __init__(self) -> None:
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __call__(self, state: ProbeProgress) -> None:
+        if self._progress is None:
+            if state.elapsed < self.DELAY_SECONDS:
+                return
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.STAGES["starting"], total=None)
+        self._progress.update(
+            self._task,
+            description=self.STAGES.get(state.stage, state.stage),
+            completed=state.done,
+            total=state.total or None,
+        )
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 @click.command("rules", context_settings=CONTEXT)

@@ -9,6 +9,7 @@ from typing import Any
 
 from vaecheck.codomain import Codomain
 from vaecheck.losses import LossSpec
+from vaecheck.intervals import Interval
 from vaecheck.stats import DataKind, DataStats
 
 REPORT_VERSION = 1
@@ -73,6 +74,45 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class ProbeObservation:
+    """What `--probe` saw one output produce, and how much of the data lies beyond it.
+
+    Observed, never proven: other inputs may reach further. `low`/`high` are over the finite
+    output values (None when none was finite).
+    """
+
+    low: float | None
+    high: float | None
+    samples: int  # model inputs run
+    inputs: str  # "data" or "latent N(0,I) x1,x3,x10"
+    safe_mode: bool
+    values: int  # output values seen
+    nonfinite: int
+    count_outside: int | None = None  # finite data values outside [low, high]
+    fraction_outside: float | None = None
+
+    @property
+    def interval(self) -> Interval | None:
+        if self.low is None or self.high is None:
+            return None
+        return Interval.closed(self.low, self.high)
+
+
+@dataclass(frozen=True)
+class ProbeSummary:
+    """How the model was run for `--probe`."""
+
+    loader: str  # "keras.saving.load_model" or "keras.layers.TFSMLayer(call_endpoint='serve')"
+    backend: str
+    keras_version: str
+    safe_mode: bool
+    inputs: str
+    samples: int
+    seconds: float
+    saved_model: bool = False  # a SavedModel without a Keras configuration: nothing proven
+
+
+@dataclass(frozen=True)
 class OutputResult:
     name: str
     label: str  # the node that produces it: "decoder › dec_out"
@@ -83,6 +123,7 @@ class OutputResult:
     loss: str | None = None
     loss_spec: LossSpec | None = None  # the loss in full (from_logits, where it was read)
     targets_compared: bool = True  # False when targets are labels or logits' probabilities
+    probe: ProbeObservation | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +137,7 @@ class Report:
     skipped_outputs: tuple[tuple[str, str], ...] = ()  # (output, why it was not compared)
     notes: tuple[str, ...] = ()
     sampled: bool = False
+    probe: ProbeSummary | None = None
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -15,6 +15,8 @@ from vaecheck.checks import (
     logits_on_squashed,
     negative_targets,
     nonfinite_data,
+    observed_outside_codomain,
+    observed_range_narrow,
     on_open_end,
     outside_codomain,
     probabilities_unbounded,
@@ -45,6 +47,8 @@ REGISTRY: dict[str, ModuleType] = {
         probabilities_unbounded,
         softmax_one_unit,
         softmax_multilabel,
+        observed_outside_codomain,
+        observed_range_narrow,
     )
 }
 

@@ -9,7 +9,7 @@ from typing import Any
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec
-from vaecheck.report import Fix, Severity
+from vaecheck.report import Fix, ProbeObservation, Severity
 from vaecheck.shapes import Shape
 from vaecheck.stats import DataKind, DataStats, EdgeCounts, RowSums
 
@@ -22,6 +22,7 @@ class OutputFacts:
     data_kind: DataKind
     edges: EdgeCounts | None  # the data against this output's codomain, when it is known
     loss: LossSpec | None
+    observed: ProbeObservation | None = None  # what --probe saw the output produce
     shape: Shape | None = None  # the output tensor's shape, batch axis first, when known
 
     @property

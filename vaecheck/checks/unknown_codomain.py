@@ -2,7 +2,9 @@
 
 Lambda layers, custom layers and custom activations keep their code outside the file, and
 layers whose range depends on learned statistics need weights that are not read. vaecheck never
-guesses a range: it names the layer that stopped the analysis, and compares nothing.
+guesses a range: it names the layer that stopped the analysis, and compares nothing. With
+`--probe` the message adds the range the model produced when run, labelled "observed, not
+proven", and how much of the data lies outside it.
 
 Failing: a decoder ending in `Lambda(lambda x: 2 * x)`, or a custom `ScaledTanh` layer.
 Passing: the same computation with built-in layers (`Activation("tanh")`, `Rescaling(2.0)`).
@@ -13,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from vaecheck.checks.base import OutputFacts, Problem
+from vaecheck.checks.outside_codomain import percent
+from vaecheck.intervals import format_bound
 from vaecheck.report import Severity
 
 CODE = "VC004"
@@ -25,10 +29,19 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
     codomain = facts.codomain
     if codomain.known:
         return
+    observed = facts.observed
+    compared = "the data was not compared"
+    if observed is not None and observed.low is not None and observed.high is not None:
+        compared = (
+            f"--probe observed [{format_bound(observed.low)}, {format_bound(observed.high)}] "
+            "(observed, not proven)"
+        )
+        if observed.fraction_outside is not None:
+            compared += f", and {percent(observed.fraction_outside)} of the data lies outside it"
     yield Problem(
         message=(
             f"the output range is unknown at {codomain.unknown_at} ({codomain.unknown_reason}); "
-            "the data was not compared"
+            f"{compared}"
         ),
         evidence={"layer": codomain.unknown_at, "reason": codomain.unknown_reason},
     )

@@ -13,7 +13,17 @@ from typing import Any
 
 from vaecheck.codomain import Codomain
 from vaecheck.formats import RenderOptions
-from vaecheck.report import REPORT_VERSION, CheckRun, Finding, Fix, OutputResult, Report, Severity
+from vaecheck.report import (
+    REPORT_VERSION,
+    CheckRun,
+    Finding,
+    Fix,
+    OutputResult,
+    ProbeObservation,
+    ProbeSummary,
+    Report,
+    Severity,
+)
 
 
 class JsonFormat:
@@ -41,6 +51,14 @@ def run_dict(run: CheckRun) -> dict[str, Any]:
 
 
 def report_dict(report: Report) -> dict[str, Any]:
+    result = _report_fields(report)
+    # Only a probed report has probe fields: a static report stays exactly as it was.
+    if report.probe is not None:
+        result["probe"] = _probe_summary(report.probe)
+    return result
+
+
+def _report_fields(report: Report) -> dict[str, Any]:
     stats = report.stats
     return {
         "version": REPORT_VERSION,
@@ -85,7 +103,7 @@ def _output(report: Report, output: OutputResult) -> dict[str, Any]:
             count_on_high=edges.on_high,
             fraction_outside=edges.outside / stats.finite if stats.finite else 0.0,
         )
-    return {
+    result: dict[str, Any] = {
         "name": output.name,
         "layer": output.label,
         "shape": list(output.shape) if output.shape is not None else None,
@@ -99,6 +117,38 @@ def _output(report: Report, output: OutputResult) -> dict[str, Any]:
         "data": data,
         "findings": [_finding(f) for f in output.findings],
         "fix": _fix(output.fix),
+    }
+    if output.probe is not None:
+        result["probe"] = _probe_observation(output.probe)
+    return result
+
+
+def _probe_observation(observed: ProbeObservation) -> dict[str, Any]:
+    return {
+        "observed_min": _number(observed.low),
+        "observed_max": _number(observed.high),
+        "proven": False,
+        "label": "observed, not proven",
+        "samples": observed.samples,
+        "inputs": observed.inputs,
+        "values": observed.values,
+        "nonfinite": observed.nonfinite,
+        "count_outside_observed": observed.count_outside,
+        "fraction_outside_observed": observed.fraction_outside,
+        "safe_mode": observed.safe_mode,
+    }
+
+
+def _probe_summary(probe: ProbeSummary) -> dict[str, Any]:
+    return {
+        "loader": probe.loader,
+        "backend": probe.backend,
+        "keras_version": probe.keras_version,
+        "safe_mode": probe.safe_mode,
+        "inputs": probe.inputs,
+        "samples": probe.samples,
+        "seconds": round(probe.seconds, 3),
+        "saved_model_without_keras_metadata": probe.saved_model,
     }
 
 

@@ -13,10 +13,20 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from vaecheck.checks.outside_codomain import percent
 from vaecheck.fixes import describe_rescale
 from vaecheck.formats import RenderOptions
 from vaecheck.intervals import Interval, format_bound
-from vaecheck.report import CheckRun, Fix, OutputResult, Report, Rescale, Severity
+from vaecheck.report import (
+    CheckRun,
+    Fix,
+    OutputResult,
+    ProbeObservation,
+    ProbeSummary,
+    Report,
+    Rescale,
+    Severity,
+)
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 BARS = " ▁▂▃▄▅▆▇█"
@@ -81,6 +91,8 @@ def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
 def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
     console, buffer = _console(color, width)
     _header(console, report)
+    if report.probe is not None:
+        _probe_header(console, report.probe)
     _verdict(console, report)
     for output in report.outputs:
         _output(console, report, output)
@@ -129,6 +141,8 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
     console.print(line)
 
     bound = " → ".join(codomain.bounded_by) if codomain.bounded_by else "nothing (linear)"
+    if not codomain.known:
+        bound = f"{codomain.unknown_at}: unknown"
     codomain_text = str(codomain.interval) if codomain.interval is not None else "unknown"
     data_range = (
         f"[{_num(stats.min)}, {_num(stats.max)}]" if stats.min is not None else "no finite values"
@@ -140,6 +154,8 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
     facts.add_column(style="bold", no_wrap=True)
     facts.add_row("bounded by", bound, "codomain", codomain_text)
     facts.add_row("data", report.data_kind.description, "range", data_range)
+    if output.probe is not None:
+        _probe_rows(facts, output.probe)
     console.print(Padding(facts, (0, 0, 0, 2), expand=False))
     for note in codomain.notes:
         console.print(Text(f"  note        {note}", style="dim"))
@@ -164,6 +180,43 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
     for finding in output.findings:
         if finding.fix is not None and finding.fix != output.fix and finding.fix.kind != "none":
             _fix(console, finding.fix, label=finding.code)
+
+
+def _probe_header(console: Console, probe: ProbeSummary) -> None:
+    line = Text("probe   ", style="bold")
+    line.append(f"Keras {probe.keras_version} ({probe.backend}) · ", style="dim")
+    if probe.safe_mode:
+        line.append("safe mode on", style="green")
+    else:
+        line.append("safe mode OFF (--unsafe)", style="bold yellow")
+    inputs = "data samples" if probe.inputs == "data" else f"inputs: {probe.inputs}"
+    line.append(f" · {probe.samples:,} {inputs} · {probe.seconds:.1f} s", style="dim")
+    console.print(line)
+    if probe.saved_model:
+        console.print(
+            Text(
+                "        SavedModel without Keras metadata: ranges observed, not proven",
+                style="bold yellow",
+            )
+        )
+    console.print()
+
+
+def _probe_rows(facts: Table, observed: ProbeObservation) -> None:
+    if observed.low is None or observed.high is None:
+        range_text = "no finite value"
+    else:
+        range_text = f"[{_num(observed.low)}, {_num(observed.high)}]"
+    source = "the data" if observed.inputs == "data" else observed.inputs
+    facts.add_row("probe", f"observed on {source}, not proven", "observed", range_text)
+    details = []
+    if observed.fraction_outside is not None:
+        outside = percent(observed.fraction_outside)
+        details.append(f"{outside} of the data lies outside the observed range")
+    if observed.nonfinite:
+        details.append(f"{observed.nonfinite:,} outputs were NaN or infinite")
+    for detail in details:
+        facts.add_row("", Text(detail, style="dim"), "", "")
 
 
 def _fix(console: Console, fix: Fix, label: str | None = None) -> None:
