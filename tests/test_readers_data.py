@@ -472,7 +472,9 @@ def test_npz_errors(
 def test_key_on_a_npy_file(tmp_path: Path) -> None:
     path = tmp_path / "a.npy"
     np.save(path, np.ones(3))
-    assert refused(path, key="x") == "--key 'x' is for .npz archives, not a .npy file"
+    assert refused(path, key="x") == (
+        "--key 'x' is for .npz archives and HDF5 files, not a .npy file"
+    )
 
 
 # --- what is not a data file at all ------------------------------------------------------------
@@ -481,9 +483,9 @@ def test_key_on_a_npy_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "name,problem",
     [
-        ("data.csv", "unsupported data format '.csv' (vaecheck reads .npy and .npz)"),
-        ("model.h5", "unsupported data format '.h5' (vaecheck reads .npy and .npz)"),
-        ("data", "unrecognised data format: no suffix, and the content is neither .npy nor .npz"),
+        ("data.txt", "unsupported data format '.txt' (vaecheck reads .npy, .npz, .csv, .tsv, .h5"),
+        ("model.h5", "not an HDF5 file"),
+        ("data", "unrecognised data format: no suffix, and the content is neither .npy, .npz nor"),
     ],
 )
 def test_unsupported_formats(tmp_path: Path, name: str, problem: str) -> None:
@@ -496,9 +498,10 @@ def test_missing_file(tmp_path: Path) -> None:
     assert refused(tmp_path / "nope.npy") == "no such file or directory"
 
 
-def test_directory(tmp_path: Path) -> None:
+def test_directory_without_data_files(tmp_path: Path) -> None:
     (tmp_path / "dir.npy").mkdir()
-    assert refused(tmp_path / "dir.npy").startswith("a directory, not a data file")
+    (tmp_path / "dir.npy" / "notes.txt").write_text("no data here")
+    assert refused(tmp_path / "dir.npy").startswith("the directory holds no data files")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
@@ -518,7 +521,8 @@ def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     reader.join(timeout=10)
     assert not reader.is_alive(), "open_data blocked on a FIFO"
     assert problems == [
-        "not a regular file (a FIFO, socket or device): vaecheck reads .npy and .npz files"
+        "not a regular file (a FIFO, socket or device): vaecheck reads .npy, .npz, .csv, .tsv, "
+        ".h5 and .hdf5 files"
     ]
 
 
