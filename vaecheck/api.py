@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +14,11 @@ from vaecheck.fixes import suggest_fix
 from vaecheck.graph import ModelOutput
 from vaecheck.losses import LossSpec, canonical_loss_name, losses_by_output
 from vaecheck.ops import output_codomains
-from vaecheck.readers.data import DataSource, array_source, open_data
+from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
 from vaecheck.readers.model import ModelFile, read_model
-from vaecheck.report import OutputResult, Report, Severity
+from vaecheck.report import OutputResult, Report, SampleInfo, Severity
 from vaecheck.shapes import Shape, output_shape
-from vaecheck.stats import measure, recognize
+from vaecheck.stats import measure_source, recognize, worst_features
 
 
 @dataclass(frozen=True)
@@ -36,19 +36,30 @@ def check(
     key: str | None = None,
     loss: str | None = None,
     severities: Mapping[str, Severity] | None = None,
+    columns: str | Sequence[str | int] | None = None,
+    sample: int | None = None,
+    seed: int | None = None,
+    per_feature: bool | None = None,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
-    `model` is the path of a `.keras` or `.h5` file; `data` a path (`.npy`, `.npz` with `key`)
-    or a numpy array. Raises VaecheckError for input that cannot be used.
+    `model` is the path of a `.keras` or `.h5` file; `data` a path (`.npy`, `.npz` with `key`,
+    `.csv`/`.tsv` with `columns`, an HDF5 dataset as `file.h5:/dataset` or with `key`, a
+    directory or glob of shards, `-` for a .npy on standard input), a binary stream holding a
+    .npy, or a numpy array. `sample` checks a uniform random sample of that many rows, drawn
+    with `seed` (0 by default, so runs repeat). `per_feature` True gives per-feature rescaling
+    vectors, False never, None when the features' ranges differ a lot. Raises VaecheckError
+    for input that cannot be used.
     """
     model_file = read_model(model)
-    source = _data_source(data, key)
+    source = _data_source(data, key, columns)
+    if sample is not None:
+        source = source.sample(sample, seed if seed is not None else 0)
     candidates = _candidates(model_file)
     selected, skipped = _match_shapes(candidates, source)
 
     intervals = [c.codomain.interval for c in selected if c.codomain.interval is not None]
-    stats = measure((block for _, block in source.chunks()), source.shape, source.dtype, intervals)
+    stats = measure_source(source, intervals, seed=seed)
     kind = recognize(stats)
     losses = losses_by_output(model_file.training, [c.output.name for c in candidates])
     if loss is not None:
@@ -68,6 +79,11 @@ def check(
         )
         findings = tuple(run_checks(facts, severities))
         spec = losses.get(candidate.output.name)
+        worst, reaching = (
+            worst_features(stats.features, codomain.interval)
+            if codomain.interval is not None
+            else ((), 0)
+        )
         results.append(
             OutputResult(
                 name=candidate.output.name,
@@ -75,10 +91,13 @@ def check(
                 shape=candidate.shape,
                 codomain=codomain,
                 findings=findings,
-                fix=suggest_fix(codomain, stats, kind, findings),
+                fix=suggest_fix(codomain, stats, kind, findings, per_feature=per_feature),
                 loss=spec.name if spec else None,
+                worst_features=worst,
+                features_outside=reaching,
             )
         )
+    sampled = source.sampled_from is not None
     return Report(
         model=model_file.path,
         data=source.path,
@@ -88,17 +107,29 @@ def check(
         outputs=tuple(results),
         skipped_outputs=tuple(skipped),
         notes=tuple(model_file.graph.notes),
+        sampled=sampled,
+        sample=(
+            SampleInfo(source.rows, source.sampled_from or source.rows, source.sample_seed)
+            if sampled
+            else None
+        ),
     )
 
 
-def _data_source(data: Any, key: str | None) -> DataSource:
+def _data_source(data: Any, key: str | None, columns: Any) -> DataSource:
     if isinstance(data, (str, os.PathLike)):
-        return open_data(data, key=key)
+        return open_data(data, key=key, columns=columns)
     import numpy as np
 
     if isinstance(data, np.ndarray):
+        if key is not None or columns is not None:
+            raise VaecheckError("key and columns select data in files, not in an array")
         return array_source(data)
-    raise VaecheckError(f"data must be a path or a numpy array, not {type(data).__name__}")
+    if hasattr(data, "read"):
+        return open_stream(data, getattr(data, "name", None) or "<stream>")
+    raise VaecheckError(
+        f"data must be a path, a binary stream or a numpy array, not {type(data).__name__}"
+    )
 
 
 def _candidates(model_file: ModelFile) -> list[_Candidate]:

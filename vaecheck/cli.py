@@ -24,8 +24,11 @@ HELP = """Check that a saved Keras model's output can produce the values in DATA
 \b
 MODEL  a saved Keras model: .keras (Keras 3) or legacy .h5 (Keras 2, tf.keras, Keras 3).
        It is read statically: TensorFlow is never imported, nothing in the file runs.
-DATA   a data sample: .npy, or .npz (with --key, unless it holds one array).
-       The values the output is trained against: for an autoencoder, its input.
+DATA   the values the output is trained against (for an autoencoder, its input):
+       .npy; .npz (--key picks the array); .csv or .tsv (--columns picks columns);
+       an HDF5 dataset as data.h5:/group/dataset (or --key); a directory or a
+       quoted glob of such files (shards); - for a .npy on standard input.
+       Read in blocks: any size fits in flat memory.
 
 vaecheck finds what bounds each output (the last activation and every layer after it that
 moves the range), computes that codomain, compares it with the data, and prints what is
@@ -36,6 +39,8 @@ Examples:
   vaecheck vae.keras x_train.npy
   vaecheck generator.h5 images.npz --key x --format json
   vaecheck model.keras targets.npy --fail-on warning
+  vaecheck vae.keras 'shards/*.npy' --sample 100000
+  python make_data.py | vaecheck vae.keras -
 
 \b
 Exit codes:
@@ -58,7 +63,29 @@ def _use_color(choice: bool | None) -> bool:
 @click.command(help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("model", metavar="MODEL")
 @click.argument("data", metavar="DATA")
-@click.option("--key", metavar="NAME", help="The array to read from an .npz file.")
+@click.option("--key", metavar="NAME", help="The array of an .npz file, or the dataset of an HDF5 file.")
+@click.option(
+    "--columns",
+    metavar="COLS",
+    help="Columns of a .csv/.tsv, by name or index from 0: 'x,y', '0,3' or '1:' (all but the first).",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Check a uniform random sample of N rows, reading only those where the format allows.",
+)
+@click.option("--seed", type=int, metavar="S", help="Seed of the random sample (default 0: the same rows each run).")
+@click.option(
+    "--per-feature",
+    is_flag=True,
+    help="Rescale feature by feature (the last axis) even when the features' ranges are alike.",
+)
+@click.option(
+    "--save-rescale",
+    metavar="FILE",
+    help="Save the fix's scale, offset and inverses to FILE (.npz or .json) for reuse.",
+)
 @click.option(
     "--format",
     "output_format",
@@ -86,6 +113,11 @@ def command(
     model: str,
     data: str,
     key: str | None,
+    columns: str | None,
+    sample: int | None,
+    seed: int | None,
+    per_feature: bool,
+    save_rescale: str | None,
     output_format: str,
     loss: str | None,
     fail_on: str,
@@ -96,7 +128,24 @@ def command(
     from vaecheck.formats import OutputFormat, render
     from vaecheck.report import Severity
 
-    report = check(model, data, key=key, loss=loss)
+    if save_rescale is not None:
+        from vaecheck.rescale_file import check_destination
+
+        check_destination(save_rescale)
+    report = check(
+        model,
+        data,
+        key=key,
+        loss=loss,
+        columns=columns,
+        sample=sample,
+        seed=seed,
+        per_feature=True if per_feature else None,
+    )
+    if save_rescale is not None:
+        from vaecheck.rescale_file import save_rescale as save
+
+        save(report, save_rescale)
     # A pipe or a CI log gets long lines rather than wrapped ones; a terminal gets its width.
     width = min(shutil.get_terminal_size((100, 24)).columns, 120) if sys.stdout.isatty() else 200
     use_color = _use_color(color)

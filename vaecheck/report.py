@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+import numpy as np
+
 from vaecheck.codomain import Codomain
-from vaecheck.stats import DataKind, DataStats
+from vaecheck.stats import DataKind, DataStats, FeatureOutside
 
 REPORT_VERSION = 1
 
@@ -59,14 +61,35 @@ class Rescale:
         return -self.offset / self.scale
 
 
+@dataclass(frozen=True, eq=False)
+class FeatureRescale:
+    """The affine map per feature (the last axis): x_model = x * scale + offset, elementwise."""
+
+    scale: np.ndarray
+    offset: np.ndarray
+    target_low: float
+    target_high: float
+    axis_name: str  # "feature" or "channel"
+    reason: str  # why per feature: asked for, or how far the features' ranges differ
+
+    @property
+    def inverse_scale(self) -> np.ndarray:
+        return 1.0 / self.scale
+
+    @property
+    def inverse_offset(self) -> np.ndarray:
+        return -self.offset / self.scale
+
+
 @dataclass(frozen=True)
 class Fix:
-    kind: str  # "none" | "change-activation" | "rescale-data"
+    kind: str  # "none" | "change-activation" | "rescale-data" | "encode-labels"
     summary: str
     activation: str | None = None  # the activation to use instead, for change-activation
     rescale: Rescale | None = None  # rescale the data into the (current or suggested) codomain
     rescale_for: str | None = None  # which activation the rescale targets
     alternative: str | None = None
+    per_feature: FeatureRescale | None = None  # the same rescale, feature by feature
 
 
 @dataclass(frozen=True)
@@ -78,6 +101,17 @@ class OutputResult:
     findings: tuple[Finding, ...]
     fix: Fix
     loss: str | None = None
+    worst_features: tuple[FeatureOutside, ...] = ()  # largest share outside the codomain first
+    features_outside: int = 0  # how many features have values outside the codomain
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """The data checked is a uniform random sample of rows, not all of them."""
+
+    rows: int
+    of_rows: int
+    seed: int | None
 
 
 @dataclass(frozen=True)
@@ -91,6 +125,7 @@ class Report:
     skipped_outputs: tuple[tuple[str, str], ...] = ()  # (output, why it was not compared)
     notes: tuple[str, ...] = ()
     sampled: bool = False
+    sample: SampleInfo | None = None  # set when sampled
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from vaecheck.fixes import describe_rescale
 from vaecheck.intervals import Interval, format_bound
-from vaecheck.report import Fix, OutputResult, Report, Rescale, Severity
+from vaecheck.report import FeatureRescale, Fix, OutputResult, Report, Rescale, Severity
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 BARS = " ▁▂▃▄▅▆▇█"
@@ -42,6 +42,8 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         console.print(Text(f"skipped output {name}: {why}", style="dim"))
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"))
+    if report.stats.feature_note:
+        console.print(Text(f"note: {report.stats.feature_note}", style="dim"))
     return "\n".join(TRAILING_SPACE.sub(r"\1", line) for line in buffer.getvalue().split("\n"))
 
 
@@ -54,6 +56,16 @@ def _header(console: Console, report: Report) -> None:
     title.append(report.data_description, style="bold")
     title.append(f"  ({shape}, {stats.dtype})", style="dim")
     console.print(title)
+    sample = report.sample
+    if sample is not None:
+        seed = f", seed {sample.seed}" if sample.seed is not None else ""
+        console.print(
+            Text(
+                f"sample: {sample.rows:,} of {sample.of_rows:,} rows, drawn at random{seed}; "
+                "the figures below describe the sample",
+                style="yellow",
+            )
+        )
     console.print()
 
 
@@ -92,6 +104,10 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
     facts.add_column(style="bold", no_wrap=True)
     facts.add_row("bounded by", bound, "codomain", codomain_text)
     facts.add_row("data", report.data_kind.description, "range", data_range)
+    if stats.robust_low is not None and stats.robust_high is not None:
+        facts.add_row(
+            "", "", "0.1–99.9%", f"[{_num(stats.robust_low)}, {_num(stats.robust_high)}]"
+        )
     console.print(Padding(facts, (0, 0, 0, 2), expand=False))
     for note in codomain.notes:
         console.print(Text(f"  note        {note}", style="dim"))
@@ -110,8 +126,39 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
                 finding.message,
             )
         console.print(Padding(grid, (0, 0, 0, 2), expand=False))
+    _worst_features(console, report, output)
     console.print()
     _fix(console, output.fix)
+
+
+def _worst_features(console: Console, report: Report, output: OutputResult) -> None:
+    """ "feature 12: 41% below 0": where the values out of reach are, when features differ."""
+    features = report.stats.features
+    interval = output.codomain.interval
+    if not output.worst_features or features is None or interval is None:
+        return
+    parts = []
+    for feature in output.worst_features[:3]:
+        sides = []
+        if feature.below:
+            sides.append(f"{_percent(feature.fraction_below)} below {format_bound(interval.low)}")
+        if feature.above:
+            sides.append(f"{_percent(feature.fraction_above)} above {format_bound(interval.high)}")
+        parts.append(f"{feature.label}: {' and '.join(sides)}")
+    line = Text(f"  worst {features.axis_name}s  ", style="dim")
+    line.append("; ".join(parts))
+    line.append(
+        f"  ({output.features_outside:,} of {features.count:,} {features.axis_name}s reach "
+        f"outside)",
+        style="dim",
+    )
+    console.print(line)
+
+
+def _percent(fraction: float) -> str:
+    from vaecheck.checks.outside_codomain import percent
+
+    return percent(fraction)
 
 
 def _fix(console: Console, fix: Fix) -> None:
@@ -132,7 +179,34 @@ def _fix(console: Console, fix: Fix) -> None:
             _rescale_lines(console, rescale)
         if fix.alternative:
             console.print(Text(f"     {fix.alternative}", style="dim"))
+    if fix.per_feature is not None:
+        _feature_rescale_lines(console, fix.per_feature)
     console.print()
+
+
+def _feature_rescale_lines(console: Console, rescale: FeatureRescale) -> None:
+    axis = rescale.axis_name
+    count = rescale.scale.size
+    console.print(
+        Text(
+            f"     per {axis} ({count:,} {axis}s), into "
+            f"[{format_bound(rescale.target_low)}, {format_bound(rescale.target_high)}]: "
+            f"{rescale.reason}",
+            style="dim",
+        )
+    )
+    console.print(f"     x_model = x * scale + offset    # scale, offset: one value per {axis}")
+    console.print("     x       = x_model * inverse_scale + inverse_offset")
+    console.print(f"     scale  = {_vector_preview(rescale.scale)}")
+    console.print(f"     offset = {_vector_preview(rescale.offset)}")
+    console.print(
+        Text("     --save-rescale FILE.npz (or .json) writes all four vectors", style="dim")
+    )
+
+
+def _vector_preview(values: np.ndarray, shown: int = 4) -> str:
+    head = ", ".join(_code(float(v)) for v in values[:shown])
+    return f"[{head}, … ({values.size - shown:,} more)]" if values.size > shown else f"[{head}]"
 
 
 def _rescale_lines(console: Console, rescale: Rescale) -> None:
