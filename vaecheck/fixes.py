@@ -57,7 +57,7 @@ def _global_fix(
     codes = {f.code for f in findings if f.severity >= Severity.WARNING}
     source = source_range(stats, kind)
     if "VC001" in codes:
-        if kind.name == "integer-labels":
+        if kind.name == "integer-labels" and stats.shape[1:] in ((), (1,)):
             return _fix_labels(codomain, stats)
         return _fix_outside(codomain, interval, source, kind)
     if "VC002" in codes:

@@ -32,7 +32,7 @@ import numpy as np
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 MANTISSA_BITS = 23
 EXPONENT_BIAS = 127
-PENDING_VALUES = 2**20
+PENDING_VALUES = 2**18
 
 
 class QuantileSketch:

@@ -79,14 +79,24 @@ def _lines(path: str) -> Iterator[tuple[int, str]]:
                 stripped = line.strip()
                 if stripped and not stripped.startswith(COMMENT):
                     yield number, line.rstrip("\r\n")
-        except UnicodeDecodeError as exc:
+        except UnicodeDecodeError:
             raise VaecheckError(
-                f"line {number + 1} is not UTF-8 text ({exc.reason} at byte {exc.start} of a "
-                f"read): vaecheck reads numeric CSV as UTF-8",
+                f"line {_undecodable_line(path)} is not UTF-8 text: vaecheck reads CSV as UTF-8",
                 path,
             ) from None
         except OSError as exc:
             raise VaecheckError(f"cannot read the data ({_reason(exc)})", path) from None
+
+
+def _undecodable_line(path: str) -> int:
+    """The number of the first line that is not UTF-8 (text is decoded ahead, in pieces)."""
+    with _open_regular(path) as raw, io.BufferedReader(raw) as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def _split(line: str, delimiter: str) -> list[str]:

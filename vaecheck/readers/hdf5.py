@@ -159,14 +159,15 @@ def _inspect(handle: Any, name: str, path: str) -> _DatasetInfo:
 
 
 def _choose_dataset(handle: Any, path: str) -> str:
+    if "model_config" in handle.attrs:
+        raise VaecheckError(
+            "a saved Keras model, not data: pass it as the model (or name a dataset)", path
+        )
     names = _dataset_names(handle)
     if len(names) == 1:
         return names[0]
     if not names:
-        hint = ""
-        if "model_config" in handle.attrs:
-            hint = " (it looks like a Keras model: pass it as the model)"
-        raise VaecheckError(f"the HDF5 file holds no dataset{hint}", path)
+        raise VaecheckError("the HDF5 file holds no dataset", path)
     raise VaecheckError(
         f"the HDF5 file holds {len(names)} datasets ({_list(names)}); name one as "
         f"FILE:/dataset or with --key",

@@ -61,7 +61,7 @@ def open_shards(
         dtype=np.result_type(*(shard.dtype for shard in shards)),
         fortran_order=False,
         _body=_ShardsBody(shards, tuple(offsets)),
-        feature_names=shards[0].feature_names,
+        feature_names=next((s.feature_names for s in shards if s.feature_names), None),
     )
 
 
