@@ -678,7 +678,13 @@ class StatsAccumulator:
             # to be drawn as any other (but for a run's length at the block's two ends), and
             # reading runs costs a fraction of reading scattered values.
             wanted = _draw_count(flat.size, self._sketch_rate / SAMPLE_RUN, generator)
-            windows = np.lib.stride_tricks.sliding_window_view(flat, SAMPLE_RUN)
+            # Every run of SAMPLE_RUN consecutive values, as rows of a view (no copy).
+            windows = np.lib.stride_tricks.as_strided(
+                flat,
+                shape=(flat.size - SAMPLE_RUN + 1, SAMPLE_RUN),
+                strides=(flat.strides[0], flat.strides[0]),
+                writeable=False,
+            )
             for first in range(0, wanted, SKETCH_BATCH // SAMPLE_RUN):
                 count = min(SKETCH_BATCH // SAMPLE_RUN, wanted - first)
                 starts = generator.integers(0, windows.shape[0], count)

@@ -479,17 +479,12 @@ class _NpyRowsBody:
         header = self.header
         row_shape = header.shape[1:]
         row_bytes = math.prod(row_shape) * header.dtype.itemsize
-        per_block = max(1, max_bytes // max(row_bytes, 1))
         with _open_regular(source.path) as stream:
             if _npy_file_header(stream, source.path) != header:
                 raise VaecheckError(CHANGED, source.path)
-            for start in range(0, self.rows.size, per_block):
-                chosen = self.rows[start : start + per_block]
+            for start, chosen in row_batches(self.rows, row_bytes, max_bytes):
                 buffer = np.empty(chosen.size * row_bytes, dtype=np.uint8)
-                breaks = np.flatnonzero(np.diff(chosen) != 1) + 1
-                for first, stop in zip(
-                    np.concatenate(([0], breaks)), np.concatenate((breaks, [chosen.size]))
-                ):
+                for first, stop in row_runs(chosen):
                     piece = buffer[first * row_bytes : stop * row_bytes]
                     try:
                         stream.seek(header.length + int(chosen[first]) * row_bytes)
@@ -682,12 +677,27 @@ class _ArrayRowsBody:
     def blocks(
         self, source: DataSource, max_bytes: int, reuse: bool
     ) -> Iterator[tuple[Index, np.ndarray]]:
-        row_bytes = max(1, math.prod(source.shape[1:]) * source.dtype.itemsize)
-        per_block = max(1, max_bytes // row_bytes)
+        row_bytes = math.prod(source.shape[1:]) * source.dtype.itemsize
         rest = (slice(None),) * (len(source.shape) - 1)
-        for start in range(0, self.rows.size, per_block):
-            chosen = self.rows[start : start + per_block]
+        for start, chosen in row_batches(self.rows, row_bytes, max_bytes):
             yield (slice(start, start + chosen.size), *rest), self.array[chosen]
+
+
+def row_batches(
+    rows: np.ndarray, row_bytes: int, max_bytes: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Chosen rows in batches of about `max_bytes`: (the batch's place in the selection, rows)."""
+    per_block = max(1, max_bytes // max(row_bytes, 1))
+    for start in range(0, rows.size, per_block):
+        yield start, rows[start : start + per_block]
+
+
+def row_runs(chosen: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(first, stop) positions in `chosen` of each run of consecutive rows: one read each."""
+    breaks = np.flatnonzero(np.diff(chosen) != 1) + 1
+    firsts = np.concatenate(([0], breaks)).tolist()
+    stops = np.concatenate((breaks, [chosen.size])).tolist()
+    return zip(firsts, stops)
 
 
 # --- some rows of any source ------------------------------------------------------------------

@@ -25,6 +25,8 @@ from vaecheck.readers.data import (
     _format_shape,
     _layout_problem,
     _open_regular,
+    row_batches,
+    row_runs,
 )
 
 # The shape-bomb guard Keras 3.15 applies to weights: more than 4 GiB declared, and more than
@@ -263,24 +265,14 @@ class _DatasetRowsBody:
     ) -> Iterator[tuple[Index, np.ndarray]]:
         info = self.whole.info
         row_bytes = math.prod(info.shape[1:]) * info.dtype.itemsize
-        per_block = max(1, max_bytes // row_bytes)
         rest = (slice(None),) * (len(info.shape) - 1)
         with self.whole._dataset(source) as dataset:
-            for start in range(0, self.rows.size, per_block):
-                chosen = self.rows[start : start + per_block]
+            for start, chosen in row_batches(self.rows, row_bytes, max_bytes):
                 block = np.empty((chosen.size, *info.shape[1:]), dtype=info.dtype)
-                breaks = np.flatnonzero(np.diff(chosen) != 1) + 1
-                for first, stop in zip(
-                    np.concatenate(([0], breaks)), np.concatenate((breaks, [chosen.size]))
-                ):
+                for first, stop in row_runs(chosen):
                     row = int(chosen[first])
-                    self.whole._read(
-                        dataset,
-                        block,
-                        np.s_[row : row + int(stop - first)],
-                        source,
-                        np.s_[int(first) : int(stop)],
-                    )
+                    rows = np.s_[row : row + stop - first]
+                    self.whole._read(dataset, block, rows, source, np.s_[first:stop])
                 yield (slice(start, start + chosen.size), *rest), block
 
 
