@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from vaecheck.errors import VaecheckError
-from vaecheck.readers.data import DataSource, array_source, open_data
+from vaecheck.readers.data import DataSource, Index, array_source, open_data
 
 DTYPES = ["bool", "uint8", "int64", "float16", "float32", "float64", ">f4"]
 SHAPES = [(37,), (23, 5), (7, 3, 4), (5, 2, 3, 4)]
@@ -758,3 +758,16 @@ def test_reused_blocks_share_one_buffer(tmp_path: Path) -> None:
         whole[index] = block
     assert len(addresses) == 1
     np.testing.assert_array_equal(whole, data)
+
+
+def test_a_ring_of_buffers_keeps_each_block_until_its_turn_comes_again(tmp_path: Path) -> None:
+    data = sample_array((64, 16), "float32")
+    np.save(tmp_path / "x.npy", data)
+    held: list[tuple[Index, np.ndarray]] = []
+    addresses = set()
+    for index, block in open_data(tmp_path / "x.npy").chunks(256, reuse=3):
+        addresses.add(block.__array_interface__["data"][0])
+        held = [*held[-2:], (index, block)]
+        for earlier_index, earlier in held:  # the two blocks before are still intact
+            np.testing.assert_array_equal(earlier, data[earlier_index])
+    assert len(addresses) == 3

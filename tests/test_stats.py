@@ -275,3 +275,23 @@ def test_probability_rows_need_every_row_checked():
     data[499] *= 0.5
     stats = measure(blocks(data, 64), data.shape, data.dtype)
     assert recognize(stats).name == "unit-interval"
+
+
+def test_threads_do_not_change_the_figures(tmp_path):
+    from vaecheck.readers.data import open_data
+    from vaecheck.stats import measure_source
+
+    rng = np.random.default_rng(15)
+    data = rng.standard_normal((300_000, 12)).astype(np.float32)  # sampled: past the budget
+    data[5, 3] = np.nan
+    np.save(tmp_path / "x.npy", data)
+    results = [
+        measure_source(open_data(tmp_path / "x.npy"), [RELU, SIGMOID], seed=3, workers=workers)
+        for workers in (1, 3)
+    ]
+    one, three = results
+    assert not one.quantiles.exact_counts
+    assert one == three  # every compared field: counts, extremes, moments, robust extremes
+    np.testing.assert_array_equal(one.sample, three.sample)
+    np.testing.assert_array_equal(one.features.robust_low, three.features.robust_low)
+    np.testing.assert_array_equal(one.features.std, three.features.std)

@@ -872,7 +872,7 @@ class _Source(Protocol):
     feature_names: tuple[str, ...] | None
 
     def chunks(
-        self, max_bytes: int = ..., *, reuse: bool = ...
+        self, max_bytes: int = ..., *, reuse: bool | int = ...
     ) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]: ...
 
     def parts(self) -> tuple[_Source, ...]: ...
@@ -918,9 +918,11 @@ def measure_source(
                 for index, block in part.chunks(BLOCK_BYTES, reuse=True):
                     accumulator.update(block, index[-1] if along_last else None)
             else:
-                # Blocks in flight are fresh arrays (no reuse); at most two per thread wait.
+                # At most two blocks per thread wait, and one more is read: a ring of buffers
+                # one longer than that is never refilled while a thread still reads it.
                 pending: deque = deque()
-                for position, (index, block) in enumerate(part.chunks(BLOCK_BYTES)):
+                ring = 2 * threads + 2
+                for position, (index, block) in enumerate(part.chunks(BLOCK_BYTES, reuse=ring)):
                     span = index[-1] if along_last else None
                     pending.append(pool.submit(accumulator.summarize, block, span, position))
                     if len(pending) > 2 * threads:

@@ -88,7 +88,7 @@ class _NpyHeader:
 
 class _Body(Protocol):
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]: ...
 
 
@@ -119,7 +119,7 @@ class DataSource:
         return self.shape[0]
 
     def chunks(
-        self, max_bytes: int = DEFAULT_BLOCK_BYTES, *, reuse: bool = False
+        self, max_bytes: int = DEFAULT_BLOCK_BYTES, *, reuse: bool | int = False
     ) -> Iterator[tuple[Index, np.ndarray]]:
         """Yield `(index, block)` with `full_array[index] == block`, in file order.
 
@@ -127,13 +127,14 @@ class DataSource:
         the last axis, so that each block is contiguous on disk. A block is a fresh in-memory
         array of at most about `max_bytes`, but never less than one row or slice.
 
-        With `reuse`, a block's memory may be refilled for a later block: for a consumer that
-        keeps nothing of a block once it asks for the next, this saves allocating (and
-        page-faulting) fresh memory for every block.
+        With `reuse`, a block's memory may be refilled for a later block: with True, for the
+        next block; with a number k, for the block k places later (a consumer that hands
+        blocks to k - 1 workers). For a consumer that keeps nothing of a block past that, this
+        saves allocating (and page-faulting) fresh memory for every block.
         """
         if max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive, not {max_bytes}")
-        return self._body.blocks(self, max_bytes, reuse)
+        return self._body.blocks(self, max_bytes, int(reuse))
 
     def parts(self) -> tuple[DataSource, ...]:
         """The shards this source joins, in order; a single file is its own only part."""
@@ -452,7 +453,7 @@ class _NpyFileBody:
     header: _NpyHeader
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         with _open_regular(source.path) as stream:
             if _npy_file_header(stream, source.path) != self.header:
@@ -474,7 +475,7 @@ class _NpyRowsBody:
     rows: np.ndarray
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         header = self.header
         row_shape = header.shape[1:]
@@ -628,7 +629,7 @@ class _NpzMemberBody:
     header: _NpyHeader
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         with _open_regular(source.path) as stream, _zip_archive(stream, source.path) as archive:
             try:
@@ -660,7 +661,7 @@ class _ArrayBody:
     array: np.ndarray
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         for index, _ in _block_plan(source.shape, source.dtype, source.fortran_order, max_bytes):
             yield index, np.array(self.array[index], order="K", copy=True)
@@ -675,7 +676,7 @@ class _ArrayRowsBody:
     rows: np.ndarray
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         row_bytes = math.prod(source.shape[1:]) * source.dtype.itemsize
         rest = (slice(None),) * (len(source.shape) - 1)
@@ -711,7 +712,7 @@ class _SelectedRowsBody:
     rows: np.ndarray
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         parent = self.parent
         if parent.fortran_order and len(parent.shape) > 1:
@@ -774,14 +775,14 @@ class _StreamBody:
         self._used = False
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         if self._used:
             raise VaecheckError("a stream can be read only once", self._name)
         self._used = True
         return self._read(max_bytes, reuse)
 
-    def _read(self, max_bytes: int, reuse: bool) -> Iterator[tuple[Index, np.ndarray]]:
+    def _read(self, max_bytes: int, reuse: int) -> Iterator[tuple[Index, np.ndarray]]:
         header = self._header
         try:
             yield from _stream_blocks(self._stream, header, max_bytes, self._name, "", reuse)
@@ -829,18 +830,14 @@ def _stream_blocks(
     max_bytes: int,
     source: str,
     prefix: str,
-    reuse: bool = False,
+    reuse: int = 0,
 ) -> Iterator[tuple[Index, np.ndarray]]:
     order = "F" if header.fortran_order else "C"
     plan = _block_plan(header.shape, header.dtype, header.fortran_order, max_bytes)
-    spare: np.ndarray | None = None
+    buffers = BufferRing(int(reuse))
     for index, block_shape in plan:
         nbytes = math.prod(block_shape) * header.dtype.itemsize
-        if reuse and spare is not None and spare.size >= nbytes:
-            buffer = spare[:nbytes]
-        else:
-            buffer = np.empty(nbytes, dtype=np.uint8)
-            spare = buffer if reuse else None
+        buffer = buffers.next(nbytes)
         try:
             filled = _fill(stream, buffer)
         except _READ_ERRORS as exc:
@@ -851,6 +848,25 @@ def _stream_blocks(
             # numpy stores True as 1, but any non-zero byte reads as True: keep blocks 0 and 1.
             np.not_equal(buffer, 0, out=buffer)
         yield index, buffer.view(header.dtype).reshape(block_shape, order=order)
+
+
+class BufferRing:
+    """Byte buffers handed out in turn, each refilled `size` blocks after it was handed out;
+    a size of 0 hands out a fresh buffer every time."""
+
+    def __init__(self, size: int) -> None:
+        self._buffers: list[np.ndarray | None] = [None] * max(size, 0)
+        self._turn = 0
+
+    def next(self, nbytes: int) -> np.ndarray:
+        if not self._buffers:
+            return np.empty(nbytes, dtype=np.uint8)
+        slot = self._turn % len(self._buffers)
+        self._turn += 1
+        buffer = self._buffers[slot]
+        if buffer is None or buffer.size < nbytes:
+            buffer = self._buffers[slot] = np.empty(nbytes, dtype=np.uint8)
+        return buffer[:nbytes]
 
 
 def _fill(stream: BinaryIO, buffer: np.ndarray) -> int:

@@ -208,7 +208,7 @@ class _TableBody:
     rows: np.ndarray | None = None  # only these data rows (0-based), for a sample
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         table = self.table
         per_block = max(1, max_bytes // (8 * len(table.columns)))

@@ -19,6 +19,7 @@ import numpy as np
 
 from vaecheck.errors import VaecheckError
 from vaecheck.readers.data import (
+    BufferRing,
     DataSource,
     Index,
     _Body,
@@ -215,7 +216,7 @@ class _DatasetBody:
     info: _DatasetInfo
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         info = self.info
         row_bytes = math.prod(info.shape[1:]) * info.dtype.itemsize
@@ -223,16 +224,13 @@ class _DatasetBody:
         if info.chunks is not None and info.chunks[0] <= per_block:
             per_block -= per_block % info.chunks[0]  # whole chunks: each decompressed once
         rest = (slice(None),) * (len(info.shape) - 1)
+        buffers = BufferRing(reuse)
         with self._dataset(source) as dataset:
-            spare: np.ndarray | None = None
             for start in range(0, info.shape[0], per_block):
                 stop = min(start + per_block, info.shape[0])
                 shape = (stop - start, *info.shape[1:])
-                if reuse and spare is not None and spare.shape == shape:
-                    block = spare
-                else:
-                    block = np.empty(shape, dtype=info.dtype)
-                    spare = block if reuse else None
+                nbytes = math.prod(shape) * info.dtype.itemsize
+                block = buffers.next(nbytes).view(info.dtype).reshape(shape)
                 self._read(dataset, block, np.s_[start:stop], source)
                 yield (slice(start, stop), *rest), block
 
@@ -261,7 +259,7 @@ class _DatasetRowsBody:
     rows: np.ndarray
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         info = self.whole.info
         row_bytes = math.prod(info.shape[1:]) * info.dtype.itemsize

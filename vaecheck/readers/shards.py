@@ -109,7 +109,7 @@ class _ShardsBody:
     offsets: tuple[int, ...]  # the row at which each shard starts
 
     def blocks(
-        self, source: DataSource, max_bytes: int, reuse: bool
+        self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
         for shard, offset in zip(self.shards, self.offsets):
             for index, block in shard.chunks(max_bytes, reuse=reuse):
