@@ -10,8 +10,10 @@ standardized values, about half of them below 0), then times, each in a fresh pr
                   statistics, checks and report (MODEL must take samples of --features values;
                   the default sample model takes 16)
   vaecheck data   the data path alone: open_data + measure_source (every statistic, with the
-                  codomain of a relu output to count against), on default threads
+                  codomain of a relu output to count against), on its default threads
+                  (one per idle CPU: CPUs less the load average, up to 4)
   vaecheck data 1T  the same on one thread (VAECHECK_THREADS=1)
+  vaecheck data 2T  the same on two threads (VAECHECK_THREADS=2)
   numpy load      np.load(path), then .min() and .max(): the bare way, the whole file in memory
   numpy chunks    the file read in 32 MiB blocks with readinto, .min() and .max() of each
   numpy chunks 4M the same in 4 MiB blocks (the block size vaecheck's statistics use)
@@ -107,6 +109,7 @@ RUNS = {
     "vaecheck cli": VAECHECK_CLI,
     "vaecheck data": VAECHECK_DATA,
     "vaecheck data 1T": VAECHECK_DATA,
+    "vaecheck data 2T": VAECHECK_DATA,
     "numpy load": NUMPY_LOAD,
     "numpy chunks": NUMPY_CHUNKS,
     "numpy chunks 4M": NUMPY_CHUNKS,
@@ -184,7 +187,7 @@ def measure(
     for _ in range(repeat):
         if cold:
             drop_cache(path)
-        threads = "1" if name.endswith("1T") else None
+        threads = name[-2] if name.endswith("T") else None
         work, wall, peak = run_once(RUNS[name], path, model, extra, threads)
         works.append(work)
         walls.append(wall)

@@ -881,13 +881,19 @@ class _Source(Protocol):
 def default_workers() -> int:
     """Threads for the statistics: numpy releases the GIL in the reductions they run on.
 
-    One per CPU, up to MAX_WORKERS; the environment variable VAECHECK_THREADS sets another
-    number (1 for none).
+    One per idle CPU (CPUs less the load average), up to MAX_WORKERS: on a machine whose CPUs
+    are busy, threads only queue behind each other. The environment variable VAECHECK_THREADS
+    sets the number instead (1 for no threads).
     """
     configured = os.environ.get("VAECHECK_THREADS", "").strip()
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
-    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+    cpus = os.cpu_count() or 1
+    try:
+        idle = cpus - os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform
+        idle = cpus
+    return max(1, min(MAX_WORKERS, round(idle)))
 
 
 def measure_source(
