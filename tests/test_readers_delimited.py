@@ -185,3 +185,18 @@ def test_sample_parses_only_the_chosen_rows(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
     again = open_data(path).sample(40, seed=2)
     np.testing.assert_array_equal(read_all(again), rows)
+
+
+def test_a_line_without_end_is_refused_not_read_whole(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import vaecheck.readers.delimited as delimited
+
+    monkeypatch.setattr(delimited, "MAX_LINE_CHARACTERS", 1000)
+    path = tmp_path / "one_line.csv"
+    path.write_text(",".join(["1.5"] * 2000))
+    assert problem(path) == "line 1 is longer than 1,000 characters"
+
+
+def test_a_quoted_cell_beyond_the_csv_limit_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text('a,b\n1,"' + "9" * 200_000 + '"\n')
+    assert problem(path).startswith("line 2: field larger than field limit")

@@ -30,6 +30,7 @@ from vaecheck.errors import VaecheckError
 from vaecheck.readers.data import DataSource, Index, _Body, _open_regular, _reason
 
 TEXT_BLOCK_BYTES = 4 * 2**20  # lines parsed at a time: their strings cost several times this
+MAX_LINE_CHARACTERS = 64 * 2**20  # a row of a million numbers fits several times over
 COMMENT = "#"
 QUOTE = '"'
 MAX_SHOWN_CELL = 40
@@ -74,8 +75,14 @@ def _lines(path: str) -> Iterator[tuple[int, str]]:
     with _open_text(path) as text:
         number = 0
         try:
-            for line in text:
+            # readline with a limit: a file with no line breaks must not be read in one piece.
+            for line in iter(lambda: text.readline(MAX_LINE_CHARACTERS), ""):
                 number += 1
+                if len(line) == MAX_LINE_CHARACTERS and not line.endswith("\n"):
+                    raise VaecheckError(
+                        f"line {number} is longer than {MAX_LINE_CHARACTERS:,} characters",
+                        path,
+                    )
                 stripped = line.strip()
                 if stripped and not stripped.startswith(COMMENT):
                     yield number, line.rstrip("\r\n")
@@ -99,9 +106,12 @@ def _undecodable_line(path: str) -> int:
     return 1
 
 
-def _split(line: str, delimiter: str) -> list[str]:
+def _split(line: str, delimiter: str, number: int = 0, path: str = "") -> list[str]:
     if QUOTE in line:
-        return next(csv.reader([line], delimiter=delimiter))
+        try:
+            return next(csv.reader([line], delimiter=delimiter))
+        except csv.Error as exc:  # e.g. a quoted cell longer than the csv module allows
+            raise VaecheckError(f"line {number}: {exc}", path) from None
     return line.split(delimiter)
 
 
@@ -122,7 +132,7 @@ def _scan(path: str, delimiter: str, columns: str | Sequence[str | int] | None) 
     if first is None:
         raise VaecheckError("the file holds no rows of data", path)
     number, line = first
-    cells = _split(line, delimiter)
+    cells = _split(line, delimiter, number, path)
     header: tuple[str, ...] | None = None
     rows = 1
     if not all(_is_number(cell) for cell in cells):
@@ -279,7 +289,7 @@ class _TableBody:
         table = self.table
         block = np.empty((len(lines), len(table.columns)))
         for position, (line, number) in enumerate(zip(lines, numbers)):
-            cells = _split(line, table.delimiter)
+            cells = _split(line, table.delimiter, number, path)
             if len(cells) != table.width:
                 raise VaecheckError(
                     f"line {number} has {len(cells)} cells where the first line has "

@@ -69,9 +69,11 @@ def _h5_file(path: str, cache_bytes: int | None = None) -> Any:
 
     # Open the path through the same checks as every data file (no FIFOs, devices, ...).
     _open_regular(path).close()
-    options: dict[str, Any] = {}
+    # No file locking: data often sits on read-only or network file systems that refuse locks,
+    # and vaecheck only reads.
+    options: dict[str, Any] = {"locking": False}
     if cache_bytes is not None:
-        options = {"rdcc_nbytes": cache_bytes, "rdcc_nslots": 100_003}
+        options.update(rdcc_nbytes=cache_bytes, rdcc_nslots=100_003)
     try:
         return h5py.File(path, "r", **options)
     except OSError as exc:
