@@ -84,6 +84,9 @@ def test_csv_columns_and_names_reach_the_report(formats: dict[str, str], capsys)
     code, out, err = run_main([RELU_VAE, formats["csv"], "--no-color"], capsys)
     assert code == 1 and err == ""
     assert "worst features  feature " in out and " 'f" in out  # named by the CSV header
+    _, report = as_json([RELU_VAE, formats["csv"]], capsys)
+    worst = report["outputs"][0]["data"]["worst_features"][0]
+    assert worst["name"] == f"f{worst['index']}" and worst["count_below"] > 0
     code, out, err = run_main([RELU_VAE, formats["csv"], "--columns", "f0,f1"], capsys)
     assert code == 2 and out == ""
     assert "samples have shape (None, 2), which matches no model output" in err

@@ -953,6 +953,8 @@ class FeatureOutside:
     below: int
     above: int
 
+    name: str | None = None  # the column's name, when the data has a header
+
     @property
     def outside(self) -> int:
         return self.below + self.above
@@ -990,6 +992,7 @@ def worst_features(
         FeatureOutside(
             index=int(i),
             label=features.label(int(i)),
+            name=features.names[int(i)] if features.names is not None else None,
             finite=int(features.finite[i]),
             below=int(edges.below[i]),
             above=int(edges.above[i]),

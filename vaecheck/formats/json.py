@@ -172,6 +172,7 @@ def _feature_rescale(rescale: FeatureRescale) -> dict[str, Any]:
 def _feature_outside(feature: FeatureOutside) -> dict[str, Any]:
     return {
         "index": feature.index,
+        "name": feature.name,
         "label": feature.label,
         "count_below": feature.below,
         "count_above": feature.above,
