@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from vaecheck.errors import VaecheckError
-from vaecheck.readers.data import DataSource, array_source, open_data
+from vaecheck.readers.data import DataSource, Index, array_source, open_data
 
 DTYPES = ["bool", "uint8", "int64", "float16", "float32", "float64", ">f4"]
 SHAPES = [(37,), (23, 5), (7, 3, 4), (5, 2, 3, 4)]
@@ -472,7 +472,9 @@ def test_npz_errors(
 def test_key_on_a_npy_file(tmp_path: Path) -> None:
     path = tmp_path / "a.npy"
     np.save(path, np.ones(3))
-    assert refused(path, key="x") == "--key 'x' is for .npz archives, not a .npy file"
+    assert refused(path, key="x") == (
+        "--key 'x' is for .npz archives and HDF5 files, not a .npy file"
+    )
 
 
 # --- what is not a data file at all ------------------------------------------------------------
@@ -481,9 +483,9 @@ def test_key_on_a_npy_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "name,problem",
     [
-        ("data.csv", "unsupported data format '.csv' (vaecheck reads .npy and .npz)"),
-        ("model.h5", "unsupported data format '.h5' (vaecheck reads .npy and .npz)"),
-        ("data", "unrecognised data format: no suffix, and the content is neither .npy nor .npz"),
+        ("data.txt", "unsupported data format '.txt' (vaecheck reads .npy, .npz, .csv, .tsv, .h5"),
+        ("model.h5", "not an HDF5 file"),
+        ("data", "unrecognised data format: no suffix, and the content is neither .npy, .npz nor"),
     ],
 )
 def test_unsupported_formats(tmp_path: Path, name: str, problem: str) -> None:
@@ -496,9 +498,10 @@ def test_missing_file(tmp_path: Path) -> None:
     assert refused(tmp_path / "nope.npy") == "no such file or directory"
 
 
-def test_directory(tmp_path: Path) -> None:
+def test_directory_without_data_files(tmp_path: Path) -> None:
     (tmp_path / "dir.npy").mkdir()
-    assert refused(tmp_path / "dir.npy").startswith("a directory, not a data file")
+    (tmp_path / "dir.npy" / "notes.txt").write_text("no data here")
+    assert refused(tmp_path / "dir.npy").startswith("the directory holds no data files")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
@@ -518,7 +521,8 @@ def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     reader.join(timeout=10)
     assert not reader.is_alive(), "open_data blocked on a FIFO"
     assert problems == [
-        "not a regular file (a FIFO, socket or device): vaecheck reads .npy and .npz files"
+        "not a regular file (a FIFO, socket or device): vaecheck reads .npy, .npz, .csv, .tsv, "
+        ".h5 and .hdf5 files"
     ]
 
 
@@ -600,3 +604,170 @@ def test_memory_stays_flat_on_a_200_mb_array(tmp_path: Path, suffix: str) -> Non
           f"+{growth:.1f} MB")
     # At least one 8 MiB block must show: otherwise the measurement itself is blind.
     assert 4 < growth < 100
+
+
+# --- standard input ----------------------------------------------------------------------------
+
+
+def test_a_npy_stream_is_read_once_in_order() -> None:
+    from vaecheck.readers.data import open_stream
+
+    data = sample_array((23, 5), "float32")
+    source = open_stream(io.BytesIO(npy_bytes(data)))
+    assert source.path == "<stdin>" and source.shape == (23, 5)
+    whole, blocks = reassemble(source, 64)
+    assert blocks > 1
+    np.testing.assert_array_equal(whole, data)
+    with pytest.raises(VaecheckError, match="can be read only once"):
+        next(iter(source.chunks()))
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda raw: raw[:-7], "the stream ended early: its header declares 460 bytes of data"),
+        (lambda raw: raw + b"\0", "the stream goes on after the 460 bytes of data its header"),
+        (lambda raw: b"1,2,3\n", "not a .npy file: it starts with b'1,2,3\\n'"),
+        (lambda raw: b"", "not a .npy file"),
+    ],
+)
+def test_damaged_streams(make: Callable[[bytes], bytes], problem: str) -> None:
+    from vaecheck.readers.data import open_stream
+
+    raw = make(npy_bytes(sample_array((23, 5), "float32")))
+    with pytest.raises(VaecheckError) as caught:
+        for _ in open_stream(io.BytesIO(raw)).chunks(64):
+            pass
+    assert caught.value.problem.startswith(problem)
+    assert caught.value.path == "<stdin>"
+
+
+def test_dash_reads_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = sample_array((7, 3, 4), "uint8")
+
+    class Stdin:
+        buffer = io.BytesIO(npy_bytes(data))
+
+    monkeypatch.setattr(sys, "stdin", Stdin)
+    whole, _ = reassemble(open_data("-"), 48)
+    np.testing.assert_array_equal(whole, data)
+    with pytest.raises(VaecheckError, match="do not apply to a .npy on standard input"):
+        open_data("-", key="x")
+
+
+# --- rows and samples ---------------------------------------------------------------------------
+
+
+def numbered_rows(rows: int, columns: int = 3) -> np.ndarray:
+    """Row i holds i everywhere, so a block says which rows it came from."""
+    return np.repeat(np.arange(rows, dtype=np.float64)[:, None], columns, axis=1)
+
+
+def drawn_rows(source: DataSource, max_bytes: int = 4096) -> list[int]:
+    got = np.zeros(source.shape)
+    for index, block in source.chunks(max_bytes):
+        got[index] = block
+    assert (got == got[:, :1]).all()
+    return got[:, 0].astype(int).tolist()
+
+
+@pytest.mark.parametrize("kind", ["npy", "npy-F", "npz", "array", "stream"])
+def test_take_rows_reads_those_rows_from_every_kind_of_source(tmp_path: Path, kind: str) -> None:
+    from vaecheck.readers.data import open_stream
+
+    data = numbered_rows(500)
+    chosen = [0, 1, 2, 57, 58, 300, 499]
+    if kind == "npy":
+        np.save(tmp_path / "x.npy", data)
+        source = open_data(tmp_path / "x.npy")
+    elif kind == "npy-F":
+        np.save(tmp_path / "x.npy", np.asfortranarray(data))
+        source = open_data(tmp_path / "x.npy")
+    elif kind == "npz":
+        np.savez_compressed(tmp_path / "x.npz", x=data)
+        source = open_data(tmp_path / "x.npz")
+    elif kind == "array":
+        source = array_source(data)
+    else:
+        source = open_stream(io.BytesIO(npy_bytes(data)))
+    taken = source.take_rows(chosen)
+    assert taken.shape == (7, 3)
+    assert drawn_rows(taken, max_bytes=48) == chosen
+
+
+def test_take_rows_refuses_unsorted_or_repeated_rows() -> None:
+    source = array_source(numbered_rows(10))
+    for rows in ([3, 1], [2, 2], [10], [-1]):
+        with pytest.raises(ValueError):
+            source.take_rows(rows)
+
+
+def test_sample_is_reproducible_sorted_and_uniform(tmp_path: Path) -> None:
+    np.save(tmp_path / "x.npy", numbered_rows(100))
+    source = open_data(tmp_path / "x.npy")
+    first = drawn_rows(source.sample(10, seed=1))
+    assert first == drawn_rows(source.sample(10, seed=1))
+    assert first != drawn_rows(source.sample(10, seed=2))
+    assert first == sorted(set(first)) and len(first) == 10
+    # Every row is as likely to be drawn: over 2,000 samples each is drawn about 200 times.
+    counts = np.zeros(100, int)
+    for seed in range(2000):
+        counts[np.asarray(drawn_rows(source.sample(10, seed=seed)))] += 1
+    assert counts.sum() == 20_000 and 140 < counts.min() and counts.max() < 260
+
+
+def test_sample_of_everything_is_the_whole_source(tmp_path: Path) -> None:
+    source = array_source(numbered_rows(10))
+    assert source.sample(10) is source and source.sample(50) is source
+    with pytest.raises(VaecheckError, match="at least one row"):
+        source.sample(0)
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux /proc/self/io")
+def test_sample_of_a_npy_reads_only_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "big.npy"
+    with path.open("wb") as handle:
+        write_rows(handle, 262_144, 128)  # 128 MiB
+    script = textwrap.dedent(
+        f"""
+        import re
+        from vaecheck.readers.data import open_data
+        def read_bytes():
+            return int(re.search(r"rchar: (\\d+)", open("/proc/self/io").read()).group(1))
+        source = open_data({str(path)!r}).sample(100, seed=0)
+        before = read_bytes()
+        rows = sum(block.shape[0] for _, block in source.chunks())
+        print(rows, read_bytes() - before)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True)
+    rows, read = map(int, result.stdout.split())
+    assert rows == 100
+    assert read < 2 * 2**20  # 100 rows of 512 bytes, a header and some slack: not 128 MiB
+
+
+def test_reused_blocks_share_one_buffer(tmp_path: Path) -> None:
+    data = sample_array((64, 16), "float32")
+    np.save(tmp_path / "x.npy", data)
+    source = open_data(tmp_path / "x.npy")
+    addresses = set()
+    whole = np.zeros_like(data)
+    for index, block in source.chunks(256, reuse=True):
+        addresses.add(block.__array_interface__["data"][0])
+        whole[index] = block
+    assert len(addresses) == 1
+    np.testing.assert_array_equal(whole, data)
+
+
+def test_a_ring_of_buffers_keeps_each_block_until_its_turn_comes_again(tmp_path: Path) -> None:
+    data = sample_array((64, 16), "float32")
+    np.save(tmp_path / "x.npy", data)
+    held: list[tuple[Index, np.ndarray]] = []
+    addresses = set()
+    for index, block in open_data(tmp_path / "x.npy").chunks(256, reuse=3):
+        addresses.add(block.__array_interface__["data"][0])
+        held = [*held[-2:], (index, block)]
+        for earlier_index, earlier in held:  # the two blocks before are still intact
+            np.testing.assert_array_equal(earlier, data[earlier_index])
+    assert len(addresses) == 3

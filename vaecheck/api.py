@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +15,18 @@ from vaecheck.graph import ModelOutput, TensorRef
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
 from vaecheck.ops import output_codomains
-from vaecheck.readers.data import DataSource, array_source, open_data
+from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
 from vaecheck.readers.model import ModelFile, read_model
-from vaecheck.report import OutputResult, ProbeObservation, ProbeSummary, Report, Severity
+from vaecheck.report import (
+    OutputResult,
+    ProbeObservation,
+    ProbeSummary,
+    Report,
+    SampleInfo,
+    Severity,
+)
 from vaecheck.shapes import Shape, output_shape
-from vaecheck.stats import DataStats, measure, recognize
+from vaecheck.stats import DataStats, measure_source, recognize, worst_features
 
 if TYPE_CHECKING:
     from vaecheck.probe import ObservedOutput, ProbeOptions, ProbeResult
@@ -45,11 +52,19 @@ def check(
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
     probe: ProbeOptions | bool | None = None,
+    columns: str | Sequence[str | int] | None = None,
+    sample: int | None = None,
+    seed: int | None = None,
+    per_feature: bool | None = None,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
-    `model` is the path of a `.keras` or `.h5` file; `data` a path (`.npy`, `.npz` with `key`)
-    or a numpy array. `loss` states the loss every output is trained with, for a file that
+    `model` is the path of a `.keras` or `.h5` file; `data` a path (`.npy`, `.npz` with `key`,
+    `.csv`/`.tsv` with `columns`, an HDF5 dataset as `file.h5:/dataset` or with `key`, a
+    directory or glob of shards, `-` for a .npy on standard input), a binary stream holding a
+    .npy, or a numpy array. `sample` checks a uniform random sample of that many rows, drawn
+    with `seed` (0 by default, so runs repeat). `per_feature` True gives per-feature rescaling
+    vectors, False never, None when the features' ranges differ a lot. `loss` states the loss every output is trained with, for a file that
     holds none (`"binary_crossentropy"`, `"BinaryCrossentropy:from_logits"`, or a LossSpec);
     it replaces a saved one. `severities` overrides the default severity of checks by code;
     `select` runs only the checks with these codes, `ignore` skips some. With `probe`, the
@@ -77,7 +92,9 @@ def check(
             os.fspath(model),
         )
     model_file = None if opaque else read_model(model)
-    source = _data_source(data, key)
+    source = _data_source(data, key, columns)
+    if sample is not None:
+        source = source.sample(sample, seed if seed is not None else 0)
     if model_file is not None:
         candidates = _candidates(model_file)
         losses, loss_notes = _losses(model_file, candidates, stated)
@@ -101,11 +118,10 @@ def check(
     needed = StatsRequest.union(
         statistics_needed(losses.get(c.output.name), c.codomain, c.shape) for c in selected
     )
-    stats = measure(
-        (block for _, block in source.chunks()),
-        source.shape,
-        source.dtype,
+    stats = measure_source(
+        source,
         [*intervals, *needed.intervals],
+        seed=seed,
         row_axes=needed.row_axes,
         value_counts=needed.value_counts,
     )
@@ -128,7 +144,12 @@ def check(
             shape=candidate.shape,
         )
         findings = with_range_fixes(
-            codomain, stats, kind, tuple(run_checks(facts, severities, enabled))
+            codomain, stats, kind, tuple(run_checks(facts, severities, enabled)), per_feature
+        )
+        worst, reaching = (
+            worst_features(stats.features, codomain.interval)
+            if codomain.interval is not None
+            else ((), 0)
         )
         results.append(
             OutputResult(
@@ -137,13 +158,16 @@ def check(
                 shape=candidate.shape,
                 codomain=codomain,
                 findings=findings,
-                fix=suggest_fix(codomain, stats, kind, findings),
+                fix=suggest_fix(codomain, stats, kind, findings, per_feature=per_feature),
                 loss=spec.name if spec else None,
                 loss_spec=spec,
                 targets_compared=facts.targets_are_output_values,
                 probe=observation,
+                worst_features=worst,
+                features_outside=reaching,
             )
         )
+    sampled = source.sampled_from is not None
     graph_notes = tuple(model_file.graph.notes) if model_file is not None else ()
     return Report(
         model=model_file.path if model_file is not None else os.fspath(model),
@@ -155,6 +179,12 @@ def check(
         skipped_outputs=tuple(skipped),
         notes=(*graph_notes, *loss_notes),
         probe=_probe_summary(probed),
+        sampled=sampled,
+        sample=(
+            SampleInfo(source.rows, source.sampled_from or source.rows, source.sample_seed)
+            if sampled
+            else None
+        ),
     )
 
 
@@ -240,14 +270,20 @@ def _probe_summary(probed: ProbeResult | None) -> ProbeSummary | None:
     )
 
 
-def _data_source(data: Any, key: str | None) -> DataSource:
+def _data_source(data: Any, key: str | None, columns: Any) -> DataSource:
     if isinstance(data, (str, os.PathLike)):
-        return open_data(data, key=key)
+        return open_data(data, key=key, columns=columns)
     import numpy as np
 
     if isinstance(data, np.ndarray):
+        if key is not None or columns is not None:
+            raise VaecheckError("key and columns select data in files, not in an array")
         return array_source(data)
-    raise VaecheckError(f"data must be a path or a numpy array, not {type(data).__name__}")
+    if hasattr(data, "read"):
+        return open_stream(data, getattr(data, "name", None) or "<stream>")
+    raise VaecheckError(
+        f"data must be a path, a binary stream or a numpy array, not {type(data).__name__}"
+    )
 
 
 def _candidates(model_file: ModelFile) -> list[_Candidate]:

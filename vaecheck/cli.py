@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +44,11 @@ HELP = """Check that saved Keras models' outputs can produce the values in their
 \b
 MODEL  a saved Keras model: .keras (Keras 3) or legacy .h5 (Keras 2, tf.keras, Keras 3).
        It is read statically: TensorFlow is never imported, nothing in the file runs.
-DATA   a data sample: .npy, or .npz (with --key, unless it holds one array).
-       The values the output is trained against: for an autoencoder, its input.
+DATA   the values the output is trained against (for an autoencoder, its input):
+       .npy; .npz (--key picks the array); .csv or .tsv (--columns picks columns);
+       an HDF5 dataset as data.h5:/group/dataset (or --key); a directory or a
+       quoted glob of such files (shards); - for a .npy on standard input.
+       Read in blocks: any size fits in flat memory.
 
 Several MODEL DATA pairs may follow one another; they are reported together under one exit
 code. With none, vaecheck checks the [[tool.vaecheck.check]] pairs of the nearest
@@ -67,6 +70,8 @@ Examples:
   vaecheck rules
   vaecheck explain VC001
   vaecheck vae.keras x_train.npy --probe --custom-objects layers.py
+  vaecheck vae.keras 'shards/*.npy' --sample 100000
+  python make_data.py | vaecheck vae.keras -
 
 \b
 Exit codes:
@@ -101,7 +106,29 @@ def _codes_option(name: str, help_text: str) -> Any:
 
 @click.command("check", help=HELP, context_settings=CONTEXT, short_help="Check MODEL DATA pairs (the default command).")
 @click.argument("paths", nargs=-1, metavar="[MODEL DATA]...", type=click.Path())
-@click.option("--key", metavar="NAME", help="The array to read from an .npz file.")
+@click.option("--key", metavar="NAME", help="The array of an .npz file, or the dataset of an HDF5 file.")
+@click.option(
+    "--columns",
+    metavar="COLS",
+    help="Columns of a .csv/.tsv, by name or index from 0: 'x,y', '0,3' or '1:' (all but the first).",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Check a uniform random sample of N rows, reading only those where the format allows.",
+)
+@click.option("--seed", type=int, metavar="S", help="Seed of the random sample (default 0: the same rows each run).")
+@click.option(
+    "--per-feature",
+    is_flag=True,
+    help="Rescale feature by feature (the last axis) even when the features' ranges are alike.",
+)
+@click.option(
+    "--save-rescale",
+    metavar="FILE",
+    help="Save the fix's scale, offset and inverses to FILE (.npz or .json) for reuse.",
+)
 @click.option(
     "--loss",
     metavar="NAME",
@@ -183,6 +210,11 @@ def _codes_option(name: str, help_text: str) -> Any:
 def check_command(
     paths: tuple[str, ...],
     key: str | None,
+    columns: str | None,
+    sample: int | None,
+    seed: int | None,
+    per_feature: bool,
+    save_rescale: str | None,
     loss: str | None,
     output_format: str | None,
     output: str | None,
@@ -223,15 +255,35 @@ def check_command(
         for pair in pairs
     )
 
+    if save_rescale is not None:
+        if len(pairs) != 1:
+            raise click.UsageError(
+                f"--save-rescale saves the fix of one MODEL DATA pair; {len(pairs)} are given"
+            )
+        from vaecheck.rescale_file import check_destination
+
+        check_destination(save_rescale)
+    data_options = {
+        "columns": columns,
+        "sample": sample,
+        "seed": seed,
+        "per_feature": True if per_feature else None,
+    }
+
     enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))
     progress = not quiet and len(pairs) > 1 and sys.stderr.isatty()
     probe_options = _probe_options(probe, probe_samples, probe_timeout, custom_objects, unsafe)
     display = probe_options.progress if probe_options is not None else None
     try:
-        run = _check_pairs(pairs, config, enabled, progress, probe_options)
+        run = _check_pairs(pairs, config, enabled, progress, probe_options, data_options)
     finally:
         if isinstance(display, _ProbeProgressBar):
             display.close()
+
+    if save_rescale is not None and run.reports:
+        from vaecheck.rescale_file import save_rescale as save
+
+        save(run.reports[0], save_rescale)
 
     chosen = OutputFormat(output_format or config.output_format or "text")
     if run.reports:
@@ -264,6 +316,7 @@ def _check_pairs(
     enabled: frozenset[str],
     progress: bool,
     probe: Any = None,
+    data_options: Mapping[str, Any] | None = None,
 ) -> CheckRun:
     """Check every pair; an unusable one is reported on stderr and the others still run."""
     from vaecheck.api import check
@@ -284,6 +337,7 @@ def _check_pairs(
                     severities=config.severities,
                     select=enabled,
                     probe=probe,
+                    **(data_options or {}),
                 )
             )
         except VaecheckError as error:

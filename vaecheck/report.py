@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+import numpy as np
+
 from vaecheck.codomain import Codomain
-from vaecheck.losses import LossSpec
 from vaecheck.intervals import Interval
-from vaecheck.stats import DataKind, DataStats
+from vaecheck.losses import LossSpec
+from vaecheck.stats import DataKind, DataStats, FeatureOutside
 
 REPORT_VERSION = 1
 
@@ -62,15 +64,36 @@ class Rescale:
         return -self.offset / self.scale + 0.0  # + 0.0: no "-0.0" in a pasted line
 
 
+@dataclass(frozen=True, eq=False)
+class FeatureRescale:
+    """The affine map per feature (the last axis): x_model = x * scale + offset, elementwise."""
+
+    scale: np.ndarray
+    offset: np.ndarray
+    target_low: float
+    target_high: float
+    axis_name: str  # "feature" or "channel"
+    reason: str  # why per feature: asked for, or how far the features' ranges differ
+
+    @property
+    def inverse_scale(self) -> np.ndarray:
+        return 1.0 / self.scale
+
+    @property
+    def inverse_offset(self) -> np.ndarray:
+        return -self.offset / self.scale
+
+
 @dataclass(frozen=True)
 class Fix:
-    kind: str  # "none" | "change-activation" | "rescale-data" | "change-loss" | "change-targets"
+    kind: str  # "none" | "change-activation" | "rescale-data" | "encode-labels" | "change-loss" | "change-targets"
     summary: str
     activation: str | None = None  # the activation to use instead, for change-activation
     loss: str | None = None  # the loss to compile with, as Keras source, for change-loss
     rescale: Rescale | None = None  # rescale the data into the (current or suggested) codomain
     rescale_for: str | None = None  # which activation the rescale targets
     alternative: str | None = None
+    per_feature: FeatureRescale | None = None  # the same rescale, feature by feature
 
 
 @dataclass(frozen=True)
@@ -124,6 +147,17 @@ class OutputResult:
     loss_spec: LossSpec | None = None  # the loss in full (from_logits, where it was read)
     targets_compared: bool = True  # False when targets are labels or logits' probabilities
     probe: ProbeObservation | None = None
+    worst_features: tuple[FeatureOutside, ...] = ()  # largest share outside the codomain first
+    features_outside: int = 0  # how many features have values outside the codomain
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """The data checked is a uniform random sample of rows, not all of them."""
+
+    rows: int
+    of_rows: int
+    seed: int | None
 
 
 @dataclass(frozen=True)
@@ -138,6 +172,7 @@ class Report:
     notes: tuple[str, ...] = ()
     sampled: bool = False
     probe: ProbeSummary | None = None
+    sample: SampleInfo | None = None  # set when sampled
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -1,21 +1,57 @@
 """Streaming, mergeable statistics of a data sample, measured against output codomains.
 
 The data never flows through the model: vaecheck reads it once, block by block, and keeps only
-what the checks need (extremes, non-finite counts, moments, how many values lie beyond or on
-each end of each codomain) plus a small strided sample for percentiles and the histogram.
+what the checks need, globally and per feature (the last axis: columns of a table, channels of
+an image): extremes, non-finite counts, moments, how many values lie beyond or on each end of
+each codomain, and quantile sketches for the robust extremes (0.1 and 99.9 percentiles).
+
+Cost is what makes this usable on tens of GB: every statistic is a reduction numpy does in one
+pass over a block, and the only per-value work beyond that happens when the block can need it
+(counting values below a codomain end only when the block's minimum is below it). The quantile
+sketches see every value up to SKETCH_VALUES values, and beyond that a uniform random sample of
+about that many (see vaecheck.sketch for the error bounds).
+
+Memory is bounded whatever the width: per-feature vectors are kept up to MAX_FEATURES features
+and per-feature sketches up to MAX_SKETCHED_FEATURES; past either cap the statistics say so.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from vaecheck.intervals import Interval
+from vaecheck.sketch import QuantileSketch, rank_error
 
-SAMPLE_SIZE = 65_536
+SAMPLE_SIZE = 65_536  # values kept for the text histogram
+# Blocks small enough to stay in the CPU caches while the statistics make their several passes
+# over them: twice as fast as 32 MiB blocks that come from memory on every pass.
+BLOCK_BYTES = 4 * 2**20
+MAX_WORKERS = 4
+SKETCH_VALUES = 2**21  # values the quantile sketches see; beyond, a uniform random sample
+MAX_FEATURES = 2**18  # per-feature vectors (about 100 bytes a feature) up to this many
+MAX_SKETCHED_FEATURES = 1024  # per-feature sketches (about 8 KB a feature) up to this many
+FEATURE_SKETCH_BITS = 4  # per-feature robust extremes within 1/32 of their value
+FEATURE_SKETCH_EXPONENTS = (-40, 40)
+ROBUST_QUANTILES = (0.1, 99.9)
+UNIT_SUM_TOLERANCE = 1e-3  # a probability row sums to 1 within this
+ROW_PROBE = 4096
+# Reducing a C-ordered block over its rows is slow when rows are narrow: such blocks are viewed
+# as wide rows of many samples, reduced, then folded back to one value per feature.
+WIDE_ROW = 1024
+SKETCH_BATCH = 2**20
+SAMPLE_RUN = 32  # values the sketch sample takes at each random start
+# m2 from sums of squares loses about log10(ratio) digits to cancellation: past this ratio of
+# sum x^2 to m2 (a mean four times the spread), deviations are summed instead.
+CANCELLATION_RATIO = 16.0
 # float32 resolution: model outputs are float32, so data within a few ulps of an end sits on it.
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
@@ -46,6 +82,65 @@ class EdgeCounts:
             self.on_low + other.on_low,
             self.on_high + other.on_high,
         )
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureEdges:
+    """EdgeCounts per feature: one int64 vector per end."""
+
+    interval: Interval
+    below: np.ndarray
+    above: np.ndarray
+    on_low: np.ndarray
+    on_high: np.ndarray
+
+    @property
+    def outside(self) -> np.ndarray:
+        return self.below + self.above
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureStats:
+    """Statistics per feature (the last axis), as vectors indexed by feature."""
+
+    axis_name: str  # "feature", or "channel" for images
+    names: tuple[str, ...] | None  # column names, when the data has them
+    finite: np.ndarray  # count of finite values
+    nonfinite: np.ndarray
+    min: np.ndarray  # NaN where a feature has no finite value
+    max: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    edges: tuple[FeatureEdges, ...]
+    robust_low: np.ndarray | None  # the 0.1 percentile, None past MAX_SKETCHED_FEATURES
+    robust_high: np.ndarray | None
+
+    @property
+    def count(self) -> int:
+        return int(self.finite.size)
+
+    def edges_for(self, interval: Interval) -> FeatureEdges | None:
+        for counts in self.edges:
+            if counts.interval == interval:
+                return counts
+        return None
+
+    def label(self, index: int) -> str:
+        """How the report names a feature: "feature 12", or "feature 12 'age'" with a header."""
+        text = f"{self.axis_name} {index}"
+        if self.names is not None and index < len(self.names) and self.names[index]:
+            text += f" '{self.names[index]}'"
+        return text
+
+
+@dataclass(frozen=True)
+class QuantileInfo:
+    """How the robust extremes were obtained, so the report can say how far to trust them."""
+
+    values_seen: int  # finite values the global sketch counted
+    exact_counts: bool  # True when the sketch saw every finite value, not a random sample
+    relative_error: float  # bound from the bins (see vaecheck.sketch)
+    rank_error: float  # percentile points, from sampling; 0 when every value was counted
 
 
 @dataclass(frozen=True)
@@ -142,7 +237,15 @@ class DataStats:
     std: float | None
     integer_valued: bool
     edges: tuple[EdgeCounts, ...]
-    sample: np.ndarray = field(repr=False, compare=False)  # strided sample of finite values
+    sample: np.ndarray = field(repr=False, compare=False)  # uniform sample of finite values
+    robust_low: float | None = None  # 0.1 percentile of the finite values, from the sketch
+    robust_high: float | None = None  # 99.9 percentile
+    quantiles: QuantileInfo | None = None
+    features: FeatureStats | None = field(default=None, compare=False)
+    feature_note: str | None = None  # why per-feature statistics are missing or partial
+    rows_checked: int = 0  # rows (vectors along the last axis) whose sums were checked
+    unit_sum_rows: int = 0  # of those, the rows that sum to 1
+    sketch: QuantileSketch | None = field(default=None, repr=False, compare=False)
     # Measured only when a check asks for them (a categorical loss, a softmax, hinge labels).
     row_sums: tuple[RowSums, ...] = ()
     value_counts: ValueCounts | None = None
@@ -155,12 +258,6 @@ class DataStats:
     def finite(self) -> int:
         return self.count - self.nonfinite
 
-    def edges_for(self, interval: Interval) -> EdgeCounts | None:
-        for counts in self.edges:
-            if counts.interval == interval:
-                return counts
-        return None
-
     def row_sums_along(self, axis: int) -> RowSums | None:
         """The row sums along sample axis `axis` (negative, from the end), if measured."""
         for sums in self.row_sums:
@@ -168,14 +265,341 @@ class DataStats:
                 return sums
         return None
 
+    def edges_for(self, interval: Interval) -> EdgeCounts | None:
+        for counts in self.edges:
+            if counts.interval == interval:
+                return counts
+        return None
+
     def percentile(self, q: float) -> float | None:
+        """The q-th percentile of the finite values, from the sketch (or the sample)."""
+        if self.sketch is not None and self.sketch.count():
+            return self.sketch.quantile(q, low=self.min, high=self.max)
         if self.sample.size == 0:
             return None
         return float(np.percentile(self.sample, q))
 
+    @property
+    def rows_sum_to_one(self) -> bool:
+        """Whether every row along the last axis was checked and sums to 1."""
+        rows = math.prod(self.shape[:-1]) if len(self.shape) > 1 else 0
+        return rows > 0 and self.rows_checked == rows and self.unit_sum_rows == rows
+
+
+# --- per-block summaries ----------------------------------------------------------------------
+
+
+@dataclass
+class _Summary:
+    """Per-feature statistics of some values: all arrays have one entry per feature."""
+
+    n: np.ndarray  # finite values
+    mean: np.ndarray
+    m2: np.ndarray  # sum of squared deviations from the mean
+    low: np.ndarray  # +inf where n == 0
+    high: np.ndarray
+    nan: np.ndarray
+    posinf: np.ndarray
+    neginf: np.ndarray
+    edges: list[list[np.ndarray]]  # per interval: below, above, on_low, on_high
+
+    @classmethod
+    def empty(cls, features: int, intervals: int) -> _Summary:
+        zeros = lambda: np.zeros(features, np.int64)  # noqa: E731
+        return cls(
+            n=zeros(),
+            mean=np.zeros(features),
+            m2=np.zeros(features),
+            low=np.full(features, np.inf),
+            high=np.full(features, -np.inf),
+            nan=zeros(),
+            posinf=zeros(),
+            neginf=zeros(),
+            edges=[[zeros() for _ in range(4)] for _ in range(intervals)],
+        )
+
+    def arrays(self) -> list[np.ndarray]:
+        return [self.n, self.mean, self.m2, self.low, self.high, self.nan, self.posinf,
+                self.neginf, *(a for counts in self.edges for a in counts)]
+
+    def map(self, how) -> _Summary:  # type: ignore[no-untyped-def]
+        mapped = [how(a) for a in self.arrays()]
+        intervals = len(self.edges)
+        edges = [mapped[8 + 4 * i : 12 + 4 * i] for i in range(intervals)]
+        return _Summary(*mapped[:8], edges=edges)
+
+    def fold(self, groups: int) -> _Summary:
+        """Fold `groups * F` entries, group-major, into F: the features of wide rows."""
+        features = self.n.size // groups
+        shaped = self.map(lambda a: a.reshape(groups, features))
+        n = shaped.n.sum(axis=0)
+        weights = shaped.n.astype(np.float64)
+        mean = _safe_divide((weights * shaped.mean).sum(axis=0), n)
+        m2 = (shaped.m2 + weights * (shaped.mean - mean) ** 2).sum(axis=0)
+        return _Summary(
+            n=n,
+            mean=mean,
+            m2=m2,
+            low=shaped.low.min(axis=0),
+            high=shaped.high.max(axis=0),
+            nan=shaped.nan.sum(axis=0),
+            posinf=shaped.posinf.sum(axis=0),
+            neginf=shaped.neginf.sum(axis=0),
+            edges=[[a.sum(axis=0) for a in counts] for counts in shaped.edges],
+        )
+
+    def add(self, other: _Summary, where: slice | None = None) -> None:
+        """Fold `other` into the entries `where` (all of them by default), in place."""
+        at = slice(None) if where is None else where
+        n_a = self.n[at]
+        n_b = other.n
+        total = n_a + n_b
+        delta = other.mean - self.mean[at]
+        share = _safe_divide(n_b.astype(np.float64), total)
+        self.m2[at] += other.m2 + delta * delta * n_a * share
+        self.mean[at] += delta * share
+        self.n[at] = total
+        np.minimum(self.low[at], other.low, out=self.low[at])
+        np.maximum(self.high[at], other.high, out=self.high[at])
+        for mine, theirs in (
+            (self.nan, other.nan), (self.posinf, other.posinf), (self.neginf, other.neginf)
+        ):
+            mine[at] += theirs
+        for counts, other_counts in zip(self.edges, other.edges):
+            for mine, theirs in zip(counts, other_counts):
+                mine[at] += theirs
+
+
+def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    result = np.zeros(np.broadcast(numerator, denominator).shape)
+    np.divide(numerator, denominator, out=result, where=np.asarray(denominator) != 0)
+    return result
+
+
+def _per_column_count(mask: np.ndarray) -> np.ndarray:
+    """Count True per column of a 2-D mask."""
+    if mask.flags.c_contiguous and mask.shape[0] > 1:
+        # Summing bytes 255 rows at a time stays in uint8 without casting: several times
+        # faster than count_nonzero along a strided axis.
+        as_bytes = mask.view(np.uint8)
+        total = np.zeros(mask.shape[1], np.int64)
+        for start in range(0, mask.shape[0], 255):
+            total += as_bytes[start : start + 255].sum(axis=0, dtype=np.uint8)
+        return total
+    return np.count_nonzero(mask, axis=0).astype(np.int64)
+
+
+def _count_beyond(
+    values: np.ndarray,
+    threshold: float,
+    below: bool,
+    inclusive: bool,
+    finite: np.ndarray | None,
+    scratch: _Scratch,
+) -> np.ndarray:
+    """Per column: how many values are < threshold (<= if inclusive), or > (>=) if not below."""
+    rows, columns = values.shape
+    if values.dtype.kind in "iu":
+        # Compare in the integers: a float threshold would cast every value to float64.
+        info = np.iinfo(values.dtype)
+        if below:
+            bound = math.floor(threshold) if inclusive else math.ceil(threshold) - 1
+            if bound < info.min:
+                return np.zeros(columns, np.int64)
+            if bound >= info.max:
+                return np.full(columns, rows, np.int64)
+            threshold = bound
+            inclusive = True
+        else:
+            bound = math.ceil(threshold) if inclusive else math.floor(threshold) + 1
+            if bound > info.max:
+                return np.zeros(columns, np.int64)
+            if bound <= info.min:
+                return np.full(columns, rows, np.int64)
+            threshold = bound
+            inclusive = True
+    compare = (np.less_equal if inclusive else np.less) if below else (
+        np.greater_equal if inclusive else np.greater
+    )
+    mask = scratch.get("mask", values.shape, np.bool_, values.flags.f_contiguous)
+    compare(values, values.dtype.type(threshold), out=mask)
+    if finite is not None:
+        mask &= finite
+    return _per_column_count(mask)
+
+
+def _summarize(
+    values: np.ndarray, intervals: Sequence[Interval], scratch: _Scratch, check_integer: bool
+) -> tuple[_Summary, bool]:
+    """Per-column statistics of a 2-D block (rows, features); also whether it is all integers.
+
+    The integer test costs two passes over a float block, so it runs only while it matters.
+    """
+    rows, columns = values.shape
+    if values.flags.c_contiguous and columns < WIDE_ROW and rows > 1:
+        groups = min(rows, max(1, WIDE_ROW // columns))
+        whole = rows - rows % groups
+        if groups > 1 and whole:
+            wide = values[:whole].reshape(whole // groups, groups * columns)
+            summary, integer = _summarize_columns(wide, intervals, scratch, check_integer)
+            summary = summary.fold(groups)
+            if whole < rows:
+                rest, rest_integer = _summarize_columns(
+                    values[whole:], intervals, scratch, check_integer
+                )
+                summary.add(rest)
+                integer = integer and rest_integer
+            return summary, integer
+    return _summarize_columns(values, intervals, scratch, check_integer)
+
+
+def _summarize_columns(
+    values: np.ndarray, intervals: Sequence[Interval], scratch: _Scratch, check_integer: bool
+) -> tuple[_Summary, bool]:
+    rows, columns = values.shape
+    summary = _Summary.empty(columns, len(intervals))
+    finite: np.ndarray | None = None
+    if values.dtype.kind == "f":
+        low = values.min(axis=0)
+        high = values.max(axis=0)
+        # NaN propagates through min and max, and an infinity shows in them: when both are
+        # finite everywhere, so is every value, and the mask below is never built.
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            finite = np.isfinite(values)
+            summary.nan = _per_column_count(np.isnan(values))
+            summary.posinf = _per_column_count(values == np.inf)
+            summary.neginf = _per_column_count(values == -np.inf)
+            low = np.min(values, axis=0, where=finite, initial=np.inf)
+            high = np.max(values, axis=0, where=finite, initial=-np.inf)
+    else:
+        low = values.min(axis=0)
+        high = values.max(axis=0)
+    summary.low = low.astype(np.float64)
+    summary.high = high.astype(np.float64)
+    summary.n = _per_column_count(finite) if finite is not None else np.full(columns, rows, np.int64)
+    integer = _moments(values, finite, summary, scratch, check_integer)
+    block_low = float(np.min(summary.low))
+    block_high = float(np.max(summary.high))
+    for position, interval in enumerate(intervals):
+        counts = summary.edges[position]
+        if math.isfinite(interval.low):
+            tolerance = end_tolerance(interval.low)
+            if block_low < interval.low - tolerance:
+                counts[0] = _count_beyond(
+                    values, interval.low - tolerance, True, False, finite, scratch
+                )
+            if block_low <= interval.low + tolerance:
+                up_to = _count_beyond(
+                    values, interval.low + tolerance, True, True, finite, scratch
+                )
+                counts[2] = up_to - counts[0]
+        if math.isfinite(interval.high):
+            tolerance = end_tolerance(interval.high)
+            if block_high > interval.high + tolerance:
+                counts[1] = _count_beyond(
+                    values, interval.high + tolerance, False, False, finite, scratch
+                )
+            if block_high >= interval.high - tolerance:
+                from_ = _count_beyond(
+                    values, interval.high - tolerance, False, True, finite, scratch
+                )
+                counts[3] = from_ - counts[1]
+    return summary, integer
+
+
+def _moments(
+    values: np.ndarray,
+    finite: np.ndarray | None,
+    summary: _Summary,
+    scratch: _Scratch,
+    check_integer: bool,
+) -> bool:
+    """Fill mean and m2 per column; return whether every finite value is an integer."""
+    rows, columns = values.shape
+    n = summary.n
+    if values.dtype.kind != "f":
+        # Integers: exact sums in float64 (exact below 2**53), then m2 = sum x^2 - (sum x)^2 / n.
+        total = np.einsum("ij->j", values, dtype=np.float64)
+        squares = np.einsum("ij,ij->j", values, values, dtype=np.float64)
+        summary.mean = total / rows
+        summary.m2 = np.maximum(squares - total * total / rows, 0.0)
+        return True
+    # Floats: sums of x and x^2 per column in the block's precision (one pass each), and
+    # m2 = sum x^2 - (sum x)^2 / n. That cancels when a column's mean dwarfs its spread; such
+    # blocks take a second route, through deviations from the block mean.
+    if finite is not None:
+        values = np.where(finite, values, 0)
+    totals = values.sum(axis=0, dtype=values.dtype).astype(np.float64)
+    squares = np.einsum("ij,ij->j", values, values).astype(np.float64)
+    mean = _safe_divide(totals, n)
+    m2 = np.maximum(squares - totals * mean, 0.0)
+    if np.any(squares > CANCELLATION_RATIO * m2):
+        deviations = scratch.get("deviations", values.shape, values.dtype, values.flags.f_contiguous)
+        np.subtract(values, mean.astype(values.dtype), out=deviations)
+        if finite is not None:
+            deviations *= finite
+        correction = _safe_divide(deviations.sum(axis=0).astype(np.float64), n)
+        mean = mean + correction
+        m2 = np.einsum("ij,ij->j", deviations, deviations).astype(np.float64)
+        m2 = np.maximum(m2 - n * correction * correction, 0.0)
+    summary.mean = mean
+    summary.m2 = m2
+    if not check_integer:
+        return False
+    floors = scratch.get("deviations", values.shape, values.dtype, values.flags.f_contiguous)
+    np.floor(values, out=floors)
+    return bool(np.array_equal(floors, values))
+
+
+class _Scratch:
+    """Reusable buffers, so a block's temporaries do not page-fault fresh memory each time."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype, fortran: bool) -> np.ndarray:
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < nbytes:
+            buffer = self._buffers[name] = np.empty(nbytes, np.uint8)
+        flat = buffer[:nbytes].view(dtype)
+        return flat.reshape(shape, order="F" if fortran else "C")
+
+
+# --- the accumulator --------------------------------------------------------------------------
+
+
+@dataclass
+class _BlockResult:
+    """What one block contributes; folded into the accumulator in block order."""
+
+    number: int
+    summary: _Summary
+    start: int  # first feature the block covers
+    width: int
+    integer: bool
+    rows_checked: int
+    unit_sum_rows: int
+    rows_checkable: bool
+    sample: np.ndarray
+    # Loss statistics: (position, partial row sums, complete) per requested axis, value counts.
+    row_sums: tuple[tuple[int, np.ndarray, bool], ...] = ()
+    value_counts: ValueCounts | None = None
+
 
 class StatsAccumulator:
-    """Folds blocks of data into DataStats; two accumulators over disjoint parts merge."""
+    """Folds blocks of data into DataStats; two accumulators over disjoint parts merge.
+
+    `shape` is the shape of the whole data being measured: accumulators over disjoint parts
+    of it (blocks, shards) are all made with the whole shape, so that they sample it at the
+    same rate, and merge into the statistics of the whole.
+
+    `update(block)` does both halves of the work. They can also be split, to spread blocks over
+    threads: `summarize(block, number)` is safe to call from several threads at once, and
+    `fold(result)` takes the results in block order. Random draws depend only on the seed and
+    the block's number, and counts add up in integers, so the statistics do not depend on how
+    many threads computed them.
+    """
 
     def __init__(
         self,
@@ -184,19 +608,20 @@ class StatsAccumulator:
         intervals: Iterable[Interval] = (),
         sample_size: int = SAMPLE_SIZE,
         *,
+        seed: int | Sequence[int] = 0,
+        feature_names: Sequence[str] | None = None,
         row_axes: Iterable[int] = (),
         value_counts: Sequence[float] | None = None,
     ) -> None:
         """`row_axes` (sample axes, negative) asks for row sums; `value_counts` for the counts
         of those exact values and of non-integers. Both cost a pass over each block, so they
         are measured only when asked for."""
-        self.shape = shape
+        self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
-        self._sample_size = sample_size
         self.row_sums = [
             RowSums(axis, width, row_sum_tolerance(width, self.dtype))
             for axis in dict.fromkeys(row_axes)
-            if (width := _row_width(shape, axis)) is not None
+            if (width := _row_width(self.shape, axis)) is not None
         ]
         # Fortran-ordered data arrives in slices of the last axis: rows along it are summed
         # in parts and completed at the end.
@@ -210,133 +635,234 @@ class StatsAccumulator:
         for interval in intervals:
             if interval not in unique:
                 unique.append(interval)
-        self.edges = [EdgeCounts(interval) for interval in unique]
-        total = math.prod(shape)
-        self._stride = max(1, total // sample_size) if total else 1
-        self._sample_offset = 0
+        self.intervals = unique
+        self.feature_names = tuple(feature_names) if feature_names is not None else None
+        self.features = self.shape[-1] if len(self.shape) > 1 else 1
+        # Past the cap, block statistics fold into one entry: the global ones.
+        self._kept = self.features if self.features <= MAX_FEATURES else 1
+        self._summary = _Summary.empty(self._kept, len(unique))
+        population = math.prod(self.shape)
+        self._sketch_rate = min(1.0, SKETCH_VALUES / population) if population else 1.0
+        self._sample_rate = min(1.0, sample_size / population) if population else 1.0
+        self._seed = tuple(int(part) for part in (seed if isinstance(seed, Sequence) else (seed,)))
         self._samples: list[np.ndarray] = []
-        self.count = 0
-        self.nan = 0
-        self.posinf = 0
-        self.neginf = 0
-        self.min: float | None = None
-        self.max: float | None = None
-        self._n = 0  # finite values in the moments
-        self._mean = 0.0
-        self._m2 = 0.0
         self.integer_valued = True
+        self.rows_checked = 0
+        self.unit_sum_rows = 0
+        self._rows_checkable = self.features > 1
+        self._blocks = 0
+        # Each thread bins into sketches of its own; integer counts merge in any order.
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._sketch_sets: list[tuple[QuantileSketch, QuantileSketch | None]] = []
 
-    def update(self, block: np.ndarray) -> None:
-        values = block.reshape(-1)
-        self.count += values.size
-        if values.size == 0:
-            return
-        if self.row_sums:
-            self._update_row_sums(block)
-        if values.dtype == np.bool_:
-            values = values.view(np.uint8)
-        if values.dtype.kind == "f":
-            if values.dtype.itemsize < 4:
-                values = values.astype(np.float32)
-            finite_mask = np.isfinite(values)
-            if not finite_mask.all():
-                self.nan += int(np.isnan(values).sum())
-                self.posinf += int(np.isposinf(values).sum())
-                self.neginf += int(np.isneginf(values).sum())
-                values = values[finite_mask]
-            if values.size and self.integer_valued:
-                self.integer_valued = bool(np.all(np.floor(values) == values))
-        if values.size == 0:
-            return
-        low = float(values.min())
-        high = float(values.max())
-        self.min = low if self.min is None else min(self.min, low)
-        self.max = high if self.max is None else max(self.max, high)
-        self._update_moments(values)
-        self._update_edges(values, low, high)
-        self._update_sample(values)
-        if self.value_counts is not None:
-            self._update_value_counts(values)
+    def _new_sketches(self) -> tuple[QuantileSketch, QuantileSketch | None]:
+        feature_sketch = None
+        if 1 < self.features <= MAX_SKETCHED_FEATURES:
+            low, high = FEATURE_SKETCH_EXPONENTS
+            feature_sketch = QuantileSketch(FEATURE_SKETCH_BITS, low, high, features=self.features)
+        return QuantileSketch(), feature_sketch
 
-    def _update_row_sums(self, block: np.ndarray) -> None:
-        if block.ndim != len(self.shape):
-            return
+    def _thread_state(self) -> tuple[tuple[QuantileSketch, QuantileSketch | None], _Scratch]:
+        local = self._local
+        if not hasattr(local, "sketches"):
+            local.sketches = self._new_sketches()
+            local.scratch = _Scratch()
+            with self._lock:
+                self._sketch_sets.append(local.sketches)
+        return local.sketches, local.scratch
+
+    @property
+    def sketch(self) -> QuantileSketch:
+        """The global sketch, all threads' and merged accumulators' counts together."""
+        merged = QuantileSketch()
+        for sketch, _ in self._sketch_sets:
+            merged = merged.merge(sketch)
+        return merged
+
+    @property
+    def feature_sketch(self) -> QuantileSketch | None:
+        sketches = [pair[1] for pair in self._sketch_sets if pair[1] is not None]
+        if not sketches:
+            return self._new_sketches()[1]
+        merged = sketches[0]
+        for sketch in sketches[1:]:
+            merged = merged.merge(sketch)
+        return merged
+
+    @property
+    def count(self) -> int:
+        return int(self._summary.n.sum() + self._summary.nan.sum() + self._summary.posinf.sum()
+                   + self._summary.neginf.sum())
+
+    def update(self, block: np.ndarray, features: slice | None = None) -> None:
+        """Fold in one block; `features` is the span of the last axis it covers, if not all."""
+        self.fold(self.summarize(block, features, self._blocks))
+
+    def summarize(
+        self, block: np.ndarray, features: slice | None = None, number: int = 0
+    ) -> _BlockResult | None:
+        """The statistics of block `number` (its place in the data): safe from any thread."""
+        block = np.asarray(block)
+        if block.size == 0:
+            return None
+        if block.dtype == np.bool_:
+            block = block.view(np.uint8)
+        elif block.dtype.kind == "f" and block.dtype.itemsize < 4:
+            block = block.astype(np.float32)
+        elif not block.dtype.isnative:
+            block = block.astype(block.dtype.newbyteorder("="))
+        values = _as_columns(block)
+        start = (features.start or 0) if features is not None else 0
+        sketches, scratch = self._thread_state()
+        summary, integer = _summarize(values, self.intervals, scratch, self.integer_valued)
+        checked, unit, checkable = self._row_sums(values, summary)
+        generator = np.random.default_rng((*self._seed, number))
+        sample = self._feed_sketches(values, start, sketches, generator)
+        return _BlockResult(
+            number, summary, start, values.shape[1], integer, checked, unit, checkable, sample,
+            row_sums=self._block_row_sums(block),
+            value_counts=self._block_value_counts(block),
+        )
+
+    def _block_row_sums(self, block: np.ndarray) -> tuple[tuple[int, np.ndarray, bool], ...]:
+        if not self.row_sums or block.ndim != len(self.shape):
+            return ()
+        found = []
         for position, sums in enumerate(self.row_sums):
             if len(self.shape) == 1:  # scalar samples: each value is a row of width 1
-                partial = block.astype(np.float64)
-                complete = True
+                found.append((position, block.astype(np.float64), True))
             else:
                 axis = sums.axis
-                partial = _sum_along(block, axis)
-                complete = block.shape[axis] == self.shape[axis]
+                found.append(
+                    (position, _sum_along(block, axis), block.shape[axis] == self.shape[axis])
+                )
+        return tuple(found)
+
+    def _block_value_counts(self, block: np.ndarray) -> ValueCounts | None:
+        counts = self.value_counts
+        if counts is None:
+            return None
+        values = block.reshape(-1)
+        if values.dtype.kind == "f":
+            values = values[np.isfinite(values)]
+        matched = [int(np.count_nonzero(values == v)) for v in counts.values]
+        non_integer = (
+            int(np.count_nonzero(np.floor(values) != values)) if values.dtype.kind == "f" else 0
+        )
+        return ValueCounts(counts.values, tuple(matched), non_integer, values.size - sum(matched))
+
+    def fold(self, result: _BlockResult | None) -> None:
+        """Add one block's statistics; blocks come in order, so that sums are reproducible."""
+        self._blocks += 1
+        if result is None:
+            return
+        self.integer_valued = self.integer_valued and result.integer
+        if self._kept == self.features:
+            self._summary.add(result.summary, slice(result.start, result.start + result.width))
+        else:
+            self._summary.add(result.summary.fold(result.width))
+        if self._rows_checkable:
+            self.rows_checked += result.rows_checked
+            self.unit_sum_rows += result.unit_sum_rows
+            self._rows_checkable = result.rows_checkable and result.width == self.features
+        if result.sample.size:
+            self._samples.append(result.sample)
+        for position, partial, complete in result.row_sums:
+            sums = self.row_sums[position]
             if complete:
                 self.row_sums[position] = sums.add(partial.reshape(-1))
             elif sums.axis in self._partial_sums:
                 self._partial_sums[sums.axis] += partial
             else:
                 self._partial_sums[sums.axis] = partial
+        if result.value_counts is not None and self.value_counts is not None:
+            self.value_counts = self.value_counts.merge(result.value_counts)
 
-    def _update_value_counts(self, values: np.ndarray) -> None:
-        counts = self.value_counts
-        assert counts is not None
-        matched = [int(np.count_nonzero(values == v)) for v in counts.values]
-        non_integer = (
-            int(np.count_nonzero(np.floor(values) != values)) if values.dtype.kind == "f" else 0
-        )
-        self.value_counts = counts.merge(
-            ValueCounts(counts.values, tuple(matched), non_integer, values.size - sum(matched))
-        )
+    def _row_sums(self, values: np.ndarray, summary: _Summary) -> tuple[int, int, bool]:
+        """Rows (vectors along the last axis) checked, those that sum to 1, and whether all did.
 
-    def _update_moments(self, values: np.ndarray) -> None:
-        n = values.size
-        block_mean = float(np.mean(values, dtype=np.float64))
-        centered = values.astype(np.float64) - block_mean
-        block_m2 = float(np.dot(centered, centered))
-        total = self._n + n
-        delta = block_mean - self._mean
-        self._mean += delta * n / total
-        self._m2 += block_m2 + delta * delta * self._n * n / total
-        self._n = total
+        One-hot and probability rows sum to 1; the check runs only while it can still hold.
+        """
+        if not self._rows_checkable or values.shape[1] != self.features:
+            return 0, 0, False
+        inside = bool((summary.low >= 0).all() and (summary.high <= 1).all())
+        if not inside or summary.nan.sum():
+            return 0, 0, False
+        checked = unit = 0
+        # Most data in [0, 1] is not made of probability rows: a few rows usually show it.
+        for rows in (values[:ROW_PROBE], values[ROW_PROBE:]):
+            if not rows.size:
+                continue
+            sums = rows.sum(axis=1, dtype=np.float64)
+            checked += sums.size
+            unit += int(np.count_nonzero(np.abs(sums - 1.0) <= UNIT_SUM_TOLERANCE))
+            if unit < checked:
+                return checked, unit, False
+        return checked, unit, True
 
-    def _update_edges(self, values: np.ndarray, low: float, high: float) -> None:
-        for position, counts in enumerate(self.edges):
-            interval = counts.interval
-            below = above = on_low = on_high = 0
-            if math.isfinite(interval.low):
-                tolerance = end_tolerance(interval.low)
-                if low < interval.low - tolerance:
-                    below = int(np.count_nonzero(values < interval.low - tolerance))
-                if low <= interval.low + tolerance:
-                    on_low = int(np.count_nonzero(np.abs(values - interval.low) <= tolerance))
-            if math.isfinite(interval.high):
-                tolerance = end_tolerance(interval.high)
-                if high > interval.high + tolerance:
-                    above = int(np.count_nonzero(values > interval.high + tolerance))
-                if high >= interval.high - tolerance:
-                    on_high = int(np.count_nonzero(np.abs(values - interval.high) <= tolerance))
-            if below or above or on_low or on_high:
-                self.edges[position] = counts.merge(
-                    EdgeCounts(interval, below, above, on_low, on_high)
+    def _feed_sketches(
+        self,
+        values: np.ndarray,
+        feature_start: int,
+        sketches: tuple[QuantileSketch, QuantileSketch | None],
+        generator: np.random.Generator,
+    ) -> np.ndarray:
+        """Bin this block's share of the sketch sample; return its share of the histogram's."""
+        flat = values.ravel(order="K")
+        rows, columns = values.shape
+        fortran = values.flags.f_contiguous and not values.flags.c_contiguous
+
+        def feature_of(positions: np.ndarray) -> np.ndarray:
+            local = positions // rows if fortran else positions % columns
+            return local + feature_start
+
+        if self._sketch_rate >= 1.0 or flat.size < SAMPLE_RUN:
+            for start in range(0, flat.size, SKETCH_BATCH):
+                positions = np.arange(start, min(start + SKETCH_BATCH, flat.size))
+                _sketch_values(
+                    sketches, flat[start : start + SKETCH_BATCH], positions, feature_of
                 )
-
-    def _update_sample(self, values: np.ndarray) -> None:
-        # The stride runs over finite values only, so the sample stays uniform over them.
-        start = (-self._sample_offset) % self._stride
-        if start < values.size:
-            self._samples.append(np.asarray(values[start :: self._stride], dtype=np.float64))
-        self._sample_offset += values.size
+        else:
+            # Runs of consecutive values at uniformly random starts: every value is as likely
+            # to be drawn as any other (but for a run's length at the block's two ends), and
+            # reading runs costs a fraction of reading scattered values.
+            wanted = _draw_count(flat.size, self._sketch_rate / SAMPLE_RUN, generator)
+            # Every run of SAMPLE_RUN consecutive values, as rows of a view (no copy).
+            windows = np.lib.stride_tricks.as_strided(
+                flat,
+                shape=(flat.size - SAMPLE_RUN + 1, SAMPLE_RUN),
+                strides=(flat.strides[0], flat.strides[0]),
+                writeable=False,
+            )
+            for first in range(0, wanted, SKETCH_BATCH // SAMPLE_RUN):
+                count = min(SKETCH_BATCH // SAMPLE_RUN, wanted - first)
+                starts = generator.integers(0, windows.shape[0], count)
+                picked = windows[starts].ravel()
+                positions = (starts[:, None] + np.arange(SAMPLE_RUN)).ravel()
+                _sketch_values(sketches, picked, positions, feature_of)
+        if self._sample_rate >= 1.0:
+            picked = flat  # small data: the sample is all of it, so the histogram is exact
+        else:
+            wanted = _draw_count(flat.size, self._sample_rate, generator)
+            if not wanted:
+                return np.empty(0)
+            picked = flat[generator.integers(0, flat.size, wanted)]
+        keep = _finite_positions(picked)
+        return np.asarray(picked if keep is None else picked[keep], np.float64)
 
     def merge(self, other: StatsAccumulator) -> StatsAccumulator:
         """Combine with an accumulator that saw a disjoint part of the same data."""
+        if (self.features, self.intervals) != (other.features, other.intervals):
+            raise ValueError("only accumulators over the same features and intervals merge")
         merged = StatsAccumulator(
             self.shape,
             self.dtype,
-            [e.interval for e in self.edges],
-            self._sample_size,
+            self.intervals,
+            feature_names=self.feature_names,
             row_axes=[r.axis for r in self.row_sums],
             value_counts=self.value_counts.values if self.value_counts is not None else None,
         )
-        merged.edges = [a.merge(b) for a, b in zip(self.edges, other.edges)]
         merged.row_sums = [a.merge(b) for a, b in zip(self.row_sums, other.row_sums)]
         merged._partial_sums = {
             axis: self._partial_sums.get(axis, 0) + other._partial_sums.get(axis, 0)
@@ -344,38 +870,63 @@ class StatsAccumulator:
         }
         if self.value_counts is not None and other.value_counts is not None:
             merged.value_counts = self.value_counts.merge(other.value_counts)
-        merged._stride = self._stride
+        merged.dtype = np.result_type(self.dtype, other.dtype)
+        for source in (self, other):
+            merged._summary.add(source._summary)
+        # Counts add up: one pair of sketches stands for all, however many shards merge.
+        merged._sketch_sets = [(self.sketch.merge(other.sketch), _merged_feature_sketch(self, other))]
         merged._samples = self._samples + other._samples
-        merged._sample_offset = self._sample_offset + other._sample_offset
-        for name in ("count", "nan", "posinf", "neginf"):
-            setattr(merged, name, getattr(self, name) + getattr(other, name))
-        merged.min = _combine(self.min, other.min, min)
-        merged.max = _combine(self.max, other.max, max)
-        total = self._n + other._n
-        if total:
-            delta = other._mean - self._mean
-            merged._mean = self._mean + delta * other._n / total
-            merged._m2 = self._m2 + other._m2 + delta * delta * self._n * other._n / total
-        merged._n = total
         merged.integer_valued = self.integer_valued and other.integer_valued
+        merged.rows_checked = self.rows_checked + other.rows_checked
+        merged.unit_sum_rows = self.unit_sum_rows + other.unit_sum_rows
+        merged._rows_checkable = self._rows_checkable and other._rows_checkable
+        merged._blocks = self._blocks + other._blocks
         return merged
 
     def result(self) -> DataStats:
+        kept = self._summary
+        whole = kept.fold(kept.n.size) if kept.n.size > 1 else kept
+        n = int(whole.n[0])
+        finite_seen = n > 0
+        edges = tuple(
+            EdgeCounts(interval, *(int(a[0]) for a in (c[0], c[1], c[2], c[3])))
+            for interval, c in zip(self.intervals, whole.edges)
+        )
+        low = float(whole.low[0]) if finite_seen else None
+        high = float(whole.high[0]) if finite_seen else None
         sample = np.concatenate(self._samples) if self._samples else np.empty(0)
+        sketch = self.sketch
+        seen = sketch.count()
+        exact = self._sketch_rate >= 1.0
+        quantiles = QuantileInfo(
+            values_seen=seen,
+            exact_counts=exact,
+            relative_error=sketch.relative_error(),
+            # Values of one run may be alike: count each run as a single draw, to be safe.
+            rank_error=0.0 if exact else rank_error(seen // SAMPLE_RUN, ROBUST_QUANTILES[0]),
+        )
         return DataStats(
             shape=self.shape,
             dtype=str(self.dtype),
             count=self.count,
-            nan=self.nan,
-            posinf=self.posinf,
-            neginf=self.neginf,
-            min=self.min,
-            max=self.max,
-            mean=self._mean if self._n else None,
-            std=math.sqrt(self._m2 / self._n) if self._n else None,
-            integer_valued=self.integer_valued and self._n > 0,
-            edges=tuple(self.edges),
+            nan=int(whole.nan[0]),
+            posinf=int(whole.posinf[0]),
+            neginf=int(whole.neginf[0]),
+            min=low,
+            max=high,
+            mean=float(whole.mean[0]) if finite_seen else None,
+            std=math.sqrt(float(whole.m2[0]) / n) if finite_seen else None,
+            integer_valued=self.integer_valued and finite_seen,
+            edges=edges,
             sample=sample,
+            robust_low=sketch.quantile(ROBUST_QUANTILES[0], low=low, high=high) if seen else None,
+            robust_high=sketch.quantile(ROBUST_QUANTILES[1], low=low, high=high) if seen else None,
+            quantiles=quantiles if seen else None,
+            features=self._feature_stats(),
+            feature_note=self._feature_note(),
+            rows_checked=self.rows_checked if self._rows_checkable else 0,
+            unit_sum_rows=self.unit_sum_rows if self._rows_checkable else 0,
+            sketch=sketch,
             row_sums=tuple(self._completed_row_sums()),
             value_counts=self.value_counts,
         )
@@ -387,6 +938,138 @@ class StatsAccumulator:
             else sums
             for sums in self.row_sums
         ]
+
+    def _feature_stats(self) -> FeatureStats | None:
+        if self.features <= 1 or self._kept != self.features:
+            return None
+        s = self._summary
+        has = s.n > 0
+        low = np.where(has, s.low, np.nan)
+        high = np.where(has, s.high, np.nan)
+        robust_low = robust_high = None
+        sketch = self.feature_sketch
+        if sketch is not None:
+            quantile = lambda q, f: sketch.quantile(q, f, low[f], high[f]) if has[f] else None  # noqa: E731
+            robust_low = np.array([_nan_if_none(quantile(ROBUST_QUANTILES[0], f))
+                                   for f in range(self.features)])
+            robust_high = np.array([_nan_if_none(quantile(ROBUST_QUANTILES[1], f))
+                                    for f in range(self.features)])
+        return FeatureStats(
+            axis_name="channel" if len(self.shape) >= 4 else "feature",
+            names=self.feature_names,
+            finite=s.n.copy(),
+            nonfinite=s.nan + s.posinf + s.neginf,
+            min=low,
+            max=high,
+            mean=np.where(has, s.mean, np.nan),
+            std=np.sqrt(_safe_divide(s.m2, s.n)),
+            edges=tuple(
+                FeatureEdges(interval, *(a.copy() for a in counts))
+                for interval, counts in zip(self.intervals, s.edges)
+            ),
+            robust_low=robust_low,
+            robust_high=robust_high,
+        )
+
+    def _feature_note(self) -> str | None:
+        if self.features > MAX_FEATURES:
+            return (
+                f"per-feature statistics not kept: {self.features:,} features exceed the cap "
+                f"of {MAX_FEATURES:,}"
+            )
+        if self.features > MAX_SKETCHED_FEATURES:
+            return (
+                f"per-feature robust extremes not kept: {self.features:,} features exceed the "
+                f"cap of {MAX_SKETCHED_FEATURES:,}"
+            )
+        return None
+
+
+def _as_columns(block: np.ndarray) -> np.ndarray:
+    """The block as a 2-D (values, features) view, features along the last axis."""
+    if block.ndim == 1:
+        return block.reshape(-1, 1)
+    features = block.shape[-1]
+    if block.flags.c_contiguous:
+        return block.reshape(-1, features)
+    if block.flags.f_contiguous:
+        return block.reshape(-1, features, order="F")
+    return np.ascontiguousarray(block).reshape(-1, features)
+
+
+def _merged_feature_sketch(
+    first: StatsAccumulator, second: StatsAccumulator
+) -> QuantileSketch | None:
+    a, b = first.feature_sketch, second.feature_sketch
+    if a is None or b is None:
+        return None
+    return a.merge(b)
+
+
+def _draw_count(size: int, rate: float, generator: np.random.Generator) -> int:
+    """How many to draw from `size` at `rate`: the expected number, rounded up or down at random
+    so that the expectation holds exactly."""
+    if rate >= 1.0:
+        return size
+    return int(size * rate + generator.random())
+
+
+def _sketch_values(
+    sketches: tuple[QuantileSketch, QuantileSketch | None],
+    picked: np.ndarray,
+    positions: np.ndarray,
+    feature_of,  # type: ignore[no-untyped-def]
+) -> None:
+    keep = _finite_positions(picked)
+    if keep is not None:
+        picked, positions = picked[keep], positions[keep]
+    sketches[0].add(picked)
+    if sketches[1] is not None:
+        sketches[1].add(picked, feature_of(positions))
+
+
+def _finite_positions(values: np.ndarray) -> np.ndarray | None:
+    if values.dtype.kind != "f":
+        return None
+    finite = np.isfinite(values)
+    return None if finite.all() else finite
+
+
+def _nan_if_none(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+class _Source(Protocol):
+    """What measure_source needs of a data source (vaecheck.readers.data.DataSource)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    feature_names: tuple[str, ...] | None
+
+    def chunks(
+        self, max_bytes: int = ..., *, reuse: bool | int = ...
+    ) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]: ...
+
+    def parts(self) -> tuple[_Source, ...]: ...
+
+
+def default_workers() -> int:
+    """Threads for the statistics: numpy releases the GIL in the reductions they run on.
+
+    One per idle CPU (CPUs less the load average), up to MAX_WORKERS: on a machine whose CPUs
+    are busy, threads only queue behind each other. The environment variable VAECHECK_THREADS
+    sets the number instead (1 for no threads).
+    """
+    configured = os.environ.get("VAECHECK_THREADS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    cpus = os.cpu_count() or 1
+    try:
+        idle = cpus - os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform
+        idle = cpus
+    return max(1, min(MAX_WORKERS, round(idle)))
 
 
 def _combine(a: float | None, b: float | None, pick) -> float | None:  # type: ignore[no-untyped-def]
@@ -415,6 +1098,117 @@ def _row_width(shape: tuple[int, ...], axis: int) -> int | None:
     if not -len(sample) <= axis < 0:
         return None
     return sample[axis]
+
+
+def measure_source(
+    source: _Source,
+    intervals: Sequence[Interval] = (),
+    seed: int | None = 0,
+    workers: int | None = None,
+    *,
+    row_axes: Iterable[int] = (),
+    value_counts: Sequence[float] | None = None,
+) -> DataStats:
+    """The statistics of a whole source, measured part by part (shards) and merged.
+
+    Blocks are read in order and summarized by `workers` threads (default_workers() when
+    None); the result does not depend on how many.
+    """
+    threads = default_workers() if workers is None else max(1, workers)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="vaecheck-stats") if threads > 1 else None
+    merged: StatsAccumulator | None = None
+    try:
+        for number, part in enumerate(source.parts()):
+            accumulator = StatsAccumulator(
+                source.shape,
+                source.dtype,
+                intervals,
+                seed=(seed or 0, number),
+                feature_names=source.feature_names,
+                row_axes=row_axes,
+                value_counts=value_counts,
+            )
+            along_last = part.fortran_order and len(part.shape) > 1
+            if pool is None:
+                for index, block in part.chunks(BLOCK_BYTES, reuse=True):
+                    accumulator.update(block, index[-1] if along_last else None)
+            else:
+                # At most two blocks per thread wait, and one more is read: a ring of buffers
+                # one longer than that is never refilled while a thread still reads it.
+                pending: deque = deque()
+                ring = 2 * threads + 2
+                for position, (index, block) in enumerate(part.chunks(BLOCK_BYTES, reuse=ring)):
+                    span = index[-1] if along_last else None
+                    pending.append(pool.submit(accumulator.summarize, block, span, position))
+                    if len(pending) > 2 * threads:
+                        accumulator.fold(pending.popleft().result())
+                while pending:
+                    accumulator.fold(pending.popleft().result())
+            merged = accumulator if merged is None else merged.merge(accumulator)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    assert merged is not None
+    return merged.result()
+
+
+@dataclass(frozen=True)
+class FeatureOutside:
+    """One feature's values beyond an interval's ends: what "feature 12: 41% below 0" says."""
+
+    index: int
+    label: str  # "feature 12", "channel 0", "feature 3 'age'"
+    finite: int
+    below: int
+    above: int
+
+    name: str | None = None  # the column's name, when the data has a header
+
+    @property
+    def outside(self) -> int:
+        return self.below + self.above
+
+    @property
+    def fraction_below(self) -> float:
+        return self.below / self.finite if self.finite else 0.0
+
+    @property
+    def fraction_above(self) -> float:
+        return self.above / self.finite if self.finite else 0.0
+
+    @property
+    def fraction_outside(self) -> float:
+        return self.outside / self.finite if self.finite else 0.0
+
+
+def worst_features(
+    features: FeatureStats | None, interval: Interval, limit: int = 5
+) -> tuple[tuple[FeatureOutside, ...], int]:
+    """The features with the largest share of values outside `interval`, and how many have any."""
+    if features is None:
+        return (), 0
+    edges = features.edges_for(interval)
+    if edges is None:
+        return (), 0
+    outside = edges.outside
+    fraction = _safe_divide(outside.astype(np.float64), features.finite)
+    reaching = int(np.count_nonzero(outside))
+    if not reaching:
+        return (), 0
+    # Largest share first; among equal shares, the lower feature number.
+    order = np.lexsort((np.arange(fraction.size), -fraction))[: min(limit, reaching)]
+    worst = tuple(
+        FeatureOutside(
+            index=int(i),
+            label=features.label(int(i)),
+            name=features.names[int(i)] if features.names is not None else None,
+            finite=int(features.finite[i]),
+            below=int(edges.below[i]),
+            above=int(edges.above[i]),
+        )
+        for i in order
+    )
+    return worst, reaching
 
 
 def measure(
@@ -447,8 +1241,16 @@ def recognize(stats: DataStats) -> DataKind:
     low, high = stats.min, stats.max
     if low is None or high is None:
         return DataKind("no-finite-values", "has no finite values", bounded=False)
+    per_sample = stats.shape[1:]
+    if stats.rows_sum_to_one and low >= 0 and high <= 1 and len(per_sample) >= 1:
+        if stats.integer_valued:
+            return DataKind("one-hot", "one-hot rows (a single 1 in each)", bounded=True)
+        return DataKind("probability-rows", "probability rows (each sums to 1)", bounded=True)
     if stats.dtype == "bool":
         return DataKind("binary", "binary (0/1) values", bounded=True)
+    if stats.integer_valued and low >= 0 and high > 1 and per_sample in ((), (1,)):
+        # One integer per sample, never negative: class indices rather than measurements.
+        return DataKind("integer-labels", "integer labels (one class index per sample)", bounded=True)
     if stats.integer_valued and low >= 0 and 1 < high <= 255:
         if stats.dtype == "uint8" or high > 100:
             return DataKind("uint8-images", "looks like 8-bit images (0..255)", bounded=True)

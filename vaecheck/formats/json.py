@@ -11,11 +11,14 @@ import json
 import math
 from typing import Any
 
+import numpy as np
+
 from vaecheck.codomain import Codomain
 from vaecheck.formats import RenderOptions
 from vaecheck.report import (
     REPORT_VERSION,
     CheckRun,
+    FeatureRescale,
     Finding,
     Fix,
     OutputResult,
@@ -24,6 +27,10 @@ from vaecheck.report import (
     Report,
     Severity,
 )
+from vaecheck.stats import DataStats, FeatureOutside
+
+# Per-feature vectors in the JSON report up to this many features; past it, a note says so.
+MAX_JSON_FEATURES = 4096
 
 
 class JsonFormat:
@@ -77,6 +84,20 @@ def _report_fields(report: Report) -> dict[str, Any]:
             "std": _number(stats.std),
             "count": stats.count,
             "nonfinite": stats.nonfinite,
+            "sampled": report.sampled,
+            "sample": (
+                {
+                    "rows": report.sample.rows,
+                    "of_rows": report.sample.of_rows,
+                    "seed": report.sample.seed,
+                }
+                if report.sample is not None
+                else None
+            ),
+            "robust_low": _number(stats.robust_low),
+            "robust_high": _number(stats.robust_high),
+            "quantiles": _quantiles(stats),
+            "per_feature": _per_feature(stats),
         },
         "outputs": [_output(report, output) for output in report.outputs],
         "skipped_outputs": [{"name": name, "reason": why} for name, why in report.skipped_outputs],
@@ -103,6 +124,9 @@ def _output(report: Report, output: OutputResult) -> dict[str, Any]:
             count_on_high=edges.on_high,
             fraction_outside=edges.outside / stats.finite if stats.finite else 0.0,
         )
+    if stats.features is not None:
+        data["features_outside"] = output.features_outside
+        data["worst_features"] = [_feature_outside(f) for f in output.worst_features]
     result: dict[str, Any] = {
         "name": output.name,
         "layer": output.label,
@@ -203,7 +227,80 @@ def _fix(fix: Fix) -> dict[str, Any]:
         }
     if fix.alternative:
         result["alternative"] = fix.alternative
+    if fix.per_feature is not None:
+        result["per_feature"] = _feature_rescale(fix.per_feature)
     return result
+
+
+def _feature_rescale(rescale: FeatureRescale) -> dict[str, Any]:
+    return {
+        "axis": rescale.axis_name,
+        "reason": rescale.reason,
+        "scale": _vector(rescale.scale),
+        "offset": _vector(rescale.offset),
+        "inverse_scale": _vector(rescale.inverse_scale),
+        "inverse_offset": _vector(rescale.inverse_offset),
+        "target": [rescale.target_low, rescale.target_high],
+    }
+
+
+def _feature_outside(feature: FeatureOutside) -> dict[str, Any]:
+    return {
+        "index": feature.index,
+        "name": feature.name,
+        "label": feature.label,
+        "count_below": feature.below,
+        "count_above": feature.above,
+        "fraction_below": feature.fraction_below,
+        "fraction_above": feature.fraction_above,
+        "fraction_outside": feature.fraction_outside,
+    }
+
+
+def _quantiles(stats: DataStats) -> dict[str, Any] | None:
+    info = stats.quantiles
+    if info is None:
+        return None
+    return {
+        "low_percentile": 0.1,
+        "high_percentile": 99.9,
+        "values_seen": info.values_seen,
+        "exact_counts": info.exact_counts,
+        "relative_error": info.relative_error,
+        "rank_error": info.rank_error,
+    }
+
+
+def _per_feature(stats: DataStats) -> dict[str, Any] | None:
+    features = stats.features
+    if features is None:
+        return {"note": stats.feature_note} if stats.feature_note else None
+    result: dict[str, Any] = {
+        "axis": features.axis_name,
+        "count": features.count,
+        "note": stats.feature_note,
+    }
+    if features.count > MAX_JSON_FEATURES:
+        result["note"] = (
+            f"per-feature vectors left out: {features.count:,} features, more than "
+            f"{MAX_JSON_FEATURES:,}"
+        )
+        return result
+    result.update(
+        names=list(features.names) if features.names is not None else None,
+        min=_vector(features.min),
+        max=_vector(features.max),
+        mean=_vector(features.mean),
+        std=_vector(features.std),
+        nonfinite=[int(n) for n in features.nonfinite],
+        robust_low=_vector(features.robust_low) if features.robust_low is not None else None,
+        robust_high=_vector(features.robust_high) if features.robust_high is not None else None,
+    )
+    return result
+
+
+def _vector(values: np.ndarray) -> list[float | None]:
+    return [_number(float(v)) for v in np.asarray(values, dtype=np.float64)]
 
 
 def _number(value: float | None) -> float | None:

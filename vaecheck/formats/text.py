@@ -19,6 +19,7 @@ from vaecheck.formats import RenderOptions
 from vaecheck.intervals import Interval, format_bound
 from vaecheck.report import (
     CheckRun,
+    FeatureRescale,
     Fix,
     OutputResult,
     ProbeObservation,
@@ -100,6 +101,8 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         console.print(Text(f"skipped output {name}: {why}", style="dim"))
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"))
+    if report.stats.feature_note:
+        console.print(Text(f"note: {report.stats.feature_note}", style="dim"))
     return "\n".join(TRAILING_SPACE.sub(r"\1", line) for line in buffer.getvalue().split("\n"))
 
 
@@ -112,6 +115,16 @@ def _header(console: Console, report: Report) -> None:
     title.append(report.data_description, style="bold")
     title.append(f"  ({shape}, {stats.dtype})", style="dim")
     console.print(title)
+    sample = report.sample
+    if sample is not None:
+        seed = f", seed {sample.seed}" if sample.seed is not None else ""
+        console.print(
+            Text(
+                f"sample: {sample.rows:,} of {sample.of_rows:,} rows, drawn at random{seed}; "
+                "the figures below describe the sample",
+                style="yellow",
+            )
+        )
     console.print()
 
 
@@ -154,6 +167,10 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
     facts.add_column(style="bold", no_wrap=True)
     facts.add_row("bounded by", bound, "codomain", codomain_text)
     facts.add_row("data", report.data_kind.description, "range", data_range)
+    if stats.robust_low is not None and stats.robust_high is not None:
+        facts.add_row(
+            "", "", "0.1–99.9%", f"[{_num(stats.robust_low)}, {_num(stats.robust_high)}]"
+        )
     if output.probe is not None:
         _probe_rows(facts, output.probe)
     console.print(Padding(facts, (0, 0, 0, 2), expand=False))
@@ -174,6 +191,7 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
                 finding.message,
             )
         console.print(Padding(grid, (0, 0, 0, 2), expand=False))
+    _worst_features(console, report, output)
     console.print()
     _fix(console, output.fix)
     # Findings whose own fix is not the one shown above: each gets its line, under its code.
@@ -219,6 +237,36 @@ def _probe_rows(facts: Table, observed: ProbeObservation) -> None:
         facts.add_row("", Text(detail, style="dim"), "", "")
 
 
+def _worst_features(console: Console, report: Report, output: OutputResult) -> None:
+    """ "feature 12: 41% below 0": where the values out of reach are, when features differ."""
+    features = report.stats.features
+    interval = output.codomain.interval
+    if not output.worst_features or features is None or interval is None:
+        return
+    parts = []
+    for feature in output.worst_features[:3]:
+        sides = []
+        if feature.below:
+            sides.append(f"{_percent(feature.fraction_below)} below {format_bound(interval.low)}")
+        if feature.above:
+            sides.append(f"{_percent(feature.fraction_above)} above {format_bound(interval.high)}")
+        parts.append(f"{feature.label}: {' and '.join(sides)}")
+    line = Text(f"  worst {features.axis_name}s  ", style="dim")
+    line.append("; ".join(parts))
+    line.append(
+        f"  ({output.features_outside:,} of {features.count:,} {features.axis_name}s reach "
+        f"outside)",
+        style="dim",
+    )
+    console.print(line)
+
+
+def _percent(fraction: float) -> str:
+    from vaecheck.checks.outside_codomain import percent
+
+    return percent(fraction)
+
+
 def _fix(console: Console, fix: Fix, label: str | None = None) -> None:
     if fix.kind == "none":
         return
@@ -242,7 +290,34 @@ def _fix(console: Console, fix: Fix, label: str | None = None) -> None:
             _rescale_lines(console, rescale)
         if fix.alternative:
             console.print(Text(f"     {fix.alternative}", style="dim"))
+    if fix.per_feature is not None:
+        _feature_rescale_lines(console, fix.per_feature)
     console.print()
+
+
+def _feature_rescale_lines(console: Console, rescale: FeatureRescale) -> None:
+    axis = rescale.axis_name
+    count = rescale.scale.size
+    console.print(
+        Text(
+            f"     per {axis} ({count:,} {axis}s), into "
+            f"[{format_bound(rescale.target_low)}, {format_bound(rescale.target_high)}]: "
+            f"{rescale.reason}",
+            style="dim",
+        )
+    )
+    console.print(f"     x_model = x * scale + offset    # scale, offset: one value per {axis}")
+    console.print("     x       = x_model * inverse_scale + inverse_offset")
+    console.print(f"     scale  = {_vector_preview(rescale.scale)}")
+    console.print(f"     offset = {_vector_preview(rescale.offset)}")
+    console.print(
+        Text("     --save-rescale FILE.npz (or .json) writes all four vectors", style="dim")
+    )
+
+
+def _vector_preview(values: np.ndarray, shown: int = 4) -> str:
+    head = ", ".join(_code(float(v)) for v in values[:shown])
+    return f"[{head}, … ({values.size - shown:,} more)]" if values.size > shown else f"[{head}]"
 
 
 def _rescale_lines(console: Console, rescale: Rescale) -> None:

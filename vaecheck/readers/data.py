@@ -1,9 +1,15 @@
 """Data files -> a DataSource that yields the array in blocks, so memory stays flat.
 
 Formats: `.npy` (versions 1.0, 2.0 and 3.0) and `.npz` (a zip of `.npy` members, stored or
-deflated), recognised by content first and by suffix second. The `.npy` header is parsed here
-with `ast.literal_eval` and its body read with plain reads at computed offsets: no `np.load`,
-no memory map, no pickle. Every problem with a file is a VaecheckError naming the file.
+deflated), `.csv`/`.tsv` (readers/delimited), HDF5 datasets (readers/hdf5), recognised by
+content first and by suffix second; directories and globs of shards of any of these
+(readers/shards); and `-`, a `.npy` streamed on standard input. The `.npy` header is parsed
+here with `ast.literal_eval` and its body read with plain reads at computed offsets: no
+`np.load`, no memory map, no pickle. Every problem with a file is a VaecheckError naming it.
+
+A source can be narrowed to some of its rows (`take_rows`, `sample`): formats that allow it
+(`.npy` in C order, HDF5, arrays in memory) then read only those rows; the others stream
+through the file once and keep the chosen rows.
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ import math
 import os
 import stat
 import struct
+import sys
 import zipfile
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Protocol
 
 import numpy as np
@@ -37,7 +44,14 @@ DEFLATE_SLACK_BYTES = 64 * 1024
 DEFAULT_BLOCK_BYTES = 32 * 2**20
 # zipfile copies what one read asks for several times over; reading in pieces bounds that.
 READ_PIECE_BYTES = 2**20
-SUPPORTED = "vaecheck reads .npy and .npz"
+SUPPORTED = "vaecheck reads .npy, .npz, .csv, .tsv, .h5 and .hdf5"
+DELIMITED_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+HDF5_SUFFIXES = (".h5", ".hdf5", ".he5", ".hdf")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+DATA_SUFFIXES = (".npy", ".npz", *DELIMITED_SUFFIXES, *HDF5_SUFFIXES)
+GLOB_CHARACTERS = "*?["
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 CHANGED = "the file changed while vaecheck was reading it"
 
 Index = tuple[slice, ...]
@@ -73,7 +87,9 @@ class _NpyHeader:
 
 
 class _Body(Protocol):
-    def blocks(self, source: DataSource, max_bytes: int) -> Iterator[tuple[Index, np.ndarray]]: ...
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]: ...
 
 
 @dataclass(frozen=True)
@@ -89,49 +105,163 @@ class DataSource:
     dtype: np.dtype
     fortran_order: bool
     _body: _Body = field(repr=False, compare=False)
+    feature_names: tuple[str, ...] | None = None  # names along the last axis (CSV headers)
+    sampled_from: int | None = None  # rows of the data this source is a random sample of
+    sample_seed: int | None = None
 
     @property
     def size(self) -> int:
         """The number of values in the array."""
         return math.prod(self.shape)
 
-    def chunks(self, max_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[tuple[Index, np.ndarray]]:
+    @property
+    def rows(self) -> int:
+        return self.shape[0]
+
+    def chunks(
+        self, max_bytes: int = DEFAULT_BLOCK_BYTES, *, reuse: bool | int = False
+    ) -> Iterator[tuple[Index, np.ndarray]]:
         """Yield `(index, block)` with `full_array[index] == block`, in file order.
 
         C order: blocks of whole rows along axis 0; Fortran order: blocks of whole slices along
         the last axis, so that each block is contiguous on disk. A block is a fresh in-memory
         array of at most about `max_bytes`, but never less than one row or slice.
+
+        With `reuse`, a block's memory may be refilled for a later block: with True, for the
+        next block; with a number k, for the block k places later (a consumer that hands
+        blocks to k - 1 workers). For a consumer that keeps nothing of a block past that, this
+        saves allocating (and page-faulting) fresh memory for every block.
         """
         if max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive, not {max_bytes}")
-        return self._body.blocks(self, max_bytes)
+        return self._body.blocks(self, max_bytes, int(reuse))
+
+    def parts(self) -> tuple[DataSource, ...]:
+        """The shards this source joins, in order; a single file is its own only part."""
+        parts = getattr(self._body, "parts", None)
+        return parts(self) if parts is not None else (self,)
+
+    def take_rows(self, rows: Sequence[int] | np.ndarray) -> DataSource:
+        """A source over some rows (axis 0) of this one, given sorted and without repeats.
+
+        Formats with random access read only those rows; the others stream through once.
+        """
+        chosen = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if chosen.size == 0:
+            raise ValueError("take_rows needs at least one row")
+        if chosen[0] < 0 or chosen[-1] >= self.rows or np.any(np.diff(chosen) <= 0):
+            raise ValueError("rows must be sorted, unique and within the array")
+        take = getattr(self._body, "take_rows", None)
+        body = take(self, chosen) if take is not None else _SelectedRowsBody(self, chosen)
+        return replace(self, shape=(int(chosen.size), *self.shape[1:]), _body=body)
+
+    def sample(self, rows: int, seed: int | None = 0) -> DataSource:
+        """A uniform random sample of `rows` rows, without repeats, in file order.
+
+        The same seed gives the same rows. Asking for as many rows as there are, or more,
+        gives the whole source back.
+        """
+        if rows <= 0:
+            raise VaecheckError(f"a sample needs at least one row, not {rows}")
+        if rows >= self.rows:
+            return self
+        generator = np.random.default_rng(seed)
+        chosen = np.sort(generator.choice(self.rows, size=rows, replace=False))
+        return replace(self.take_rows(chosen), sampled_from=self.rows, sample_seed=seed)
 
 
-def open_data(path: str | os.PathLike[str], key: str | None = None) -> DataSource:
-    """Open a `.npy` or `.npz` file; `key` picks the array of an `.npz` holding several."""
+def open_data(
+    path: str | os.PathLike[str],
+    key: str | None = None,
+    columns: str | Sequence[str | int] | None = None,
+) -> DataSource:
+    """Open a data file, a directory or glob of shards, or `-` for a .npy on standard input.
+
+    `key` picks the array of an `.npz` holding several, or the dataset of an HDF5 file (which
+    can also be named as `file.h5:/group/dataset`); `columns` selects columns of a `.csv` or
+    `.tsv` by name or index.
+    """
     source = os.fsdecode(os.fspath(path))
+    if source == STDIN:
+        if key is not None or columns is not None:
+            raise VaecheckError("--key and --columns do not apply to a .npy on standard input")
+        return open_stream(_standard_input())
+    if os.path.isdir(source) or (not os.path.lexists(source) and _is_glob(source)):
+        from vaecheck.readers.shards import open_shards
+
+        return open_shards(source, key=key, columns=columns)
+    if not os.path.lexists(source):
+        split = _split_dataset_path(source)
+        if split is not None:
+            file_path, dataset = split
+            if key is not None and key != dataset:
+                raise VaecheckError(
+                    f"the dataset is named twice: '{dataset}' in the path, '{key}' by --key",
+                    source,
+                )
+            return open_file(file_path, key=dataset, columns=columns, shown=source)
+    return open_file(source, key=key, columns=columns)
+
+
+def open_file(
+    source: str,
+    key: str | None = None,
+    columns: str | Sequence[str | int] | None = None,
+    shown: str | None = None,
+) -> DataSource:
+    """Open one data file, of whichever supported format its content (or suffix) says."""
     with _open_regular(source) as stream:
-        head = _read_exact(stream, len(NPY_MAGIC))
+        head = _read_exact(stream, len(HDF5_SIGNATURE))
         if not head:
             raise VaecheckError("the file is empty", source)
-        if head == NPY_MAGIC:
-            if key is not None:
-                raise VaecheckError(f"--key {key!r} is for .npz archives, not a .npy file", source)
-            return _open_npy(stream, source)
-        if head[:4] in ZIP_SIGNATURES:
+        if head.startswith(NPY_MAGIC) or head[:4] in ZIP_SIGNATURES:
+            if columns is not None:
+                raise VaecheckError("--columns selects columns of .csv and .tsv files", source)
+            if head.startswith(NPY_MAGIC):
+                if key is not None:
+                    problem = f"--key {key!r} is for .npz archives and HDF5 files, not a .npy file"
+                    raise VaecheckError(problem, source)
+                return _open_npy(stream, source)
             return _open_npz(stream, source, key)
     suffix = os.path.splitext(source)[1].lower()
+    if head == HDF5_SIGNATURE or suffix in HDF5_SUFFIXES:
+        if columns is not None:
+            raise VaecheckError("--columns selects columns of .csv and .tsv files", source)
+        from vaecheck.readers.hdf5 import open_hdf5
+
+        return open_hdf5(source, key, shown=shown)
+    if suffix in DELIMITED_SUFFIXES:
+        if key is not None:
+            raise VaecheckError(f"--key does not apply to {suffix} files: use --columns", source)
+        from vaecheck.readers.delimited import open_delimited
+
+        return open_delimited(source, DELIMITED_SUFFIXES[suffix], columns)
     if suffix == ".npy":
-        raise VaecheckError(_npy_magic_problem(head), source)
+        raise VaecheckError(_npy_magic_problem(head[: len(NPY_MAGIC)]), source)
     if suffix == ".npz":
         raise VaecheckError("not an .npz file: it is not a zip archive", source)
     if not suffix:
         raise VaecheckError(
-            f"unrecognised data format: no suffix, and the content is neither .npy nor .npz "
-            f"({SUPPORTED})",
+            f"unrecognised data format: no suffix, and the content is neither .npy, .npz nor "
+            f"HDF5 ({SUPPORTED})",
             source,
         )
     raise VaecheckError(f"unsupported data format '{suffix}' ({SUPPORTED})", source)
+
+
+def _is_glob(source: str) -> bool:
+    return any(character in source for character in GLOB_CHARACTERS)
+
+
+def _split_dataset_path(source: str) -> tuple[str, str] | None:
+    """`file.h5:/group/dataset` -> (`file.h5`, `/group/dataset`), when that file exists."""
+    position = source.find(":")
+    while position != -1:
+        file_path, dataset = source[:position], source[position + 1 :]
+        if dataset and os.path.isfile(file_path):
+            return file_path, dataset
+        position = source.find(":", position + 1)
+    return None
 
 
 def array_source(array: np.ndarray, description: str = "<array>") -> DataSource:
@@ -322,11 +452,53 @@ def _npy_file_header(stream: BinaryIO, source: str) -> _NpyHeader:
 class _NpyFileBody:
     header: _NpyHeader
 
-    def blocks(self, source: DataSource, max_bytes: int) -> Iterator[tuple[Index, np.ndarray]]:
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
         with _open_regular(source.path) as stream:
             if _npy_file_header(stream, source.path) != self.header:
                 raise VaecheckError(CHANGED, source.path)
-            yield from _stream_blocks(stream, self.header, max_bytes, source.path, "")
+            yield from _stream_blocks(stream, self.header, max_bytes, source.path, "", reuse)
+
+    def take_rows(self, source: DataSource, rows: np.ndarray) -> _Body:
+        if self.header.fortran_order:
+            # A row of a Fortran-ordered array is scattered over the whole file.
+            return _SelectedRowsBody(source, rows)
+        return _NpyRowsBody(self.header, rows)
+
+
+@dataclass(frozen=True, eq=False)
+class _NpyRowsBody:
+    """Some rows of a C-ordered .npy file, each run of consecutive rows read with one seek."""
+
+    header: _NpyHeader
+    rows: np.ndarray
+
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        header = self.header
+        row_shape = header.shape[1:]
+        row_bytes = math.prod(row_shape) * header.dtype.itemsize
+        with _open_regular(source.path) as stream:
+            if _npy_file_header(stream, source.path) != header:
+                raise VaecheckError(CHANGED, source.path)
+            for start, chosen in row_batches(self.rows, row_bytes, max_bytes):
+                buffer = np.empty(chosen.size * row_bytes, dtype=np.uint8)
+                for first, stop in row_runs(chosen):
+                    piece = buffer[first * row_bytes : stop * row_bytes]
+                    try:
+                        stream.seek(header.length + int(chosen[first]) * row_bytes)
+                        filled = _fill(stream, piece)
+                    except _READ_ERRORS as exc:
+                        problem = f"cannot read the data ({_reason(exc)})"
+                        raise VaecheckError(problem, source.path) from None
+                    if filled < piece.size:
+                        raise VaecheckError(f"the data ended early: {CHANGED}", source.path)
+                if header.dtype.kind == "b":
+                    np.not_equal(buffer, 0, out=buffer)
+                index = (slice(start, start + chosen.size),) + (slice(None),) * len(row_shape)
+                yield index, buffer.view(header.dtype).reshape((chosen.size, *row_shape))
 
 
 # --- .npz archives ----------------------------------------------------------------------------
@@ -456,7 +628,9 @@ class _NpzMemberBody:
     member: str
     header: _NpyHeader
 
-    def blocks(self, source: DataSource, max_bytes: int) -> Iterator[tuple[Index, np.ndarray]]:
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
         with _open_regular(source.path) as stream, _zip_archive(stream, source.path) as archive:
             try:
                 info = archive.getinfo(self.member)
@@ -467,7 +641,7 @@ class _NpzMemberBody:
                 if header != self.header:
                     raise VaecheckError(CHANGED, source.path)
                 prefix = f"array '{_array_name(self.member)}': "
-                yield from _stream_blocks(member, header, max_bytes, source.path, prefix)
+                yield from _stream_blocks(member, header, max_bytes, source.path, prefix, reuse)
 
 
 def _array_name(member: str) -> str:
@@ -486,9 +660,150 @@ def _list_names(names: list[str], most: int = 20) -> str:
 class _ArrayBody:
     array: np.ndarray
 
-    def blocks(self, source: DataSource, max_bytes: int) -> Iterator[tuple[Index, np.ndarray]]:
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
         for index, _ in _block_plan(source.shape, source.dtype, source.fortran_order, max_bytes):
             yield index, np.array(self.array[index], order="K", copy=True)
+
+    def take_rows(self, source: DataSource, rows: np.ndarray) -> _Body:
+        return _ArrayRowsBody(self.array, rows)
+
+
+@dataclass(frozen=True, eq=False)
+class _ArrayRowsBody:
+    array: np.ndarray
+    rows: np.ndarray
+
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        row_bytes = math.prod(source.shape[1:]) * source.dtype.itemsize
+        rest = (slice(None),) * (len(source.shape) - 1)
+        for start, chosen in row_batches(self.rows, row_bytes, max_bytes):
+            yield (slice(start, start + chosen.size), *rest), self.array[chosen]
+
+
+def row_batches(
+    rows: np.ndarray, row_bytes: int, max_bytes: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Chosen rows in batches of about `max_bytes`: (the batch's place in the selection, rows)."""
+    per_block = max(1, max_bytes // max(row_bytes, 1))
+    for start in range(0, rows.size, per_block):
+        yield start, rows[start : start + per_block]
+
+
+def row_runs(chosen: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(first, stop) positions in `chosen` of each run of consecutive rows: one read each."""
+    breaks = np.flatnonzero(np.diff(chosen) != 1) + 1
+    firsts = np.concatenate(([0], breaks)).tolist()
+    stops = np.concatenate((breaks, [chosen.size])).tolist()
+    return zip(firsts, stops)
+
+
+# --- some rows of any source ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _SelectedRowsBody:
+    """The chosen rows of a source without random access: one pass, keeping only those rows."""
+
+    parent: DataSource
+    rows: np.ndarray
+
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        parent = self.parent
+        if parent.fortran_order and len(parent.shape) > 1:
+            # Each block holds every row of some slices along the last axis.
+            for index, block in parent.chunks(max_bytes):
+                yield (slice(None), *index[1:]), np.asfortranarray(block[self.rows])
+            return
+        done = 0
+        for index, block in parent.chunks(max_bytes):
+            start, stop = index[0].start, index[0].stop
+            end = int(np.searchsorted(self.rows, stop, side="left"))
+            if end > done:
+                picked = block[self.rows[done:end] - start]
+                yield (slice(done, end), *index[1:]), picked
+                done = end
+            if done == self.rows.size:
+                break
+
+
+# --- standard input ---------------------------------------------------------------------------
+
+
+def _standard_input() -> BinaryIO:
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise VaecheckError("standard input is not available", STDIN_NAME)
+    return stream
+
+
+def open_stream(stream: BinaryIO, name: str = STDIN_NAME) -> DataSource:
+    """A `.npy` arriving on a stream (a pipe): its header now, its body once, in order.
+
+    Nothing is buffered beyond one block, so a pipe of any size fits in flat memory; the
+    price is that the data can be read only once.
+    """
+    try:
+        header = _read_npy_header(stream)
+    except _BadArray as exc:
+        problem = str(exc)
+        if problem.startswith("not a .npy file"):
+            problem += " (standard input takes a .npy stream, as np.save writes it)"
+        raise VaecheckError(problem, name) from None
+    except _READ_ERRORS as exc:
+        raise VaecheckError(f"cannot read the data ({_reason(exc)})", name) from None
+    return DataSource(
+        path=name,
+        description=name,
+        shape=header.shape,
+        dtype=header.dtype,
+        fortran_order=header.fortran_order,
+        _body=_StreamBody(stream, header, name),
+    )
+
+
+class _StreamBody:
+    def __init__(self, stream: BinaryIO, header: _NpyHeader, name: str) -> None:
+        self._stream = stream
+        self._header = header
+        self._name = name
+        self._used = False
+
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        if self._used:
+            raise VaecheckError("a stream can be read only once", self._name)
+        self._used = True
+        return self._read(max_bytes, reuse)
+
+    def _read(self, max_bytes: int, reuse: int) -> Iterator[tuple[Index, np.ndarray]]:
+        header = self._header
+        try:
+            yield from _stream_blocks(self._stream, header, max_bytes, self._name, "", reuse)
+        except VaecheckError as error:
+            if CHANGED in error.problem:
+                raise VaecheckError(
+                    f"the stream ended early: its header declares {header.data_bytes:,} bytes "
+                    f"of data ({_describe(header)})",
+                    self._name,
+                ) from None
+            raise
+        try:
+            extra = self._stream.read(1)
+        except _READ_ERRORS:
+            extra = b""
+        if extra:
+            raise VaecheckError(
+                f"the stream goes on after the {header.data_bytes:,} bytes of data its header "
+                f"declares",
+                self._name,
+            )
 
 
 # --- shared plumbing --------------------------------------------------------------------------
@@ -510,12 +825,19 @@ def _block_plan(
 
 
 def _stream_blocks(
-    stream: BinaryIO, header: _NpyHeader, max_bytes: int, source: str, prefix: str
+    stream: BinaryIO,
+    header: _NpyHeader,
+    max_bytes: int,
+    source: str,
+    prefix: str,
+    reuse: int = 0,
 ) -> Iterator[tuple[Index, np.ndarray]]:
     order = "F" if header.fortran_order else "C"
     plan = _block_plan(header.shape, header.dtype, header.fortran_order, max_bytes)
+    buffers = BufferRing(int(reuse))
     for index, block_shape in plan:
-        buffer = np.empty(math.prod(block_shape) * header.dtype.itemsize, dtype=np.uint8)
+        nbytes = math.prod(block_shape) * header.dtype.itemsize
+        buffer = buffers.next(nbytes)
         try:
             filled = _fill(stream, buffer)
         except _READ_ERRORS as exc:
@@ -526,6 +848,25 @@ def _stream_blocks(
             # numpy stores True as 1, but any non-zero byte reads as True: keep blocks 0 and 1.
             np.not_equal(buffer, 0, out=buffer)
         yield index, buffer.view(header.dtype).reshape(block_shape, order=order)
+
+
+class BufferRing:
+    """Byte buffers handed out in turn, each refilled `size` blocks after it was handed out;
+    a size of 0 hands out a fresh buffer every time."""
+
+    def __init__(self, size: int) -> None:
+        self._buffers: list[np.ndarray | None] = [None] * max(size, 0)
+        self._turn = 0
+
+    def next(self, nbytes: int) -> np.ndarray:
+        if not self._buffers:
+            return np.empty(nbytes, dtype=np.uint8)
+        slot = self._turn % len(self._buffers)
+        self._turn += 1
+        buffer = self._buffers[slot]
+        if buffer is None or buffer.size < nbytes:
+            buffer = self._buffers[slot] = np.empty(nbytes, dtype=np.uint8)
+        return buffer[:nbytes]
 
 
 def _fill(stream: BinaryIO, buffer: np.ndarray) -> int:
