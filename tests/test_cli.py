@@ -80,7 +80,7 @@ def test_json_report_follows_the_contract(capsys):
     assert output["activation"] == "tanh"
     assert output["range"] == {
         "known": True, "low": -1.0, "high": 1.0, "low_closed": False, "high_closed": False,
-        "notes": [], "simplex_axis": None,
+        "notes": [], "simplex_axis": None, "saved_weights": [],
     }
     assert output["data"]["count_outside"] == int((images > 1).sum())
     assert output["data"]["min"] == 0 and output["data"]["max"] == 255

@@ -16,6 +16,7 @@ from vaecheck.losses import LossSpec, canonical_loss_name, losses_by_output
 from vaecheck.ops import output_codomains
 from vaecheck.readers.data import DataSource, array_source, open_data
 from vaecheck.readers.model import ModelFile, read_model
+from vaecheck.readers.weights import open_weights
 from vaecheck.report import OutputResult, Report, Severity
 from vaecheck.shapes import Shape, output_shape
 from vaecheck.stats import measure, recognize
@@ -103,7 +104,14 @@ def _data_source(data: Any, key: str | None) -> DataSource:
 
 def _candidates(model_file: ModelFile) -> list[_Candidate]:
     graph = model_file.graph
-    codomains = output_codomains(graph, model_file.keras_version)
+    # Opened lazily: a model whose ranges need no weights never reads them.
+    weights = open_weights(
+        model_file.path, model_file.format, model_file.config, model_file.keras_version
+    )
+    try:
+        codomains = output_codomains(graph, model_file.keras_version, weights)
+    finally:
+        weights.close()
     return [
         _Candidate(
             output=output,
