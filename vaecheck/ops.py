@@ -95,8 +95,11 @@ class Piecewise:
             segment = intersect(interval, Interval(edges[k], edges[k + 1], False, False))
             if segment is not None:
                 parts.append(_monotone_image(formula, segment))
+        # An open finite end is reached in float32 (exp(-1000) is 0.0, so sigmoid(exp(x)) is
+        # 0.5): where a jump sits on such an end, the value at the jump is an output too.
+        reachable = interval.closure()
         for point, value in zip(self.breakpoints, self.values):
-            if interval.contains(point):
+            if reachable.contains(point):
                 parts.append(_point(value))
         return parts
 
@@ -952,11 +955,36 @@ def transfer(call: LayerCall) -> Outputs:
     if function is None:
         return Codomain.unknown(call.label, unsupported_reason(call.op, call.module))
     try:
-        return function(call)
+        outputs = function(call)
     except (ConfigProblem, ValueError, TypeError, ArithmeticError, KeyError, IndexError) as exc:
         return Codomain.unknown(
             call.label, f"{call.op}: cannot interpret its configuration ({exc})"
         )
+    if isinstance(outputs, tuple):
+        return tuple(in_float32(c) for c in outputs)
+    return in_float32(outputs)
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+OVERFLOW_NOTE = "values past float32's largest, 3.4e38, overflow to inf"
+
+
+def in_float32(codomain: Codomain) -> Codomain:
+    """The range as float32 tensors hold it: an end past float32's largest value is infinite,
+    since Keras computes in float32 and such values overflow (exp(exp(6)) is inf)."""
+    interval = codomain.interval
+    if interval is None or (-FLOAT32_MAX <= interval.low and interval.high <= FLOAT32_MAX):
+        return codomain
+    low, low_closed = interval.low, interval.low_closed
+    high, high_closed = interval.high, interval.high_closed
+    if high > FLOAT32_MAX:
+        high, high_closed = INF, False
+        low, low_closed = min(low, FLOAT32_MAX), low_closed or low > FLOAT32_MAX
+    if low < -FLOAT32_MAX:
+        low, low_closed = -INF, False
+        high, high_closed = max(high, -FLOAT32_MAX), high_closed or high < -FLOAT32_MAX
+    widened = replace(codomain, interval=Interval(low, high, low_closed, high_closed))
+    return widened if OVERFLOW_NOTE in codomain.notes else widened.with_note(OVERFLOW_NOTE)
 
 
 def unsupported_reason(op: str, module: str | None) -> str:
