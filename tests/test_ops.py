@@ -309,6 +309,33 @@ def test_hard_shrink_and_thresholded_relu_report_the_union_they_hull() -> None:
     assert "{0} ∪ (1, inf)" in thresholded.notes[0]
 
 
+def test_a_jump_on_an_open_end_that_float32_reaches_is_an_output() -> None:
+    # sigmoid(exp(x)) is (0.5, 1) in real numbers, but exp(-1000) is 0.0 in float32: it reaches
+    # 0.5, which relu's threshold sends to 0 (found by the soundness property test).
+    codomain = chain(
+        ("Exp", {}, "keras.src.ops.numpy"),
+        ("Activation", {"activation": "sigmoid"}),
+        ("ReLU", {"threshold": 0.5}),
+    )
+    assert codomain.interval == Interval(0.0, 1.0, True, False)
+    assert "{0} ∪ (0.5, 1)" in codomain.notes[0]
+    assert chain(("Activation", {"activation": "sigmoid"}), ("ReLU", {})).interval == (
+        Interval(0.0, 1.0, True, False)
+    )
+
+
+def test_ends_past_the_largest_float32_are_infinite() -> None:
+    codomain = chain(
+        ("Activation", {"activation": "relu6"}),
+        ("Activation", {"activation": "exponential"}),
+        ("Activation", {"activation": "exponential"}),
+    )
+    # exp(exp(6)) is about 1.6e175: Keras overflows it to inf.
+    assert codomain.interval == Interval(math.e, INF, True, False)
+    assert any("overflow to inf" in note for note in codomain.notes)
+    assert chain(dense("exponential")).notes == ()  # (0, inf) has nothing to overflow
+
+
 def test_softmax_depends_on_the_length_of_its_axis() -> None:
     one = chain(dense("softmax", units=1))
     assert one.interval == Interval.point(1.0)  # a one-element softmax is exactly 1
@@ -1121,6 +1148,13 @@ DENSE_STACKS = shared_stacks(Interval.open(1 / 3, 2 / 3)) + [  # relu6(x + 3) / 
     ),
     Head("op_power", lambda k, t: t["d"] ** 2, True, Interval(0.0, INF, True, False)),
     Head("op_softmax", lambda k, t: k.ops.softmax(t["d"]), True, Interval.open(0.0, 1.0)),
+    # keras.activations.threshold cannot be a string activation: it has required arguments.
+    Head(
+        "op_threshold",
+        lambda k, t: k.ops.threshold(t["d"], 0.5, -2.0),
+        True,
+        Interval(-2.0, INF, True, False),
+    ),
 ]
 
 

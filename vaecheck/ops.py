@@ -973,14 +973,18 @@ def in_float32(codomain: Codomain) -> Codomain:
     """The range as float32 tensors hold it: an end past float32's largest value is infinite,
     since Keras computes in float32 and such values overflow (exp(exp(6)) is inf)."""
     interval = codomain.interval
-    if interval is None or (-FLOAT32_MAX <= interval.low and interval.high <= FLOAT32_MAX):
+    if interval is None:
         return codomain
     low, low_closed = interval.low, interval.low_closed
     high, high_closed = interval.high, interval.high_closed
-    if high > FLOAT32_MAX:
+    overflows_high = FLOAT32_MAX < high < INF
+    overflows_low = -INF < low < -FLOAT32_MAX
+    if not (overflows_high or overflows_low):
+        return codomain
+    if overflows_high:
         high, high_closed = INF, False
         low, low_closed = min(low, FLOAT32_MAX), low_closed or low > FLOAT32_MAX
-    if low < -FLOAT32_MAX:
+    if overflows_low:
         low, low_closed = -INF, False
         high, high_closed = max(high, -FLOAT32_MAX), high_closed or high < -FLOAT32_MAX
     widened = replace(codomain, interval=Interval(low, high, low_closed, high_closed))
