@@ -127,7 +127,8 @@ def leaf_stages(image: bool) -> list[st.SearchStrategy[Stage]]:
             st.sampled_from([("MaxPooling2D", {}), ("AveragePooling2D", {})]),
             st.just(("ZeroPadding2D", {})),
             st.builds(
-                lambda i: ("UpSampling2D", {"interpolation": i}), st.sampled_from(["nearest", "bilinear"])
+                lambda i: ("UpSampling2D", {"interpolation": i}),
+                st.sampled_from(["nearest", "bilinear", "bicubic", "lanczos3"]),
             ),
         ]
     return leaves
