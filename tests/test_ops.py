@@ -1239,6 +1239,19 @@ SEQUENCE_STACKS = [
         lambda k, t: k.layers.Bidirectional(k.layers.SimpleRNN(5), merge_mode="ave")(t["x"]),
     ),
     Head(
+        "bidirectional_concat",
+        lambda k, t: k.layers.Bidirectional(k.layers.LSTM(5))(t["x"]),
+        expected=Interval.open(-1.0, 1.0),
+    ),
+    Head(
+        "bidirectional_none",  # both directions as separate outputs; here the backward one
+        lambda k, t: k.layers.Bidirectional(
+            k.layers.GRU(5), backward_layer=k.layers.GRU(5, activation="sigmoid", go_backwards=True),
+            merge_mode=None,
+        )(t["x"])[1],
+        expected=Interval(0.0, 1.0, True, False),
+    ),
+    Head(
         "time_distributed",
         lambda k, t: k.layers.TimeDistributed(k.layers.Dense(3, activation="sigmoid"))(t["x"]),
         expected=Interval.open(0.0, 1.0),
@@ -1321,6 +1334,11 @@ IMAGE_STACKS = [
     Head(
         "softmax_channels",
         lambda k, t: k.layers.Softmax(axis=-1)(k.layers.Conv2D(4, 1)(t["x"])),
+        expected=Interval.open(0.0, 1.0),
+    ),
+    Head(
+        "softmax_rows",
+        lambda k, t: k.layers.Softmax(axis=1)(k.layers.Conv2D(4, 1)(t["x"])),
         expected=Interval.open(0.0, 1.0),
     ),
     Head(
@@ -1490,3 +1508,10 @@ def test_keras3_h5_reads_the_same_codomains_as_keras(suites: Suites, name: str) 
         from_keras.notes,
         from_keras.simplex_axis,
     )
+
+
+def test_softmax_outputs_carry_the_axis_they_sum_over(suites: Suites) -> None:
+    images = suites["keras3_images"].codomains
+    assert (images["softmax_channels"].simplex_axis, images["softmax_rows"].simplex_axis) == (-1, 1)
+    assert suites["keras3_activations"].codomains["softmax"].simplex_axis == -1
+    assert suites["keras3_images"].codomains["global_max"].simplex_axis is None

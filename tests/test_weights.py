@@ -577,3 +577,34 @@ def test_cli_reports_ranges_from_saved_weights(saved_models: Any, tmp_path: Path
     assert output["range"]["saved_weights"] == ["head"]
     assert any("saved weights of head" in note for note in output["range"]["notes"])
     assert output["findings"][0]["code"] == "VC001"
+
+
+def test_einsum_dense_sums_over_its_kernels_summed_axes(saved_models: Any) -> None:
+    built: dict[str, Any] = {}
+
+    def build(keras: Any) -> Any:
+        x = keras.Input((4, 3), name="x")
+        squashed = keras.layers.Activation("tanh")(x)
+        shared = keras.layers.EinsumDense("abc,cd->abd", output_shape=(4, 2), bias_axes="d", name="shared")
+        per_row = keras.layers.EinsumDense("abc,bcd->abd", output_shape=(4, 2), name="per_row")
+        built["model"] = keras.Model(x, [shared(squashed), per_row(squashed)])
+        built["layers"] = (shared, per_row)
+        return built["model"]
+
+    path = saved_models.save("einsum", build)
+    model_file = read_model(path)
+    source = open_weights(str(path), model_file.format, model_file.config, model_file.keras_version)
+    shared_range, per_row_range = output_codomains(model_file.graph, model_file.keras_version, source).values()
+    source.close()
+    shared, per_row = built["layers"]
+    kernel, bias = (np.asarray(w, dtype=np.float64) for w in shared.get_weights())
+    # Each output sums |kernel| over the summed axis c, the tanh inputs reaching -1 and 1.
+    spread = np.abs(kernel).sum(axis=0)
+    assert close_to(shared_range.interval, float((bias - spread).min()), float((bias + spread).max()))
+    (per_row_kernel,) = (np.asarray(w, dtype=np.float64) for w in per_row.get_weights())
+    spread = np.abs(per_row_kernel).sum(axis=1)  # (b, d): summed over c only
+    assert close_to(per_row_range.interval, float(-spread.max()), float(spread.max()))
+    data = np.random.default_rng(0).choice([-1000.0, 1000.0], size=(256, 4, 3)).astype("float32")
+    for codomain, output in zip((shared_range, per_row_range), built["model"](data)):
+        values = np.asarray(output, dtype=np.float64)
+        assert codomain.interval.low <= values.min() and values.max() <= codomain.interval.high
