@@ -31,6 +31,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from vaecheck.readers.config import find_submodels, is_model, is_sequential, layer_name
+
 WEIGHTS_MEMBER = "model.weights.h5"
 # A weights file past this size is not read at all: its ranges stay what they are without weights.
 MAX_WEIGHTS_BYTES = 512 * 1024 * 1024
@@ -406,40 +408,15 @@ def snake_case(class_name: str, keras_major: int | None) -> str:
     return name
 
 
-def _is_functional(entry: Mapping[str, Any]) -> bool:
-    config = entry.get("config")
-    return (
-        entry.get("class_name") != "Sequential"
-        and isinstance(config, Mapping)
-        and isinstance(config.get("layers"), list)
-        and "output_layers" in config
-    )
-
-
-def _is_sequential(entry: Mapping[str, Any]) -> bool:
-    config = entry.get("config")
-    return entry.get("class_name") == "Sequential" and (
-        isinstance(config, list) or (isinstance(config, Mapping) and isinstance(config.get("layers"), list))
-    )
-
-
 def _layer_entries(model: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     config = model.get("config")
     layers = config if isinstance(config, list) else config.get("layers") if isinstance(config, Mapping) else None
     return [entry for entry in layers or [] if isinstance(entry, Mapping)]
 
 
-def _entry_name(entry: Mapping[str, Any]) -> str | None:
-    name = entry.get("name")
-    if not isinstance(name, str):
-        config = entry.get("config")
-        name = config.get("name") if isinstance(config, Mapping) else None
-    return name if isinstance(name, str) else None
-
-
 def _saved_layers(model: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The configuration entries of `model.layers`, the list Keras numbers groups in."""
-    sequential = _is_sequential(model)
+    sequential = is_sequential(model)
     saved = []
     for entry in _layer_entries(model):
         module = entry.get("module")
@@ -465,26 +442,8 @@ def counted_group_name(
         else:
             used[base] = 0
             group = base
-        if _entry_name(entry) == layer:
+        if layer_name(entry) == layer:
             return group
-    return None
-
-
-def _find_submodel(config: Any, key: str) -> Mapping[str, Any] | None:
-    """The model config stored under `key` somewhere in a subclassed model's config."""
-    stack: list[tuple[str, Any, int]] = [("", config, 0)]
-    while stack:
-        found_key, item, depth = stack.pop()
-        if depth > 32:
-            continue
-        if isinstance(item, Mapping):
-            if _is_functional(item) or _is_sequential(item):
-                if found_key == key or _entry_name(item) == key:
-                    return item
-                continue
-            stack.extend((str(k), v, depth + 1) for k, v in item.items())
-        elif isinstance(item, list):
-            stack.extend((found_key, v, depth + 1) for v in item)
     return None
 
 
@@ -527,16 +486,17 @@ class KerasWeights:
             raise WeightsUnavailable("no such layer")
         group = self._file.get()
         model = self.config
-        if not (_is_functional(model) or _is_sequential(model)):
-            # A subclassed model saves its sub-models under their attribute names.
+        if not is_model(model):
+            # A subclassed model saves its sub-models under their attribute names; the graph
+            # reader named each after the key it was found under.
             key = path.pop(0)
-            submodel = _find_submodel(model.get("config"), key)
+            submodel = dict(find_submodels(model.get("config"))).get(key)
             if submodel is None:
                 raise WeightsUnavailable(f"the configuration holds no sub-model '{key}'")
-            group = self._subclassed_group(group, key, _entry_name(submodel))
+            group = self._subclassed_group(group, key, layer_name(submodel))
             model = submodel
         for name in path:
-            entry = next((e for e in _layer_entries(model) if _entry_name(e) == name), None)
+            entry = next((e for e in _layer_entries(model) if layer_name(e) == name), None)
             if entry is None:
                 raise WeightsUnavailable(f"the configuration has no layer '{name}'")
             group = self._child_layer(group, model, name)
