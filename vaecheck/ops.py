@@ -884,7 +884,8 @@ def _match_variables(
     if len(arrays) != len(expected):
         wanted = ", ".join(a[0] for a in expected)
         raise WeightsUnavailable(
-            f"the layer saved {len(arrays)} variables where {len(expected)} ({wanted}) were expected"
+            f"the layer saved {len(arrays)} variables where {len(expected)} ({wanted}) "
+            "were expected"
         )
     return list(arrays)
 
@@ -1150,7 +1151,8 @@ def _up_sampling_2d(call: LayerCall) -> Outputs:
         return values_subset(call)
     if interpolation not in RESAMPLING_KERNELS:
         return Codomain.unknown(
-            call.label, f"UpSampling2D with {interpolation} interpolation, which vaecheck does not know"
+            call.label,
+            f"UpSampling2D with {interpolation} interpolation, which vaecheck does not know",
         )
     size = call.config.get("size", (2, 2))
     factors = (size, size) if _is_int(size) else tuple(size) if isinstance(size, list) else ()
@@ -1164,14 +1166,12 @@ def _up_sampling_2d(call: LayerCall) -> Outputs:
     along = [resampling_overshoot(interpolation, f) for f in factors]
     overshoot = along[0] * (1 + along[1]) + (1 + along[0]) * along[1]
     interval: Interval = base.interval  # type: ignore[assignment]
-    if overshoot == 0:
+    if overshoot == 0 or interval.low == interval.high:
         return base
     if not interval.is_bounded:
         return stepped(base, REAL_LINE, f"{call.label}: {interpolation} up-sampling overshoots")
-    span = interval.high - interval.low
-    widened = Interval(interval.low - overshoot * span, interval.high + overshoot * span, True, True)
-    if span == 0:
-        return base
+    reach = overshoot * (interval.high - interval.low)
+    widened = Interval(interval.low - reach, interval.high + reach, True, True)
     return stepped(
         base,
         widened,
@@ -1278,7 +1278,8 @@ def _normalization(call: LayerCall) -> Outputs:
             saved = call.variables([("mean",), ("variance",), ("count",)])
         except WeightsUnavailable as exc:
             return Codomain.unknown(
-                call.label, f"Normalization adapted to data: its mean and variance cannot be read ({exc})"
+                call.label,
+                f"Normalization adapted to data: its mean and variance cannot be read ({exc})",
             )
         mean, variance = _float_kernel(saved[0]).tolist(), _float_kernel(saved[1]).tolist()
         source = " (saved weights)"
@@ -1315,7 +1316,8 @@ def _batch_normalization(call: LayerCall) -> Outputs:
         return base
     config = call.config
     scale, center = config.get("scale", True) is not False, config.get("center", True) is not False
-    expected = [("gamma",)] * scale + [("beta",)] * center + [("moving_mean",), ("moving_variance",)]
+    expected = [("gamma",)] * scale + [("beta",)] * center
+    expected += [("moving_mean",), ("moving_variance",)]
     if config.get("renorm"):
         expected += [("moving_stddev",), ("renorm_mean",), ("renorm_stddev",)]
     try:
@@ -1341,7 +1343,8 @@ def _batch_normalization(call: LayerCall) -> Outputs:
     offset = beta - moving_mean * inverse
     interval: Interval = base.interval  # type: ignore[assignment]
     images = []
-    for s, o, m in set(zip(inverse.ravel().tolist(), offset.ravel().tolist(), moving_mean.ravel().tolist())):
+    channels = zip(inverse.ravel().tolist(), offset.ravel().tolist(), moving_mean.ravel().tolist())
+    for s, o, m in set(channels):
         # Keras computes x * inverse + (beta - mean * inverse) in float32: allow its rounding.
         size = abs(s) * _magnitude(interval) + abs(o) + abs(m * s)
         images.append(_widened(interval.affine(s, o), 4 * UNIT_ROUNDOFF_FLOAT32 * size))
@@ -1434,15 +1437,15 @@ def _prelu_with_alpha(call: LayerCall) -> Codomain | None:
         return None
     if not alphas:
         return None
-    images = [
-        union_hull(
-            piecewise([0.0], lambda x0, a=a: _linear(1.0) if x0 > 0 else _linear(a)).parts(interval)  # type: ignore[arg-type]
-        )[0]
-        for a in alphas
-    ]
+    assert interval is not None
+    images = [union_hull(_prelu_function(a).parts(interval))[0] for a in alphas]
     start = base if base.known else Codomain.real_line()
     shown = compact(alphas) if len(alphas) > 1 else format_bound(alphas[0])
     return start.with_step(_hull_all(images), f"{call.label}: prelu(alpha={shown}, saved weights)")
+
+
+def _prelu_function(alpha: float) -> Piecewise:
+    return piecewise([0.0], lambda x0: _linear(1.0) if x0 > 0 else _linear(alpha))
 
 
 def _activate_input(call: LayerCall, activation: ResolvedActivation) -> Codomain:
@@ -1534,15 +1537,18 @@ def _kernel_bounds(call: LayerCall, interval: Interval) -> tuple[float, float]:
     if op == "EinsumDense":
         return _einsum_bounds(call, interval)
     if op in ("SeparableConv1D", "SeparableConv2D"):
-        expected = [("depthwise_kernel",), ("pointwise_kernel",)] + ([("bias",)] if use_bias else [])
-        arrays = call.variables(expected)
+        expected = [("depthwise_kernel",), ("pointwise_kernel",)]
+        arrays = call.variables(expected + ([("bias",)] if use_bias else []))
         depthwise, pointwise = _float_kernel(arrays[0]), _float_kernel(arrays[1])
         if depthwise.ndim < 3 or pointwise.ndim < 3:
             raise KernelNotUsable("its kernels do not have the shape of a separable convolution")
+        # Depthwise: one channel per (input channel, multiplier); then a Dense on those.
         lows, highs = _input_bounds(interval, depthwise.shape[0:-2], zero_inputs)
-        mid_low, mid_high = linear_bounds(depthwise.reshape(-1, math.prod(depthwise.shape[-2:])), None, lows, highs)
+        depthwise_columns = depthwise.reshape(-1, math.prod(depthwise.shape[-2:]))
+        mid_low, mid_high = linear_bounds(depthwise_columns, None, lows, highs)
         bias = _float_kernel(arrays[2]) if use_bias else None
-        low, high = linear_bounds(pointwise.reshape(-1, pointwise.shape[-1]), bias, mid_low, mid_high)
+        pointwise_columns = pointwise.reshape(-1, pointwise.shape[-1])
+        low, high = linear_bounds(pointwise_columns, bias, mid_low, mid_high)
         return float(low.min()), float(high.max())
     names = ("kernel", "depthwise_kernel") if op.startswith("DepthwiseConv") else ("kernel",)
     expected = [names] + ([("bias",)] if use_bias else [])
@@ -2236,7 +2242,8 @@ def _embedding(call: LayerCall) -> Outputs:
     if values.size == 0:
         raise ConfigProblem("an empty embedding matrix")
     interval = Interval.closed(float(values.min()), float(values.max()))
-    return Codomain(interval=interval, bounded_by=(f"{call.label}: embedding rows (saved weights)",))
+    step = f"{call.label}: embedding rows (saved weights)"
+    return Codomain(interval=interval, bounded_by=(step,))
 
 TRANSFERS: dict[str, Transfer] = {
     # identity at inference (§5.2)

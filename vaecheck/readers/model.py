@@ -339,7 +339,9 @@ def _read_saved_model(source: str) -> tuple[Any, Any, str | None]:
     try:
         metadata_text = saved_model_root_metadata(data)
     except ProtobufError as exc:
-        raise VaecheckError(f"{KERAS_METADATA} is not a valid protobuf message ({exc})", source) from None
+        raise VaecheckError(
+            f"{KERAS_METADATA} is not a valid protobuf message ({exc})", source
+        ) from None
     if metadata_text is None:
         raise VaecheckError(f"{KERAS_METADATA} has no root object", source)
     metadata = parse_json(metadata_text, source, KERAS_METADATA, object_hook=_untupled)
@@ -349,7 +351,10 @@ def _read_saved_model(source: str) -> tuple[Any, Any, str | None]:
     if not isinstance(config, Mapping):
         # A subclassed model records only its own get_config(); the graph reader looks there
         # for sub-model configurations.
-        config = {"class_name": metadata.get("class_name", "Model"), "config": metadata.get("config")}
+        config = {
+            "class_name": metadata.get("class_name", "Model"),
+            "config": metadata.get("config"),
+        }
     version = metadata.get("keras_version")
     return config, metadata.get("training_config"), version if isinstance(version, str) else None
 

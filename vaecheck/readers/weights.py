@@ -125,7 +125,8 @@ def open_weights(
         return LegacyWeights(_FileOpener(path))
     if model_format == "savedmodel":
         return NoWeights(
-            "a SavedModel keeps its weights in a TensorFlow checkpoint, which vaecheck does not read"
+            "a SavedModel keeps its weights in a TensorFlow checkpoint, which vaecheck does "
+            "not read"
         )
     return NoWeights(f"weights of a {model_format} model are not read")
 
@@ -188,15 +189,17 @@ class _ArchiveOpener:
                     handle = io.BytesIO(_read_compressed(archive, info))
         except WeightsUnavailable:
             raise
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
-            raise WeightsUnavailable(f"cannot read model.weights.h5 from the archive ({exc})") from None
-        except Exception as exc:  # zlib and lzma raise their own error types on corrupt data
-            raise WeightsUnavailable(f"cannot read model.weights.h5 from the archive ({exc})") from None
+        except Exception as exc:  # zipfile, zlib and lzma raise their own types on corrupt data
+            raise WeightsUnavailable(
+                f"cannot read model.weights.h5 from the archive ({exc})"
+            ) from None
         try:
             return h5py.File(handle, "r")
         except (OSError, ValueError) as exc:
             handle.close()
-            raise WeightsUnavailable(f"model.weights.h5 is not a readable HDF5 file ({exc})") from None
+            raise WeightsUnavailable(
+                f"model.weights.h5 is not a readable HDF5 file ({exc})"
+            ) from None
 
 
 def _too_large(size: int) -> str:
@@ -410,8 +413,11 @@ def snake_case(class_name: str, keras_major: int | None) -> str:
 
 def _layer_entries(model: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     config = model.get("config")
-    layers = config if isinstance(config, list) else config.get("layers") if isinstance(config, Mapping) else None
-    return [entry for entry in layers or [] if isinstance(entry, Mapping)]
+    if isinstance(config, Mapping):
+        config = config.get("layers")
+    if not isinstance(config, list):
+        return []
+    return [entry for entry in config if isinstance(entry, Mapping)]
 
 
 def _saved_layers(model: Mapping[str, Any]) -> list[Mapping[str, Any]]:
