@@ -2,7 +2,8 @@
 statically with their weights, and run by Keras on inputs at scales 1, 10 and 1000.
 
 Every output value Keras produces must lie in the computed range (closed, give or take a few
-float32 ulps: float32 saturates, and a sum rounds). A violation is a bug in vaecheck.
+float32 ulps: float32 saturates, and a sum rounds; see `rounding_slack`). A violation is a bug
+in vaecheck.
 
 The suite runs a few models (marker `soundness`); the full proof runs many more:
 
@@ -380,6 +381,16 @@ def tally() -> Any:
         print("\n".join(TALLY.nan_sources))
 
 
+def rounding_slack(end: float) -> float:
+    """How far float32 rounding can carry a computed value past a real-number end: a few ulps,
+    times ln|end| for large ends, since a value M can come out of exp(ln M), whose argument's
+    own rounding (ln M ulps of 1) becomes a relative error of ln M ulps."""
+    if not math.isfinite(end):
+        return 0.0
+    magnitude = max(1.0, abs(end))
+    return ULPS * FLOAT32_EPS * magnitude * max(1.0, math.log(magnitude))
+
+
 def assert_inside(codomain: Codomain, values: np.ndarray, what: str) -> None:
     interval = codomain.interval
     assert interval is not None, f"{what}: unknown at {codomain.unknown_at}: {codomain.unknown_reason}"
@@ -390,8 +401,7 @@ def assert_inside(codomain: Codomain, values: np.ndarray, what: str) -> None:
     )
     if finite.size == 0:
         return
-    low_slack = ULPS * FLOAT32_EPS * max(1.0, abs(interval.low)) if math.isfinite(interval.low) else 0.0
-    high_slack = ULPS * FLOAT32_EPS * max(1.0, abs(interval.high)) if math.isfinite(interval.high) else 0.0
+    low_slack, high_slack = rounding_slack(interval.low), rounding_slack(interval.high)
     assert finite.min() >= interval.low - low_slack, (
         f"{what}: Keras gave {finite.min()!r}, below {interval} ({codomain.describe_bound()})"
     )
