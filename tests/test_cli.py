@@ -330,7 +330,7 @@ def test_saved_model_directory_through_the_cli(saved_models, tmp_path, capsys):
 def test_subclassed_vae_with_custom_sampling_through_the_cli(saved_models, tmp_path, capsys):
     from test_readers_model import _subclassed_vae
 
-    model = str(saved_models.save("subclassed_vae", _subclassed_vae))
+    model = str(saved_models.save("subclassed_vae_cli", _subclassed_vae))
     code, out, err = run_main([model, _data(tmp_path, np.full((6, 6), 1e6)), "--format", "json"], capsys)
     [output] = json.loads(out)["outputs"]
     assert err == "" and code == 1

@@ -377,6 +377,7 @@ def test_real_subclassed_vae_is_read_through_its_stored_decoder(saved_models):
         return built["vae"]
 
     path = saved_models.save("subclassed_vae", build)
+    assert "vae" in built, f"another test already saved a model as {path}"
     model = read_model(path)
     assert model.config["class_name"] == model.config["registered_name"] == "VAE"
     [output] = model.graph.outputs
