@@ -22,8 +22,9 @@ class ExitCode(IntEnum):
 HELP = """Check that a saved Keras model's output can produce the values in DATA.
 
 \b
-MODEL  a saved Keras model: .keras (Keras 3) or legacy .h5 (Keras 2, tf.keras, Keras 3).
-       It is read statically: TensorFlow is never imported, nothing in the file runs.
+MODEL  a saved Keras model: .keras (Keras 3), legacy .h5 (Keras 2, tf.keras, Keras 3), or a
+       tf.keras SavedModel directory. It is read statically: TensorFlow is never imported,
+       nothing in the file runs.
 DATA   a data sample: .npy, or .npz (with --key, unless it holds one array).
        The values the output is trained against: for an autoencoder, its input.
 
