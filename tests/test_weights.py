@@ -608,3 +608,44 @@ def test_einsum_dense_sums_over_its_kernels_summed_axes(saved_models: Any) -> No
     for codomain, output in zip((shared_range, per_row_range), built["model"](data)):
         values = np.asarray(output, dtype=np.float64)
         assert codomain.interval.low <= values.min() and values.max() <= codomain.interval.high
+
+
+def _nested_model(keras: Any) -> Any:
+    """Weights two levels down: a Functional decoder and a Sequential inside the top model."""
+    z = keras.Input((4,), name="z_in")
+    decoded = keras.layers.Dense(3, name="dec_out")(keras.layers.Activation("tanh")(z))
+    decoder = keras.Model(z, decoded, name="decoder")
+    stack = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Activation("sigmoid"), keras.layers.Dense(2, name="sd"),
+         keras.layers.BatchNormalization(name="seq_bn")],
+        name="stack",
+    )  # fmt: skip
+    x = keras.Input((4,), name="x")
+    model = keras.Model(x, stack(decoder(x)))
+    stack.get_layer("seq_bn").set_weights(
+        [np.array(v, "float32") for v in ([-2.0, 1.0], [0.5, 0.0], [0.1, -0.2], [0.5, 2.0])]
+    )
+    return model
+
+
+@pytest.mark.parametrize(
+    ("writer", "suffix"), [("keras", ".keras"), ("keras", ".h5"), ("tf_keras", ".h5"), ("tf_keras", ".keras")]
+)
+def test_weights_of_nested_sub_models_in_every_format(saved_models: Any, writer: str, suffix: str) -> None:
+    built: dict[str, Any] = {}
+
+    def build(keras: Any) -> Any:
+        built["model"] = _nested_model(keras)
+        return built["model"]
+
+    save = saved_models.save if writer == "keras" else saved_models.save_tf_keras
+    path = save("nested_weights", build, suffix)
+    model_file = read_model(path)
+    source = open_weights(str(path), model_file.format, model_file.config, model_file.keras_version)
+    (codomain,) = output_codomains(model_file.graph, model_file.keras_version, source).values()
+    source.close()
+    assert codomain.saved_weights == ("stack › sd", "stack › seq_bn")
+    values = np.asarray(built["model"](_saturating_inputs()), dtype=np.float64)
+    slack = 8 * FLOAT32_EPS * max(1.0, abs(codomain.interval.low), abs(codomain.interval.high))
+    assert codomain.interval.low - slack <= values.min()
+    assert values.max() <= codomain.interval.high + slack
