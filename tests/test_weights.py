@@ -399,6 +399,12 @@ def test_too_large_weights_and_npz_weights_are_not_read(tmp_path: Path, monkeypa
         read(keras_archive(tmp_path / "none.keras", None))
 
 
+def test_a_damaged_weights_file_is_a_reason_not_a_crash(tmp_path: Path) -> None:
+    path = keras_archive(tmp_path / "damaged.keras", b"\x89HDF\r\n\x1a\n" + bytes(100))
+    with pytest.raises(WeightsUnavailable, match="not a readable HDF5 file"):
+        read(path)
+
+
 def test_a_missing_layer_group_says_so(tmp_path: Path) -> None:
     path = keras_archive(tmp_path / "m.keras", weights_file(lambda h: dense_group(h, "other")))
     with pytest.raises(WeightsUnavailable, match="no group for layer 'out'"):

@@ -135,6 +135,8 @@ def open_weights(
 class _Opener(Protocol):
     def open(self) -> Any: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass
 class _FileOpener:
@@ -158,12 +160,16 @@ class _FileOpener:
         except OSError as exc:
             raise WeightsUnavailable(f"the weights are not a readable HDF5 file ({exc})") from None
 
+    def close(self) -> None:
+        return None
+
 
 @dataclass
 class _ArchiveOpener:
     """`model.weights.h5` inside a `.keras` zip, read in place when stored uncompressed."""
 
     path: str
+    _handle: Any = None  # the file object h5py reads from, which h5py does not close
 
     def open(self) -> Any:
         import h5py
@@ -193,13 +199,19 @@ class _ArchiveOpener:
             raise WeightsUnavailable(
                 f"cannot read model.weights.h5 from the archive ({exc})"
             ) from None
+        self._handle = handle
         try:
             return h5py.File(handle, "r")
         except (OSError, ValueError) as exc:
-            handle.close()
+            self.close()
             raise WeightsUnavailable(
                 f"model.weights.h5 is not a readable HDF5 file ({exc})"
             ) from None
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 def _too_large(size: int) -> str:
@@ -393,11 +405,12 @@ class _LazyFile:
         return self.handle
 
     def close(self) -> None:
-        if self.handle is not None:
-            try:
+        try:
+            if self.handle is not None:
                 self.handle.close()
-            finally:
-                self.handle = None
+        finally:
+            self.handle = None
+            self.opener.close()
 
 
 # Keras 3 `.keras` layout -----------------------------------------------------------------------
