@@ -80,7 +80,7 @@ def test_json_report_follows_the_contract(capsys):
     assert output["activation"] == "tanh"
     assert output["range"] == {
         "known": True, "low": -1.0, "high": 1.0, "low_closed": False, "high_closed": False,
-        "notes": [], "simplex_axis": None,
+        "notes": [], "simplex_axis": None, "saved_weights": [],
     }
     assert output["data"]["count_outside"] == int((images > 1).sum())
     assert output["data"]["min"] == 0 and output["data"]["max"] == 255
@@ -244,3 +244,96 @@ def test_console_script_runs(tmp_path):
     assert result.returncode == 1
     assert "\x1b[" not in result.stdout  # not a terminal: no colour codes
     assert "VC001" in result.stdout
+
+
+def _data(tmp_path, values, name="d.npy"):
+    path = tmp_path / name
+    np.save(path, np.asarray(values, dtype=np.float32))
+    return str(path)
+
+
+def test_hull_of_a_union_is_said_in_text_and_json(saved_models, tmp_path, capsys):
+    def build(keras):
+        x = keras.Input((4,), name="x")
+        h = keras.layers.Dense(4, name="h")(x)
+        gated = keras.layers.ReLU(threshold=0.5, name="gated")(h)
+        shrunk = keras.layers.Activation("hard_shrink", name="shrunk")(h)
+        return keras.Model(x, [gated, shrunk])
+
+    model = str(saved_models.save("unions", build))
+    data = _data(tmp_path, np.linspace(0.0, 3.0, 40).reshape(10, 4))
+    code, out, _ = run_main([model, data, "--no-color"], capsys)
+    assert code == 0, out
+    assert "note        relu(threshold=0.5) takes values in {0} ∪ (0.5, inf); the range shown is the hull" in out
+    assert "hard_shrink takes values in (-inf, -0.5) ∪ {0} ∪ (0.5, inf)" in out
+    code, out, _ = run_main([model, data, "--format", "json"], capsys)
+    gated, shrunk = json.loads(out)["outputs"]
+    assert gated["range"]["low"] == 0 and gated["range"]["high"] is None
+    assert any("{0} ∪ (0.5, inf)" in note and "hull" in note for note in gated["range"]["notes"])
+    assert any("∪ {0} ∪" in note for note in shrunk["range"]["notes"])
+
+
+def test_softmax_outputs_carry_their_simplex_axis(saved_models, tmp_path, capsys):
+    def build(keras):
+        x = keras.Input((5,), name="x")
+        return keras.Model(x, keras.layers.Dense(3, activation="softmax", name="probs")(x))
+
+    model = str(saved_models.save("softmax_head", build))
+    one_hot = np.eye(3)[np.arange(12) % 3]
+    code, out, _ = run_main([model, _data(tmp_path, one_hot), "--format", "json"], capsys)
+    [output] = json.loads(out)["outputs"]
+    assert output["range"]["simplex_axis"] == -1
+    assert (output["range"]["low"], output["range"]["high"]) == (0, 1)
+    assert code == 0
+
+
+def test_unknown_layers_never_stop_the_run_and_are_named(saved_models, tmp_path, capsys):
+    def build(keras):
+        class Scale(keras.layers.Layer):  # a custom layer, registered nowhere
+            def call(self, inputs):
+                return 3.0 * inputs
+
+        x = keras.Input((4,), name="x")
+        h = keras.layers.Dense(4, activation="tanh", name="h")(x)
+        custom = Scale(name="scaled")(h)
+        lam = keras.layers.Lambda(lambda t: t * 3.0, name="tripled")(h)
+        bounded = keras.layers.Activation("sigmoid", name="squashed")(Scale(name="inner")(h))
+        return keras.Model(x, [custom, lam, bounded])
+
+    model = str(saved_models.save("unknown_layers", build))
+    data = _data(tmp_path, np.linspace(0.05, 0.95, 40).reshape(10, 4))
+    code, out, err = run_main([model, data, "--no-color"], capsys)
+    assert code == 0 and err == "", err
+    assert "! 2 warnings" in out
+    assert "VC004 warning the output range is unknown at scaled (custom layer Scale" in out
+    assert "VC004 warning the output range is unknown at tripled (Lambda layer" in out
+    # An activation after an unknown layer bounds the output all the same.
+    assert "squashed: sigmoid" in out
+    code, out, _ = run_main([model, data, "--format", "json", "--fail-on", "warning"], capsys)
+    scaled, tripled, squashed = json.loads(out)["outputs"]
+    assert code == 1
+    assert (scaled["range"]["unknown_at"], tripled["range"]["unknown_at"]) == ("scaled", "tripled")
+    assert squashed["range"]["known"] is True
+
+
+def test_saved_model_directory_through_the_cli(saved_models, tmp_path, capsys):
+    def build(keras):
+        x = keras.Input((4,), name="x")
+        return keras.Model(x, keras.layers.Dense(4, activation="sigmoid", name="out")(x))
+
+    directory = str(saved_models.save_tf_keras("sigmoid_head", build, suffix=""))
+    code, out, err = run_main([directory, _data(tmp_path, np.full((6, 4), 2.0))], capsys)
+    assert code == 1 and err == ""
+    assert "out: sigmoid" in out and "VC001" in out
+
+
+def test_subclassed_vae_with_custom_sampling_through_the_cli(saved_models, tmp_path, capsys):
+    from test_readers_model import _subclassed_vae
+
+    model = str(saved_models.save("subclassed_vae_cli", _subclassed_vae))
+    code, out, err = run_main([model, _data(tmp_path, np.full((6, 6), 1e6)), "--format", "json"], capsys)
+    [output] = json.loads(out)["outputs"]
+    assert err == "" and code == 1
+    assert output["layer"] == "decoder › dec_out"
+    assert output["range"]["saved_weights"] == ["decoder › bn", "decoder › dec_out"]
+    assert any("subclassed" in note for note in json.loads(out)["notes"])

@@ -94,6 +94,12 @@ def test_maximum_minimum_and_clip():
     assert Interval.closed(5.0, 7.0).clip(0.0, 1.0) == Interval.point(1.0)
 
 
+def test_clip_to_the_open_end_of_an_interval_is_that_end():
+    # softplus's (0, inf) clipped to [-1, 0]: every value is above 0, and becomes 0.
+    assert Interval(0.0, INF, False, False).clip(-1.0, 0.0) == Interval.point(0.0)
+    assert Interval.open(0.0, 1.0).clip(1.0, 3.0) == Interval.point(1.0)
+
+
 def test_maximum_of_equal_low_ends_is_open_unless_both_are_closed():
     open_low = Interval(0.0, 1.0, False, True)
     closed_low = Interval(0.0, 1.0, True, True)

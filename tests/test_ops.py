@@ -309,6 +309,33 @@ def test_hard_shrink_and_thresholded_relu_report_the_union_they_hull() -> None:
     assert "{0} ∪ (1, inf)" in thresholded.notes[0]
 
 
+def test_a_jump_on_an_open_end_that_float32_reaches_is_an_output() -> None:
+    # sigmoid(exp(x)) is (0.5, 1) in real numbers, but exp(-1000) is 0.0 in float32: it reaches
+    # 0.5, which relu's threshold sends to 0 (found by the soundness property test).
+    codomain = chain(
+        ("Exp", {}, "keras.src.ops.numpy"),
+        ("Activation", {"activation": "sigmoid"}),
+        ("ReLU", {"threshold": 0.5}),
+    )
+    assert codomain.interval == Interval(0.0, 1.0, True, False)
+    assert "{0} ∪ (0.5, 1)" in codomain.notes[0]
+    assert chain(("Activation", {"activation": "sigmoid"}), ("ReLU", {})).interval == (
+        Interval(0.0, 1.0, True, False)
+    )
+
+
+def test_ends_past_the_largest_float32_are_infinite() -> None:
+    codomain = chain(
+        ("Activation", {"activation": "relu6"}),
+        ("Activation", {"activation": "exponential"}),
+        ("Activation", {"activation": "exponential"}),
+    )
+    # exp(exp(6)) is about 1.6e175: Keras overflows it to inf.
+    assert codomain.interval == Interval(math.e, INF, True, False)
+    assert any("overflow to inf" in note for note in codomain.notes)
+    assert chain(dense("exponential")).notes == ()  # (0, inf) has nothing to overflow
+
+
 def test_softmax_depends_on_the_length_of_its_axis() -> None:
     one = chain(dense("softmax", units=1))
     assert one.interval == Interval.point(1.0)  # a one-element softmax is exactly 1
@@ -409,7 +436,7 @@ def test_an_activation_bounds_an_unknown_input() -> None:
             ("Normalization", {"mean": None, "variance": None}),
             "mean and variance are in the weights file",
         ),
-        (("UpSampling2D", {"interpolation": "bicubic"}), "can overshoot"),
+        (("UpSampling2D", {"interpolation": "gaussian"}), "gaussian interpolation"),
         (("Cholesky", {}, "keras.src.ops.linalg"), "the Cholesky op is not supported"),
         (("Embedding", {}), "Embedding"),
         (("RandomFlip", {}, None), "the RandomFlip layer is not supported"),
@@ -1121,6 +1148,13 @@ DENSE_STACKS = shared_stacks(Interval.open(1 / 3, 2 / 3)) + [  # relu6(x + 3) / 
     ),
     Head("op_power", lambda k, t: t["d"] ** 2, True, Interval(0.0, INF, True, False)),
     Head("op_softmax", lambda k, t: k.ops.softmax(t["d"]), True, Interval.open(0.0, 1.0)),
+    # keras.activations.threshold cannot be a string activation: it has required arguments.
+    Head(
+        "op_threshold",
+        lambda k, t: k.ops.threshold(t["d"], 0.5, -2.0),
+        True,
+        Interval(-2.0, INF, True, False),
+    ),
 ]
 
 
@@ -1205,6 +1239,19 @@ SEQUENCE_STACKS = [
         lambda k, t: k.layers.Bidirectional(k.layers.SimpleRNN(5), merge_mode="ave")(t["x"]),
     ),
     Head(
+        "bidirectional_concat",
+        lambda k, t: k.layers.Bidirectional(k.layers.LSTM(5))(t["x"]),
+        expected=Interval.open(-1.0, 1.0),
+    ),
+    Head(
+        "bidirectional_none",  # both directions as separate outputs; here the backward one
+        lambda k, t: k.layers.Bidirectional(
+            k.layers.GRU(5), backward_layer=k.layers.GRU(5, activation="sigmoid", go_backwards=True),
+            merge_mode=None,
+        )(t["x"])[1],
+        expected=Interval(0.0, 1.0, True, False),
+    ),
+    Head(
         "time_distributed",
         lambda k, t: k.layers.TimeDistributed(k.layers.Dense(3, activation="sigmoid"))(t["x"]),
         expected=Interval.open(0.0, 1.0),
@@ -1243,6 +1290,21 @@ IMAGE_STACKS = [
         ),
         expected=Interval.open(0.0, 1.0),
     ),
+    # Kernels with negative lobes overshoot the input's range: by up to 0.14 of its span per
+    # axis for bicubic at factor 2 (Keys a = -0.75, the worst backend), more for Lanczos.
+    Head(
+        "bicubic",
+        lambda k, t: k.layers.UpSampling2D(2, interpolation="bicubic")(
+            k.layers.Conv2D(3, 3, padding="same", activation="sigmoid")(t["x"])
+        ),
+        expected=Interval.closed(-0.32080078125, 1.32080078125),  # 2 * 9/64 * (1 + 9/64)
+    ),
+    Head(
+        "lanczos5",
+        lambda k, t: k.layers.UpSampling2D((3, 1), interpolation="lanczos5")(
+            k.layers.Conv2D(3, 3, padding="same", activation="tanh")(t["x"])
+        ),
+    ),
     Head(
         "transposed_tanh",
         lambda k, t: k.layers.Conv2DTranspose(2, 3, strides=2, activation="tanh")(t["x"]),
@@ -1272,6 +1334,11 @@ IMAGE_STACKS = [
     Head(
         "softmax_channels",
         lambda k, t: k.layers.Softmax(axis=-1)(k.layers.Conv2D(4, 1)(t["x"])),
+        expected=Interval.open(0.0, 1.0),
+    ),
+    Head(
+        "softmax_rows",
+        lambda k, t: k.layers.Softmax(axis=1)(k.layers.Conv2D(4, 1)(t["x"])),
         expected=Interval.open(0.0, 1.0),
     ),
     Head(
@@ -1441,3 +1508,10 @@ def test_keras3_h5_reads_the_same_codomains_as_keras(suites: Suites, name: str) 
         from_keras.notes,
         from_keras.simplex_axis,
     )
+
+
+def test_softmax_outputs_carry_the_axis_they_sum_over(suites: Suites) -> None:
+    images = suites["keras3_images"].codomains
+    assert (images["softmax_channels"].simplex_axis, images["softmax_rows"].simplex_axis) == (-1, 1)
+    assert suites["keras3_activations"].codomains["softmax"].simplex_axis == -1
+    assert suites["keras3_images"].codomains["global_max"].simplex_axis is None

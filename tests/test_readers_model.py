@@ -6,6 +6,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vaecheck.errors import VaecheckError
@@ -237,3 +238,163 @@ def test_weights_only_h5_is_refused(saved_models, tmp_path):
 def test_missing_model_file(tmp_path):
     with pytest.raises(VaecheckError, match="no such file"):
         read_model(tmp_path / "absent.keras")
+
+
+# tf.keras SavedModel directories ------------------------------------------------------------------
+def test_tf_keras_saved_model_is_read_through_keras_metadata(saved_models):
+    directory = saved_models.save_tf_keras("vae", lambda k: _vae(k, "hard_sigmoid"), suffix="")
+    assert (directory / "keras_metadata.pb").is_file() and directory.is_dir()
+    model = read_model(directory)
+    assert model.format == "savedmodel"
+    assert model.keras_version and model.keras_version.startswith("2.")
+    [output] = model.graph.outputs
+    node = model.graph.nodes[output.ref.node]
+    assert node.label == "decoder › dec_out"
+    assert node.config["activation"] == "hard_sigmoid"
+    # Its tuples (written as {"class_name": "__tuple__"}) are lists again: shapes are known.
+    assert output_shape(model.graph, output.ref) == (None, 8)
+    h5 = read_model(saved_models.save_tf_keras("vae", lambda k: _vae(k, "hard_sigmoid")))
+    assert sorted(model.graph.nodes) == sorted(h5.graph.nodes)
+
+
+def test_saved_model_of_a_compiled_model_carries_its_training_config(saved_models):
+    def build(keras):
+        model = _sequential(keras)
+        model.compile(loss="categorical_crossentropy")
+        return model
+
+    model = read_model(saved_models.save_tf_keras("compiled_seq", build, suffix=""))
+    assert model.training is not None
+    assert "categorical_crossentropy" in json.dumps(model.training)
+
+
+def test_keras3_export_without_keras_metadata_is_refused(saved_models, tmp_path):
+    import keras
+
+    model = _sequential(keras)
+    model.export(str(tmp_path / "exported"), verbose=False)
+    with pytest.raises(VaecheckError) as error:
+        read_model(tmp_path / "exported")
+    message = str(error.value)
+    assert "without keras_metadata.pb" in message and "probing" in message
+    assert "\n" not in message
+
+
+def _varint(value):
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number, payload):
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x0a\xff\xff\xff\x0f", "not a valid protobuf message (a field runs past"),
+        (b"\x0a\x80", "not a valid protobuf message (a number runs past"),
+        (_field(1, _field(3, b"root.layer-0") + _field(5, b"{}")), "has no root object"),
+        (_field(1, _field(3, b"root") + _field(5, b"[1]")), "is not a JSON object"),
+        (_field(1, _field(3, b"root") + _field(5, b"{oops")), "keras_metadata.pb is not valid JSON"),
+    ],
+)
+def test_broken_keras_metadata_is_one_line_error(tmp_path, content, message):
+    (tmp_path / "keras_metadata.pb").write_bytes(content)
+    with pytest.raises(VaecheckError) as error:
+        read_model(tmp_path)
+    assert message in str(error.value) and str(error.value).startswith(str(tmp_path))
+
+
+def test_keras_metadata_decoder_finds_the_root_among_other_nodes(tmp_path):
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "Dense", "config": {"name": "d", "units": 2, "activation": "softsign",
+                                           "batch_input_shape": {"class_name": "__tuple__", "items": [None, 3]}}}]}}
+    root = json.dumps({"class_name": "Sequential", "keras_version": "2.15.0", "model_config": config})
+    layer = _field(2, b"") + _field(3, b"root.layer-0") + _field(5, b'{"class_name": "Dense"}')
+    data = _field(1, layer) + _field(1, _field(3, b"root") + _field(4, b"_tf_keras_sequential")
+                                    + _field(5, root.encode()) + _field(6, b"\x08\x02\x10\x01"))
+    (tmp_path / "keras_metadata.pb").write_bytes(data)
+    model = read_model(tmp_path)
+    [output] = model.graph.outputs
+    assert model.keras_version == "2.15.0"
+    assert model.graph.nodes[output.ref.node].config["activation"] == "softsign"
+    assert output_shape(model.graph, output.ref) == (None, 2)
+
+
+# Subclassed models --------------------------------------------------------------------------------
+def _subclassed_vae(keras):
+    """The canonical Keras VAE, made saveable as KERAS_FACTS §1.5 says users do it: get_config
+    serializes the encoder and decoder; its Sampling layer is defined here and registered
+    nowhere, so Keras itself could not load the file."""
+
+    class Sampling(keras.layers.Layer):
+        def call(self, inputs):
+            mean, log_var = inputs
+            return mean + keras.ops.exp(0.5 * log_var) * keras.random.normal(keras.ops.shape(mean))
+
+    class VAE(keras.Model):
+        def __init__(self, encoder, decoder, **kwargs):
+            super().__init__(**kwargs)
+            self.encoder, self.decoder, self.sampling = encoder, decoder, Sampling()
+
+        def call(self, x):
+            return self.decoder(self.sampling(self.encoder(x)))
+
+        def get_config(self):
+            config = super().get_config()
+            config["encoder"] = keras.saving.serialize_keras_object(self.encoder)
+            config["decoder"] = keras.saving.serialize_keras_object(self.decoder)
+            return config
+
+    x = keras.Input((6,), name="x")
+    h = keras.layers.Dense(4, activation="relu", name="enc_h")(x)
+    encoder = keras.Model(
+        x, [keras.layers.Dense(2, name="z_mean")(h), keras.layers.Dense(2, name="z_log_var")(h)],
+        name="encoder",
+    )
+    z = keras.Input((2,), name="z")
+    t = keras.layers.Dense(5, activation="tanh", name="dec_h")(z)
+    t = keras.layers.BatchNormalization(name="bn")(t)
+    decoder = keras.Model(z, keras.layers.Dense(6, name="dec_out")(t), name="decoder")
+    vae = VAE(encoder, decoder, name="vae")
+    vae(np.zeros((1, 6), "float32"))
+    bn = decoder.get_layer("bn")
+    bn.set_weights([np.array(v, "float32") for v in ([1.5, -2.0, 1, 1, 0.5], [0.0] * 5,
+                                                     [0.1] * 5, [0.5, 1, 2, 1, 1])])
+    return vae
+
+
+def test_real_subclassed_vae_is_read_through_its_stored_decoder(saved_models):
+    built = {}
+
+    def build(keras):
+        built["vae"] = _subclassed_vae(keras)
+        return built["vae"]
+
+    path = saved_models.save("subclassed_vae", build)
+    assert "vae" in built, f"another test already saved a model as {path}"
+    model = read_model(path)
+    assert model.config["class_name"] == model.config["registered_name"] == "VAE"
+    [output] = model.graph.outputs
+    assert output.name == "decoder"
+    assert model.graph.nodes[output.ref.node].label == "decoder › dec_out"
+    assert any("subclassed" in note and "'decoder'" in note for note in model.graph.notes)
+
+    from vaecheck.ops import output_codomains
+    from vaecheck.readers.weights import open_weights
+
+    weights = open_weights(str(path), model.format, model.config, model.keras_version)
+    codomain = output_codomains(model.graph, model.keras_version, weights)["decoder"]
+    weights.close()
+    # The decoder's weights are found under the attribute the VAE keeps it in.
+    assert codomain.saved_weights == ("decoder › bn", "decoder › dec_out")
+    z = np.random.default_rng(0).normal(size=(300, 2)).astype("float32") * np.repeat(
+        [1.0, 10.0, 1000.0], 100
+    )[:, None].astype("float32")
+    outputs = np.asarray(built["vae"].decoder(z, training=False))
+    assert codomain.interval.low <= outputs.min() and outputs.max() <= codomain.interval.high

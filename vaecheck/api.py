@@ -17,6 +17,7 @@ from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
 from vaecheck.ops import output_codomains
 from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
 from vaecheck.readers.model import ModelFile, read_model
+from vaecheck.readers.weights import open_weights
 from vaecheck.report import (
     OutputResult,
     ProbeObservation,
@@ -288,7 +289,14 @@ def _data_source(data: Any, key: str | None, columns: Any) -> DataSource:
 
 def _candidates(model_file: ModelFile) -> list[_Candidate]:
     graph = model_file.graph
-    codomains = output_codomains(graph, model_file.keras_version)
+    # Opened lazily: a model whose ranges need no weights never reads them.
+    weights = open_weights(
+        model_file.path, model_file.format, model_file.config, model_file.keras_version
+    )
+    try:
+        codomains = output_codomains(graph, model_file.keras_version, weights)
+    finally:
+        weights.close()
     return [
         _Candidate(
             output=output,

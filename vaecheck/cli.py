@@ -42,8 +42,9 @@ CONTEXT: dict[str, Any] = {"help_option_names": HELP_OPTIONS, "max_content_width
 HELP = """Check that saved Keras models' outputs can produce the values in their data.
 
 \b
-MODEL  a saved Keras model: .keras (Keras 3) or legacy .h5 (Keras 2, tf.keras, Keras 3).
-       It is read statically: TensorFlow is never imported, nothing in the file runs.
+MODEL  a saved Keras model: .keras (Keras 3), legacy .h5 (Keras 2, tf.keras, Keras 3), or a
+       tf.keras SavedModel directory. It is read statically: TensorFlow is never imported,
+       nothing in the file runs.
 DATA   the values the output is trained against (for an autoencoder, its input):
        .npy; .npz (--key picks the array); .csv or .tsv (--columns picks columns);
        an HDF5 dataset as data.h5:/group/dataset (or --key); a directory or a

@@ -22,6 +22,9 @@ class Codomain:
     unknown_reason: str | None = None
     notes: tuple[str, ...] = ()
     simplex_axis: int | None = None  # set when values along this axis sum to 1 (softmax)
+    # Layers whose saved weights set an end the architecture leaves open: such an end holds for
+    # the weights in the file, and training moves it.
+    saved_weights: tuple[str, ...] = ()
 
     @property
     def known(self) -> bool:

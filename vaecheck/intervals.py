@@ -165,6 +165,8 @@ class Interval:
         if new_low > new_high:  # the whole interval lies beyond one bound
             value = low if self.high < low else high
             return Interval.point(value)
+        if new_low == new_high:  # e.g. (0, inf) clipped to [-1, 0]: every value becomes 0
+            return Interval.point(new_low)
         low_closed = self.low_closed if self.low > low else True
         high_closed = self.high_closed if self.high < high else True
         return Interval(new_low, new_high, low_closed, high_closed)

@@ -7,20 +7,29 @@ function and one line there. Activations are exact images of intervals (`activat
 `sigmoid(tanh(x))` is `(sigmoid(-1), sigmoid(1))`, not `(0, 1)`.
 
 The rule of the house: a range is never narrower than what Keras can output, nor wider than it
-must be. Weights are not read, so what depends on them is the real line (a Dense layer's
-pre-activation, a PReLU's negative side) or unknown (BatchNormalization's statistics). An
-activation bounds its output whatever its input, so it turns an unknown input into a known
-range: a VAE's custom `Sampling` layer is unknown, its decoder's final relu is still [0, inf).
-Ends are the mathematical ones; float32 saturation (sigmoid reaching 1.0) is the checks' concern.
+must be. An activation bounds its output whatever its input, so it turns an unknown input into a
+known range: a VAE's custom `Sampling` layer is unknown, its decoder's final relu is still
+[0, inf). Ends are the mathematical ones; float32 saturation (sigmoid reaching 1.0) is the
+checks' concern.
+
+Weights. Without them, what depends on them is the real line (a Dense layer's pre-activation, a
+PReLU's negative side) or unknown (BatchNormalization's statistics). Given a `WeightSource`,
+the graph is evaluated twice: once for the architecture alone, once with the saved weights
+(BatchNormalization, adapted Normalization, PReLU's alpha, Dense and convolution kernels after a
+bounded input). Each output keeps the architecture's range where that is bounded, and takes an
+end from the weights only where the architecture leaves it infinite or unknown: the saved
+weights bound what the architecture cannot, but never narrow what it already bounds (training
+moves weights; an untrained decoder's sigmoid must still be allowed to reach 0 and 1).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
 import numpy as np
@@ -29,6 +38,7 @@ from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.graph import Graph, Node, TensorRef
 from vaecheck.intervals import INF, Interval, format_bound
+from vaecheck.readers.weights import WeightSource, WeightsUnavailable
 from vaecheck.shapes import output_shape
 
 REAL_LINE = Interval.real_line()
@@ -86,8 +96,11 @@ class Piecewise:
             segment = intersect(interval, Interval(edges[k], edges[k + 1], False, False))
             if segment is not None:
                 parts.append(_monotone_image(formula, segment))
+        # An open finite end is reached in float32 (exp(-1000) is 0.0, so sigmoid(exp(x)) is
+        # 0.5): where a jump sits on such an end, the value at the jump is an output too.
+        reachable = interval.closure()
         for point, value in zip(self.breakpoints, self.values):
-            if interval.contains(point):
+            if reachable.contains(point):
                 parts.append(_point(value))
         return parts
 
@@ -830,6 +843,53 @@ def _is_keras_module(module: str) -> bool:
 
 
 # The layer call a transfer function sees ------------------------------------------------------
+@dataclass
+class WeightLedger:
+    """The weight source of one evaluation, and which layers read from it or failed to."""
+
+    source: WeightSource
+    used: dict[str, str] = field(default_factory=dict)  # node id -> label
+    failed: dict[str, tuple[str, str]] = field(default_factory=dict)  # node id -> label, why
+
+    def variables(
+        self, node: Node, expected: Sequence[tuple[str, ...]]
+    ) -> list[np.ndarray]:
+        """The variables of `node`'s layer in `expected` order, each named by its aliases
+        (`("kernel", "depthwise_kernel")`); raises WeightsUnavailable."""
+        try:
+            found = self.source.variables(node.layer_path)
+            arrays = _match_variables(found.arrays, found.names, expected)
+        except WeightsUnavailable as exc:
+            self.failed.setdefault(node.id, (node.label, str(exc)))
+            raise
+        self.used[node.id] = node.label
+        return arrays
+
+
+def _match_variables(
+    arrays: Sequence[np.ndarray],
+    names: Sequence[str | None],
+    expected: Sequence[tuple[str, ...]],
+) -> list[np.ndarray]:
+    if names and all(name is not None for name in names):
+        by_name = dict(zip(names, arrays))
+        matched = []
+        for aliases in expected:
+            array = next((by_name[a] for a in aliases if a in by_name), None)
+            if array is None:
+                raise WeightsUnavailable(f"the layer has no {aliases[0]} variable")
+            matched.append(array)
+        return matched
+    # Numbered variables (`vars/0`, `vars/1`, ...): Keras's save order is the only key.
+    if len(arrays) != len(expected):
+        wanted = ", ".join(a[0] for a in expected)
+        raise WeightsUnavailable(
+            f"the layer saved {len(arrays)} variables where {len(expected)} ({wanted}) "
+            "were expected"
+        )
+    return list(arrays)
+
+
 @dataclass(frozen=True)
 class LayerCall:
     """One layer call, with the codomains of its tensor arguments in place of the tensors.
@@ -850,10 +910,20 @@ class LayerCall:
     keras_major: int | None
     graph: Graph
     depth: int = 0
+    weights: WeightLedger | None = None  # None: the architecture alone
 
     @property
     def label(self) -> str:
         return self.node.label
+
+    def variables(self, expected: Sequence[tuple[str, ...]]) -> list[np.ndarray]:
+        """This layer's saved variables (see WeightLedger.variables); only for the layer
+        itself, not for one a wrapper holds, whose variables sit elsewhere."""
+        if self.weights is None:
+            raise WeightsUnavailable("no weights were given")
+        if self.depth > 0:
+            raise WeightsUnavailable("the weights of a wrapped layer are not read")
+        return self.weights.variables(self.node, expected)
 
     def first_input(self) -> Codomain:
         if not self.inputs:
@@ -887,11 +957,40 @@ def transfer(call: LayerCall) -> Outputs:
     if function is None:
         return Codomain.unknown(call.label, unsupported_reason(call.op, call.module))
     try:
-        return function(call)
+        outputs = function(call)
     except (ConfigProblem, ValueError, TypeError, ArithmeticError, KeyError, IndexError) as exc:
         return Codomain.unknown(
             call.label, f"{call.op}: cannot interpret its configuration ({exc})"
         )
+    if isinstance(outputs, tuple):
+        return tuple(in_float32(c) for c in outputs)
+    return in_float32(outputs)
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+OVERFLOW_NOTE = "values past float32's largest, 3.4e38, overflow to inf"
+
+
+def in_float32(codomain: Codomain) -> Codomain:
+    """The range as float32 tensors hold it: an end past float32's largest value is infinite,
+    since Keras computes in float32 and such values overflow (exp(exp(6)) is inf)."""
+    interval = codomain.interval
+    if interval is None:
+        return codomain
+    low, low_closed = interval.low, interval.low_closed
+    high, high_closed = interval.high, interval.high_closed
+    overflows_high = FLOAT32_MAX < high < INF
+    overflows_low = -INF < low < -FLOAT32_MAX
+    if not (overflows_high or overflows_low):
+        return codomain
+    if overflows_high:
+        high, high_closed = INF, False
+        low, low_closed = min(low, FLOAT32_MAX), low_closed or low > FLOAT32_MAX
+    if overflows_low:
+        low, low_closed = -INF, False
+        high, high_closed = max(high, -FLOAT32_MAX), high_closed or high < -FLOAT32_MAX
+    widened = replace(codomain, interval=Interval(low, high, low_closed, high_closed))
+    return widened if OVERFLOW_NOTE in codomain.notes else widened.with_note(OVERFLOW_NOTE)
 
 
 def unsupported_reason(op: str, module: str | None) -> str:
@@ -1050,9 +1149,94 @@ def _up_sampling_2d(call: LayerCall) -> Outputs:
     interpolation = call.config.get("interpolation", "nearest")
     if interpolation in ("nearest", "bilinear", "area"):
         return values_subset(call)
-    return Codomain.unknown(
-        call.label, f"UpSampling2D with {interpolation} interpolation can overshoot its input range"
+    if interpolation not in RESAMPLING_KERNELS:
+        return Codomain.unknown(
+            call.label,
+            f"UpSampling2D with {interpolation} interpolation, which vaecheck does not know",
+        )
+    size = call.config.get("size", (2, 2))
+    factors = (size, size) if _is_int(size) else tuple(size) if isinstance(size, list) else ()
+    if len(factors) != 2 or not all(_is_int(f) and f >= 1 for f in factors):
+        raise ConfigProblem("its size is not two positive integers")
+    base = without_simplex(call.first_input())
+    if not base.known:
+        return base
+    # Output = sum of w_k x_k with sum w = 1 and negative weights of total mass N: it lies in
+    # [low - N span, high + N span]. Separable in 2-D: N = Nh (1 + Nw) + (1 + Nh) Nw.
+    along = [resampling_overshoot(interpolation, f) for f in factors]
+    overshoot = along[0] * (1 + along[1]) + (1 + along[0]) * along[1]
+    interval: Interval = base.interval  # type: ignore[assignment]
+    if overshoot == 0 or interval.low == interval.high:
+        return base
+    if not interval.is_bounded:
+        return stepped(base, REAL_LINE, f"{call.label}: {interpolation} up-sampling overshoots")
+    reach = overshoot * (interval.high - interval.low)
+    widened = Interval(interval.low - reach, interval.high + reach, True, True)
+    return stepped(
+        base,
+        widened,
+        f"{call.label}: {interpolation} up-sampling (overshoots by up to "
+        f"{overshoot:.3g} of the input's span)",
     )
+
+
+def _keys_cubic(a: float) -> Callable[[float], float]:
+    def kernel(x: float) -> float:
+        x = abs(x)
+        if x <= 1:
+            return ((a + 2) * x - (a + 3)) * x * x + 1
+        if x < 2:
+            return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+        return 0.0
+
+    return kernel
+
+
+def _lanczos(radius: int) -> Callable[[float], float]:
+    def sinc(x: float) -> float:
+        return 1.0 if x == 0 else math.sin(math.pi * x) / (math.pi * x)
+
+    return lambda x: sinc(x) * sinc(x / radius) if abs(x) < radius else 0.0
+
+
+# Interpolation kernels with negative lobes, each as the backends implement it: Keys cubic with
+# a = -0.5 (TensorFlow, JAX) and -0.75 (PyTorch); Lanczos (TensorFlow, JAX). Bounds take the
+# worst of them, since a file does not say which backend will run it.
+RESAMPLING_KERNELS: dict[str, tuple[tuple[Callable[[float], float], int], ...]] = {
+    "bicubic": ((_keys_cubic(-0.5), 2), (_keys_cubic(-0.75), 2)),
+    "lanczos3": ((_lanczos(3), 3),),
+    "lanczos5": ((_lanczos(5), 5),),
+}
+
+
+@functools.lru_cache(maxsize=64)
+def resampling_overshoot(interpolation: str, factor: int) -> float:
+    """The largest total negative weight of one output sample, up-sampling by `factor` with
+    half-pixel centres; borders either drop the taps outside and renormalise (TensorFlow's
+    Keys cubic and scale_and_translate) or clamp them to the edge (PyTorch)."""
+    worst = 0.0
+    for kernel, radius in RESAMPLING_KERNELS[interpolation]:
+        # Short inputs matter: with both borders inside the kernel, renormalising the taps
+        # that remain can raise the negative weight (lanczos5 on 8 rows).
+        for length, output in (
+            (length, output)
+            for length in (*range(1, 2 * radius + 3), 4 * radius + 4)
+            for output in range(length * factor)
+        ):
+            centre = (output + 0.5) / factor - 0.5
+            first = math.floor(centre) - radius + 1
+            taps = [(j, kernel(centre - j)) for j in range(first, first + 2 * radius)]
+            inside = [(j, w) for j, w in taps if 0 <= j < length]
+            total = sum(w for _, w in inside)
+            dropped = [w / total for _, w in inside] if total > 0 else []
+            clamped: dict[int, float] = {}
+            for j, w in taps:
+                edge = min(max(j, 0), length - 1)
+                clamped[edge] = clamped.get(edge, 0.0) + w
+            clamped_total = sum(clamped.values())
+            for weights in (dropped, [w / clamped_total for w in clamped.values()]):
+                worst = max(worst, -sum(w for w in weights if w < 0))
+    return worst if worst > 1e-12 else 0.0  # sinc at whole numbers is 0 up to rounding
 
 
 def _pads_with_zero(what: str) -> Transfer:
@@ -1079,12 +1263,26 @@ def _rescaling(call: LayerCall) -> Outputs:
 
 def _normalization(call: LayerCall) -> Outputs:
     mean, variance = call.config.get("mean"), call.config.get("variance")
+    source = ""
     if mean is None or variance is None:
-        return Codomain.unknown(
-            call.label,
-            "Normalization adapted to data: its mean and variance are in the weights file, "
-            "which is not read",
-        )
+        if call.weights is None:
+            return Codomain.unknown(
+                call.label,
+                "Normalization adapted to data: its mean and variance are in the weights file, "
+                "which was not read",
+            )
+        base = call.first_input()
+        if not base.known:
+            return base
+        try:
+            saved = call.variables([("mean",), ("variance",), ("count",)])
+        except WeightsUnavailable as exc:
+            return Codomain.unknown(
+                call.label,
+                f"Normalization adapted to data: its mean and variance cannot be read ({exc})",
+            )
+        mean, variance = _float_kernel(saved[0]).tolist(), _float_kernel(saved[1]).tolist()
+        source = " (saved weights)"
     invert = call.config.get("invert", False)
     base = call.first_input()
     if not base.known:
@@ -1102,7 +1300,68 @@ def _normalization(call: LayerCall) -> Outputs:
     expression = (
         f"x*{std_text} + {compact(mean)}" if invert else f"(x - {compact(mean)}) / {std_text}"
     )
-    return stepped(base, image, f"{call.label}: {expression}")
+    return stepped(base, image, f"{call.label}: {expression}{source}")
+
+
+def _batch_normalization(call: LayerCall) -> Outputs:
+    """gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta, per channel, from the
+    saved weights; a negative gamma flips its channel's range."""
+    if call.weights is None:
+        return Codomain.unknown(
+            call.label,
+            "BatchNormalization: its statistics are in the weights file, which was not read",
+        )
+    base = call.first_input()
+    if not base.known:
+        return base
+    config = call.config
+    scale, center = config.get("scale", True) is not False, config.get("center", True) is not False
+    expected = [("gamma",)] * scale + [("beta",)] * center
+    expected += [("moving_mean",), ("moving_variance",)]
+    if config.get("renorm"):
+        expected += [("moving_stddev",), ("renorm_mean",), ("renorm_stddev",)]
+    try:
+        saved = [_float_kernel(a) for a in call.variables(expected)]
+    except (WeightsUnavailable, KernelNotUsable) as exc:
+        return Codomain.unknown(
+            call.label, f"BatchNormalization: its statistics cannot be read ({exc})"
+        )
+    saved.reverse()
+    gamma = saved.pop() if scale else np.ones(1)
+    beta = saved.pop() if center else np.zeros(1)
+    moving_mean, moving_variance = saved.pop(), saved.pop()
+    epsilon = number(config.get("epsilon", 1e-3), "epsilon")
+    if (moving_variance + epsilon <= 0).any():
+        raise ConfigProblem("a moving variance below -epsilon")
+    try:
+        gamma, beta, moving_mean, moving_variance = np.broadcast_arrays(
+            gamma, beta, moving_mean, moving_variance
+        )
+    except ValueError:
+        raise ConfigProblem("its statistics have shapes that do not broadcast") from None
+    inverse = gamma / np.sqrt(moving_variance + epsilon)
+    offset = beta - moving_mean * inverse
+    interval: Interval = base.interval  # type: ignore[assignment]
+    images = []
+    channels = zip(inverse.ravel().tolist(), offset.ravel().tolist(), moving_mean.ravel().tolist())
+    for s, o, m in set(channels):
+        # Keras computes x * inverse + (beta - mean * inverse) in float32: allow its rounding.
+        size = abs(s) * _magnitude(interval) + abs(o) + abs(m * s)
+        images.append(_widened(interval.affine(s, o), 4 * UNIT_ROUNDOFF_FLOAT32 * size))
+    return stepped(base, _hull_all(images), f"{call.label}: batch normalization (saved statistics)")
+
+
+def _magnitude(interval: Interval) -> float:
+    return max(abs(interval.low), abs(interval.high))
+
+
+def _widened(interval: Interval, slack: float) -> Interval:
+    """`interval` grown by float rounding `slack` at each finite end (which it then holds)."""
+    if slack == 0 or not math.isfinite(slack):
+        return interval
+    low = interval.low - slack if math.isfinite(interval.low) else interval.low
+    high = interval.high + slack if math.isfinite(interval.high) else interval.high
+    return Interval(low, high, True, True)
 
 
 def _is_zero(value: Any) -> bool:
@@ -1150,6 +1409,10 @@ def _activation_layer(call: LayerCall) -> Outputs:
 
 def _activation_class(call: LayerCall) -> Outputs:
     """ReLU, LeakyReLU, ELU, Softmax, PReLU, ThresholdedReLU."""
+    if call.op == "PReLU" and call.weights is not None:
+        with_alpha = _prelu_with_alpha(call)
+        if with_alpha is not None:
+            return with_alpha
     activation = resolve_activation(
         {"class_name": call.op, "config": call.config}, call.keras_major
     )
@@ -1158,6 +1421,31 @@ def _activation_class(call: LayerCall) -> Outputs:
         # Masked positions get a large negative logit: their outputs are 0, the others up to 1.
         result = replace(result, interval=result.interval.hull(UNIT))  # type: ignore[union-attr]
     return result
+
+
+def _prelu_with_alpha(call: LayerCall) -> Codomain | None:
+    """relu(x) - alpha * relu(-x) with the saved alpha: per channel, x where x >= 0 and
+    alpha * x below. None when the input needs no alpha or alpha cannot be read."""
+    base = call.inputs[0] if call.inputs else Codomain.real_line()
+    interval = base.interval if base.known else REAL_LINE
+    if interval.low >= 0:  # type: ignore[union-attr]
+        return None
+    try:
+        (alpha,) = call.variables([("alpha",)])
+        alphas = sorted(set(_float_kernel(alpha).ravel().tolist()))
+    except (WeightsUnavailable, KernelNotUsable):
+        return None
+    if not alphas:
+        return None
+    assert interval is not None
+    images = [union_hull(_prelu_function(a).parts(interval))[0] for a in alphas]
+    start = base if base.known else Codomain.real_line()
+    shown = compact(alphas) if len(alphas) > 1 else format_bound(alphas[0])
+    return start.with_step(_hull_all(images), f"{call.label}: prelu(alpha={shown}, saved weights)")
+
+
+def _prelu_function(alpha: float) -> Piecewise:
+    return piecewise([0.0], lambda x0: _linear(1.0) if x0 > 0 else _linear(alpha))
 
 
 def _activate_input(call: LayerCall, activation: ResolvedActivation) -> Codomain:
@@ -1185,13 +1473,209 @@ def _masked(call: LayerCall) -> bool:
 
 
 def _with_activation(call: LayerCall) -> Outputs:
-    """Dense, convolutions, ...: the activation on the pre-activation, the real line (weights
-    are not read)."""
+    """Dense, convolutions, ...: the activation on the pre-activation. That is the real line,
+    unless the saved kernel and bias bound it (a bounded input and weights to read)."""
     activation = resolve_activation(call.config.get("activation", "linear"), call.keras_major)
     size = None
     if isinstance(activation, Activation) and activation.axis in (-1, (-1,)):
         size = _units(call)
-    return apply_activation(call.label, activation, Codomain.real_line(), size)
+    pre_activation = Codomain.real_line()
+    if (
+        call.weights is not None
+        and isinstance(activation, Activation)
+        and not _image_of_real_line(activation).is_bounded
+    ):
+        pre_activation = _weighted_sum(call)
+    return apply_activation(call.label, activation, pre_activation, size)
+
+
+# Kernels and biases on a bounded input ---------------------------------------------------------
+UNIT_ROUNDOFF_FLOAT32 = 2.0**-24
+MAX_BLOCK_ENTRIES = 1 << 22  # kernel entries handled at once, to keep the temporaries small
+KERNEL_LAYERS_WITH_ZERO_INPUTS = frozenset(
+    ["Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"]  # border outputs miss some taps
+)
+
+
+class KernelNotUsable(Exception):
+    """A kernel the interval arithmetic does not cover; the range stays the real line."""
+
+
+def _weighted_sum(call: LayerCall) -> Codomain:
+    """x·W + b over the input's range, with the saved kernel and bias: each output unit is a
+    sum over its kernel taps (for a convolution, kernel positions times input channels)."""
+    base = call.inputs[0] if call.inputs else None
+    if base is None or not base.known or base.interval.is_real_line:  # type: ignore[union-attr]
+        return Codomain.real_line()
+    interval: Interval = base.interval  # type: ignore[assignment]
+    try:
+        _refuse_quantized(call.config)
+        low, high = _kernel_bounds(call, interval)
+    except WeightsUnavailable:
+        return Codomain.real_line()
+    except KernelNotUsable as exc:
+        assert call.weights is not None
+        call.weights.failed.setdefault(call.node.id, (call.label, str(exc)))
+        return Codomain.real_line()
+    bounded = Interval(low, high, True, True) if low < high else _point(low)
+    return base.with_step(bounded, f"{call.label}: x·W + b (saved weights)")
+
+
+def _refuse_quantized(config: Mapping[str, Any]) -> None:
+    policy = config.get("dtype")
+    text = str(policy.get("config") if isinstance(policy, Mapping) else policy)
+    if re.search(r"int8|int4|float8|quantiz", text, re.IGNORECASE):
+        raise KernelNotUsable("its kernel is quantized, which the range engine does not read")
+
+
+def _kernel_bounds(call: LayerCall, interval: Interval) -> tuple[float, float]:
+    config = call.config
+    op = call.op
+    padding = config.get("padding", "valid")
+    zero_inputs = op in KERNEL_LAYERS_WITH_ZERO_INPUTS or padding in ("same", "causal")
+    use_bias = bool(config.get("use_bias", True))
+    if op == "EinsumDense":
+        return _einsum_bounds(call, interval)
+    if op in ("SeparableConv1D", "SeparableConv2D"):
+        expected = [("depthwise_kernel",), ("pointwise_kernel",)]
+        arrays = call.variables(expected + ([("bias",)] if use_bias else []))
+        depthwise, pointwise = _float_kernel(arrays[0]), _float_kernel(arrays[1])
+        if depthwise.ndim < 3 or pointwise.ndim < 3:
+            raise KernelNotUsable("its kernels do not have the shape of a separable convolution")
+        # Depthwise: one channel per (input channel, multiplier); then a Dense on those.
+        lows, highs = _input_bounds(interval, depthwise.shape[0:-2], zero_inputs)
+        depthwise_columns = depthwise.reshape(-1, math.prod(depthwise.shape[-2:]))
+        mid_low, mid_high = linear_bounds(depthwise_columns, None, lows, highs)
+        bias = _float_kernel(arrays[2]) if use_bias else None
+        pointwise_columns = pointwise.reshape(-1, pointwise.shape[-1])
+        low, high = linear_bounds(pointwise_columns, bias, mid_low, mid_high)
+        return float(low.min()), float(high.max())
+    names = ("kernel", "depthwise_kernel") if op.startswith("DepthwiseConv") else ("kernel",)
+    expected = [names] + ([("bias",)] if use_bias else [])
+    arrays = call.variables(expected)
+    kernel = _float_kernel(arrays[0])
+    bias = _float_kernel(arrays[1]) if use_bias else None
+    if op == "Dense":
+        if kernel.ndim != 2:
+            raise KernelNotUsable("its kernel is not a matrix")
+        columns = kernel
+    elif op.startswith(("Conv1D", "Conv2D", "Conv3D")) and op.endswith("Transpose"):
+        if kernel.ndim < 3:
+            raise KernelNotUsable("its kernel does not have the shape of a convolution")
+        columns = np.moveaxis(kernel, -2, -1).reshape(-1, kernel.shape[-2])
+    elif op in ("Conv1D", "Conv2D", "Conv3D", "DepthwiseConv1D", "DepthwiseConv2D"):
+        if kernel.ndim < 3:
+            raise KernelNotUsable("its kernel does not have the shape of a convolution")
+        if op.startswith("Depthwise"):  # output channel c * multiplier + m sums kernel[..., c, m]
+            columns = kernel.reshape(-1, kernel.shape[-2] * kernel.shape[-1])
+        else:
+            columns = kernel.reshape(-1, kernel.shape[-1])
+    else:
+        raise KernelNotUsable(f"the kernel of {op} is not read")
+    if bias is not None and bias.shape != (columns.shape[1],):
+        raise KernelNotUsable("its bias does not match its kernel")
+    lows, highs = _input_bounds(interval, (columns.shape[0],), zero_inputs)
+    low, high = linear_bounds(columns, bias, lows, highs)
+    return float(low.min()), float(high.max())
+
+
+def _float_kernel(array: np.ndarray) -> np.ndarray:
+    if array.dtype.kind != "f":
+        raise KernelNotUsable(f"its kernel holds {array.dtype} values, not floats")
+    result = np.asarray(array, dtype=np.float64)
+    if not np.isfinite(result).all():
+        raise KernelNotUsable("its kernel or bias holds inf or nan")
+    return result
+
+
+def _input_bounds(
+    interval: Interval, shape: tuple[int, ...], zero_inputs: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row bounds of the input; with zero padding, an input can also be 0."""
+    low, high = interval.low, interval.high
+    if zero_inputs:
+        low, high = min(low, 0.0), max(high, 0.0)
+    count = math.prod(shape) if shape else 1
+    return np.full(count, low), np.full(count, high)
+
+
+def linear_bounds(
+    columns: np.ndarray, bias: np.ndarray | None, lows: np.ndarray, highs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per column j, the range of sum_i W_ij x_i + b_j with each x_i in [lows_i, highs_i].
+
+    The ends are widened by the float32 rounding bound of such a sum, gamma_n * sum |W_ij x_i|
+    with n the nonzero terms (Higham, Accuracy and Stability, §3.1): Keras adds in float32, in
+    any order, and may land a little past the real-number end.
+    """
+    rows, width = columns.shape
+    if rows != lows.shape[0]:
+        raise KernelNotUsable(f"its kernel has {rows} rows for {lows.shape[0]} inputs")
+    low_out = np.empty(width)
+    high_out = np.empty(width)
+    block = max(1, MAX_BLOCK_ENTRIES // max(rows, 1))
+    for start in range(0, width, block):
+        w = columns[:, start : start + block]
+        with np.errstate(invalid="ignore", over="ignore"):
+            at_low = np.where(w == 0, 0.0, w * lows[:, None])
+            at_high = np.where(w == 0, 0.0, w * highs[:, None])
+        term_low = np.minimum(at_low, at_high)
+        term_high = np.maximum(at_low, at_high)
+        magnitude = np.maximum(np.abs(at_low), np.abs(at_high))
+        terms = np.count_nonzero(w, axis=0)
+        low = term_low.sum(axis=0)
+        high = term_high.sum(axis=0)
+        size = magnitude.sum(axis=0)
+        if bias is not None:
+            b = bias[start : start + block]
+            low, high, size = low + b, high + b, size + np.abs(b)
+        gamma = (terms + 2) * UNIT_ROUNDOFF_FLOAT32 * 1.01
+        with np.errstate(invalid="ignore"):
+            slack = np.where(np.isfinite(size), gamma * size, 0.0)
+        low_out[start : start + block] = low - slack
+        high_out[start : start + block] = high + slack
+    return low_out, high_out
+
+
+EINSUM_SIDES = re.compile(r"^\s*([a-zA-Z.]*)\s*,\s*([a-zA-Z]*)\s*->\s*([a-zA-Z.]*)\s*$")
+
+
+def _einsum_bounds(call: LayerCall, interval: Interval) -> tuple[float, float]:
+    """EinsumDense whose every summed input axis is a kernel axis: then each output element is
+    a sum over the kernel's summed axes, the same formula as Dense."""
+    equation = call.config.get("equation")
+    match = EINSUM_SIDES.match(equation) if isinstance(equation, str) else None
+    if match is None:
+        raise KernelNotUsable(f"the einsum equation {equation!r} is not one vaecheck reads")
+    inputs, kernel_axes, outputs = (side.replace("...", "") for side in match.groups())
+    if "." in inputs + outputs or len(set(kernel_axes)) != len(kernel_axes):
+        raise KernelNotUsable(f"the einsum equation {equation!r} is not one vaecheck reads")
+    summed = [a for a in kernel_axes if a not in outputs]
+    if any(a not in inputs for a in summed) or any(
+        a not in outputs and a not in kernel_axes for a in inputs
+    ):
+        raise KernelNotUsable(f"the einsum equation {equation!r} sums axes without a kernel")
+    kept = [a for a in outputs if a in kernel_axes]
+    bias_axes = call.config.get("bias_axes")
+    expected = [("kernel",)] + ([("bias",)] if bias_axes else [])
+    arrays = call.variables(expected)
+    kernel = _float_kernel(arrays[0])
+    if kernel.ndim != len(kernel_axes):
+        raise KernelNotUsable("its kernel does not match its equation")
+    order = [kernel_axes.index(a) for a in summed + kept]
+    columns = np.transpose(kernel, order).reshape(
+        math.prod(kernel.shape[kernel_axes.index(a)] for a in summed),
+        math.prod(kernel.shape[kernel_axes.index(a)] for a in kept),
+    )
+    bias = _float_kernel(arrays[1]) if bias_axes else None
+    per_column = bias is not None and bias_axes == "".join(kept) and bias.size == columns.shape[1]
+    lows, highs = _input_bounds(interval, (columns.shape[0],), False)
+    low, high = linear_bounds(columns, bias.ravel() if per_column else None, lows, highs)
+    low_end, high_end = float(low.min()), float(high.max())
+    if bias is not None and not per_column:  # any bias value may meet any column
+        low_end += float(bias.min()) - UNIT_ROUNDOFF_FLOAT32 * abs(float(bias.min()))
+        high_end += float(bias.max()) + UNIT_ROUNDOFF_FLOAT32 * abs(float(bias.max()))
+    return low_end, high_end
 
 
 def _units(call: LayerCall) -> int | None:
@@ -1741,7 +2225,25 @@ def _projected(call: LayerCall) -> Outputs:
     return Codomain.real_line()
 
 
-WEIGHTS_NOT_READ = "are in the weights file, which vaecheck does not read yet"
+WEIGHTS_NOT_READ = "are learned weights, which the range engine does not interpret"
+
+
+def _embedding(call: LayerCall) -> Outputs:
+    """Rows of the saved embedding matrix: its smallest and largest entries bound them."""
+    if call.weights is None:
+        return Codomain.unknown(
+            call.label, "Embedding: its vectors are in the weights file, which was not read"
+        )
+    try:
+        (table,) = call.variables([("embeddings",)])
+        values = _float_kernel(table)
+    except (WeightsUnavailable, KernelNotUsable) as exc:
+        return Codomain.unknown(call.label, f"Embedding: its vectors cannot be read ({exc})")
+    if values.size == 0:
+        raise ConfigProblem("an empty embedding matrix")
+    interval = Interval.closed(float(values.min()), float(values.max()))
+    step = f"{call.label}: embedding rows (saved weights)"
+    return Codomain(interval=interval, bounded_by=(step,))
 
 TRANSFERS: dict[str, Transfer] = {
     # identity at inference (§5.2)
@@ -1782,7 +2284,7 @@ TRANSFERS: dict[str, Transfer] = {
     "Rescaling": _rescaling,
     "Normalization": _normalization,
     "UnitNormalization": _unit_normalization,
-    "BatchNormalization": opaque(f"BatchNormalization: its statistics {WEIGHTS_NOT_READ}"),
+    "BatchNormalization": _batch_normalization,
     **{
         name: opaque(f"{name}: its learned scale and offset {WEIGHTS_NOT_READ}")
         for name in ("LayerNormalization", "GroupNormalization", "RMSNormalization")
@@ -1886,7 +2388,7 @@ TRANSFERS: dict[str, Transfer] = {
     "Clip": _clip,
     # opaque by nature
     "Lambda": _lambda,
-    "Embedding": opaque(f"Embedding: its vectors {WEIGHTS_NOT_READ}"),
+    "Embedding": _embedding,
     "Attention": _attention,
     "AdditiveAttention": _attention,
     "MultiHeadAttention": _projected,
@@ -1961,20 +2463,43 @@ KERAS_LAYERS_NOT_INTERPRETED = frozenset(
 
 
 # The evaluator ---------------------------------------------------------------------------------
-def output_codomains(graph: Graph, keras_version: str | None = None) -> dict[str, Codomain]:
+def output_codomains(
+    graph: Graph, keras_version: str | None = None, weights: WeightSource | None = None
+) -> dict[str, Codomain]:
     """The codomain of each model output, keyed by output name in `graph.outputs` order.
 
     The graph is evaluated iteratively in topological order, so depth is no limit. A reference
-    to a node the graph does not have, or a cycle, raises VaecheckError.
+    to a node the graph does not have, or a cycle, raises VaecheckError. With `weights`, ends the
+    architecture leaves open are taken from a second evaluation with the saved weights (see the
+    module's docstring); without, what needs weights is the real line or unknown.
     """
     major = keras_major(keras_version)
+    architecture = _evaluate_outputs(graph, major, None)
+    if weights is None or all(_settled(c) for c in architecture.values()):
+        return architecture
+    ledger = WeightLedger(weights)
+    with_weights = _evaluate_outputs(graph, major, ledger)
+    return {
+        output.name: _merged(
+            architecture[output.name],
+            with_weights[output.name],
+            _ancestors(graph, output.ref.node),
+            ledger,
+        )
+        for output in graph.outputs
+    }
+
+
+def _evaluate_outputs(
+    graph: Graph, major: int | None, weights: WeightLedger | None
+) -> dict[str, Codomain]:
     results: dict[str, Outputs] = {}
     for output in graph.outputs:
         if output.ref.node not in graph.nodes:
             raise VaecheckError(
                 f"output '{output.name}' refers to '{output.ref.node}', which is not in the model graph"
             )
-        _evaluate(graph, output.ref.node, major, results)
+        _evaluate(graph, output.ref.node, major, results, weights)
     return {
         output.name: select_output(
             results[output.ref.node], output.ref, graph.nodes[output.ref.node]
@@ -1983,7 +2508,103 @@ def output_codomains(graph: Graph, keras_version: str | None = None) -> dict[str
     }
 
 
-def _evaluate(graph: Graph, root: str, major: int | None, results: dict[str, Outputs]) -> None:
+def _settled(codomain: Codomain) -> bool:
+    """Known with two finite ends: the weights cannot change it."""
+    return codomain.interval is not None and codomain.interval.is_bounded
+
+
+SAVED_WEIGHTS_NOTE = (
+    "{ends} from the saved weights of {layers}: {they} for the weights in this file, and "
+    "training moves {them}"
+)
+
+
+def _merged(
+    architecture: Codomain, saved: Codomain, ancestors: set[str], ledger: WeightLedger
+) -> Codomain:
+    """The architecture's range, with the ends it leaves infinite or unknown from the saved
+    weights' evaluation."""
+    if saved.interval is None:
+        result = architecture if architecture.known else saved
+        return _with_failures(result, ancestors, ledger)
+    if architecture.interval is None:
+        return _with_failures(_weights_note(saved, "both ends", ledger), ancestors, ledger)
+    a, w = architecture.interval, saved.interval
+    low_from_weights = math.isinf(a.low) and math.isfinite(w.low)
+    high_from_weights = math.isinf(a.high) and math.isfinite(w.high)
+    if not (low_from_weights or high_from_weights):
+        return _with_failures(architecture, ancestors, ledger)
+    low, low_closed = (w.low, w.low_closed) if low_from_weights else (a.low, a.low_closed)
+    high, high_closed = (w.high, w.high_closed) if high_from_weights else (a.high, a.high_closed)
+    if low > high or (low == high and not (low_closed and high_closed)):
+        return _with_failures(architecture, ancestors, ledger)  # cannot happen when both are sound
+    ends = (
+        "both ends"
+        if low_from_weights and high_from_weights
+        else "the lower end" if low_from_weights else "the upper end"
+    )
+    merged = replace(saved, interval=Interval(low, high, low_closed, high_closed))
+    return _with_failures(_weights_note(merged, ends, ledger), ancestors, ledger)
+
+
+def _weights_note(codomain: Codomain, ends: str, ledger: WeightLedger) -> Codomain:
+    # The layers whose weights moved the range are those among its steps: an activation
+    # before them starts a new chain, and weights read before it no longer matter.
+    used = [
+        label
+        for label in dict.fromkeys(ledger.used.values())
+        if any(step.startswith(f"{label}: ") for step in codomain.bounded_by)
+    ]
+    if not used:
+        return codomain
+    codomain = replace(codomain, saved_weights=tuple(used))
+    plural = ends != "the lower end" and ends != "the upper end"
+    shown = ", ".join(used[:4]) + (f" and {len(used) - 4} more" if len(used) > 4 else "")
+    return codomain.with_note(
+        SAVED_WEIGHTS_NOTE.format(
+            ends=ends[0].upper() + ends[1:] + (" come" if plural else " comes"),
+            layers=shown,
+            they="they hold" if plural else "it holds",
+            them="them" if plural else "it",
+        )
+    )
+
+
+def _with_failures(codomain: Codomain, ancestors: set[str], ledger: WeightLedger) -> Codomain:
+    """Say why weights that could have bounded an open range were not used."""
+    if codomain.interval is not None and codomain.interval.is_bounded:
+        return codomain
+    by_reason: dict[str, list[str]] = {}
+    for node, (label, reason) in ledger.failed.items():
+        if node in ancestors:
+            by_reason.setdefault(reason, []).append(label)
+    for reason, labels in by_reason.items():
+        shown = ", ".join(labels[:4]) + (f" and {len(labels) - 4} more" if len(labels) > 4 else "")
+        note = f"the saved weights of {shown} were not used: {reason}"
+        if note not in codomain.notes:
+            codomain = codomain.with_note(note)
+    return codomain
+
+
+def _ancestors(graph: Graph, root: str) -> set[str]:
+    seen: set[str] = set()
+    stack = [root]
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen or node_id not in graph.nodes:
+            continue
+        seen.add(node_id)
+        stack.extend(ref.node for ref in graph.nodes[node_id].tensor_inputs())
+    return seen
+
+
+def _evaluate(
+    graph: Graph,
+    root: str,
+    major: int | None,
+    results: dict[str, Outputs],
+    weights: WeightLedger | None = None,
+) -> None:
     """Evaluate `root` and everything it depends on, depth-first with an explicit stack."""
     on_path: set[str] = set()
     stack: list[tuple[str, bool]] = [(root, False)]
@@ -1993,7 +2614,7 @@ def _evaluate(graph: Graph, root: str, major: int | None, results: dict[str, Out
             continue
         node = graph.nodes[node_id]
         if inputs_done:
-            results[node_id] = transfer(_call(graph, node, major, results))
+            results[node_id] = transfer(_call(graph, node, major, results, weights))
             on_path.discard(node_id)
             continue
         if node_id in on_path:  # reached again before it was finished: it depends on itself
@@ -2011,7 +2632,13 @@ def _evaluate(graph: Graph, root: str, major: int | None, results: dict[str, Out
                 stack.append((ref.node, False))
 
 
-def _call(graph: Graph, node: Node, major: int | None, results: Mapping[str, Outputs]) -> LayerCall:
+def _call(
+    graph: Graph,
+    node: Node,
+    major: int | None,
+    results: Mapping[str, Outputs],
+    weights: WeightLedger | None = None,
+) -> LayerCall:
     def codomain_of(ref: TensorRef) -> Codomain:
         return select_output(results[ref.node], ref, graph.nodes[ref.node])
 
@@ -2027,6 +2654,7 @@ def _call(graph: Graph, node: Node, major: int | None, results: Mapping[str, Out
         input_refs=refs,
         keras_major=major,
         graph=graph,
+        weights=weights,
     )
 
 

@@ -187,6 +187,7 @@ def _range(codomain: Codomain) -> dict[str, Any]:
             "high_closed": False,
             "unknown_at": codomain.unknown_at,
             "reason": codomain.unknown_reason,
+            "notes": list(codomain.notes),
         }
     return {
         "known": True,
@@ -196,6 +197,7 @@ def _range(codomain: Codomain) -> dict[str, Any]:
         "high_closed": interval.high_closed,
         "notes": list(codomain.notes),
         "simplex_axis": codomain.simplex_axis,
+        "saved_weights": list(codomain.saved_weights),
     }
 
 

@@ -105,7 +105,7 @@ class _Builder:
     def _subclassed(self, model: Mapping[str, Any]) -> list[ModelOutput]:
         """A subclassed model stores only its __init__ arguments; look for sub-model configs."""
         class_name = str(model.get("class_name", "Model"))
-        candidates = _find_submodels(model.get("config"))
+        candidates = find_submodels(model.get("config"))
         decoders = [c for c in candidates if "decoder" in c[0].lower()]
         chosen = decoders or candidates
         if not chosen:
@@ -653,7 +653,7 @@ def _input_shape(entry: Mapping[str, Any]) -> tuple[int | None, ...] | None:
     return None
 
 
-def _find_submodels(config: Any) -> list[tuple[str, Mapping[str, Any]]]:
+def find_submodels(config: Any) -> list[tuple[str, Mapping[str, Any]]]:
     """Model configs stored anywhere inside a subclassed model's config, with their key."""
     found: list[tuple[str, Mapping[str, Any]]] = []
     stack: list[tuple[str, Any, int]] = [("", config, 0)]

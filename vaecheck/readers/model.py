@@ -1,8 +1,9 @@
 """Saved Keras models -> their configuration JSON and graph, read statically.
 
-Formats: the Keras 3 `.keras` zip (or its unzipped directory) and the legacy HDF5 `.h5`
-written by Keras 2, tf.keras or Keras 3. Only `config.json` / the `model_config` attribute is
-read; nothing in the file is imported, unpickled or executed.
+Formats: the Keras 3 `.keras` zip (or its unzipped directory), the legacy HDF5 `.h5` written by
+Keras 2, tf.keras or Keras 3, and tf.keras 2 SavedModel directories through the JSON in their
+`keras_metadata.pb` (decoded here by hand: no protobuf, no TensorFlow). Only the configuration
+is read; nothing in the file is imported, unpickled or executed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import os
 import stat
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ MAX_JSON_NESTING = 2000
 @dataclass(frozen=True)
 class ModelFile:
     path: str
-    format: str  # "keras" | "keras-dir" | "h5"
+    format: str  # "keras" | "keras-dir" | "h5" | "savedmodel"
     keras_version: str | None
     config: Mapping[str, Any]
     training: Mapping[str, Any] | None  # compile_config (Keras 3) or training_config (legacy)
@@ -54,6 +55,8 @@ def read_model(path: str | os.PathLike[str]) -> ModelFile:
         )
         version = _version_from_metadata(metadata, source)
         training = config.get("compile_config") if isinstance(config, Mapping) else None
+    elif fmt == "savedmodel":
+        config, training, version = _read_saved_model(source)
     else:
         config, training, version = _read_h5(source)
     if not isinstance(config, Mapping):
@@ -79,12 +82,18 @@ def sniff_model_format(source: str) -> str:
     if stat.S_ISDIR(info.st_mode):
         if os.path.isfile(os.path.join(source, "config.json")):
             return "keras-dir"
+        if os.path.isfile(os.path.join(source, KERAS_METADATA)):
+            return "savedmodel"
         if os.path.isfile(os.path.join(source, "saved_model.pb")):
             raise VaecheckError(
-                "a TensorFlow SavedModel directory; vaecheck reads .keras and .h5 models",
+                "a TensorFlow SavedModel without keras_metadata.pb (as Keras 3's export() "
+                "writes it): it holds no Keras configuration to read statically; only running "
+                "the model (probing, not yet supported) could tell its output range",
                 source,
             )
-        raise VaecheckError("a directory with no config.json: not a saved Keras model", source)
+        raise VaecheckError(
+            "a directory with no config.json or keras_metadata.pb: not a saved Keras model", source
+        )
     if not stat.S_ISREG(info.st_mode):
         raise VaecheckError("not a regular file", source)
     if info.st_size == 0:
@@ -103,11 +112,16 @@ def sniff_model_format(source: str) -> str:
     )
 
 
-def parse_json(text: str | bytes, source: str, what: str) -> Any:
+def parse_json(
+    text: str | bytes,
+    source: str,
+    what: str,
+    object_hook: Callable[[dict[str, Any]], Any] | None = None,
+) -> Any:
     if _nesting_depth_exceeds(text, MAX_JSON_NESTING):
         raise VaecheckError(f"{what} is nested more than {MAX_JSON_NESTING} levels deep", source)
     try:
-        return json.loads(text)
+        return json.loads(text, object_hook=object_hook)
     except (ValueError, RecursionError) as exc:
         detail = str(exc).split(":")[0] if isinstance(exc, ValueError) else "nested too deep"
         raise VaecheckError(f"{what} is not valid JSON ({detail})", source) from None
@@ -229,6 +243,127 @@ def _read_h5(source: str) -> tuple[Any, Any, str | None]:
     config = parse_json(config_text, source, "model_config")
     training = parse_json(training_text, source, "training_config") if training_text else None
     return config, training, version
+
+
+# tf.keras SavedModel: keras_metadata.pb ---------------------------------------------------------
+KERAS_METADATA = "keras_metadata.pb"
+# The metadata repeats each layer's configuration next to the model's: a few times the config.
+MAX_METADATA_BYTES = 4 * MAX_CONFIG_BYTES
+# Field numbers of keras/protobuf/saved_metadata.proto (KERAS_FACTS §3).
+SAVED_METADATA_NODES = 1
+SAVED_OBJECT_NODE_ID, SAVED_OBJECT_NODE_PATH, SAVED_OBJECT_METADATA = 2, 3, 5
+WIRE_VARINT, WIRE_FIXED64, WIRE_BYTES, WIRE_FIXED32 = 0, 1, 2, 5
+
+
+class ProtobufError(ValueError):
+    pass
+
+
+def protobuf_fields(data: bytes) -> list[tuple[int, int, int | bytes]]:
+    """The (field number, wire type, value) triples of one protobuf message, in order.
+
+    Varints come back as ints and length-delimited fields as bytes (sub-messages are decoded
+    by calling this again); fixed-width fields as their raw bytes.
+    """
+    fields: list[tuple[int, int, int | bytes]] = []
+    position = 0
+    end = len(data)
+    while position < end:
+        key, position = _varint(data, position)
+        number, wire = key >> 3, key & 0x7
+        if number == 0:
+            raise ProtobufError("field number 0")
+        value: int | bytes
+        if wire == WIRE_VARINT:
+            value, position = _varint(data, position)
+        elif wire == WIRE_BYTES:
+            length, position = _varint(data, position)
+            if length > end - position:
+                raise ProtobufError("a field runs past the end of the message")
+            value = data[position : position + length]
+            position += length
+        elif wire in (WIRE_FIXED64, WIRE_FIXED32):
+            width = 8 if wire == WIRE_FIXED64 else 4
+            if width > end - position:
+                raise ProtobufError("a field runs past the end of the message")
+            value = data[position : position + width]
+            position += width
+        else:  # groups (3, 4) are long deprecated and not in this message
+            raise ProtobufError(f"wire type {wire}")
+        fields.append((number, wire, value))
+    return fields
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    result = 0
+    for shift in range(0, 70, 7):
+        if position >= len(data):
+            raise ProtobufError("a number runs past the end of the message")
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, position
+    raise ProtobufError("a number longer than 10 bytes")
+
+
+def saved_model_root_metadata(data: bytes) -> bytes | None:
+    """The metadata JSON of the root object (node path "root", node id 0) in keras_metadata.pb."""
+    for number, wire, node in protobuf_fields(data):
+        if number != SAVED_METADATA_NODES or wire != WIRE_BYTES:
+            continue
+        assert isinstance(node, bytes)
+        node_id, path, metadata = 0, None, None
+        for field_number, field_wire, value in protobuf_fields(node):
+            if field_number == SAVED_OBJECT_NODE_ID and field_wire == WIRE_VARINT:
+                node_id = value  # type: ignore[assignment]
+            elif field_number == SAVED_OBJECT_NODE_PATH and field_wire == WIRE_BYTES:
+                path = value
+            elif field_number == SAVED_OBJECT_METADATA and field_wire == WIRE_BYTES:
+                metadata = value
+        if path == b"root" or (path is None and node_id == 0 and metadata is not None):
+            return metadata  # type: ignore[return-value]
+    return None
+
+
+def _read_saved_model(source: str) -> tuple[Any, Any, str | None]:
+    path = Path(source, KERAS_METADATA)
+    try:
+        if path.stat().st_size > MAX_METADATA_BYTES:
+            raise VaecheckError(
+                f"{KERAS_METADATA} is larger than {MAX_METADATA_BYTES // 2**20} MB", source
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise VaecheckError(f"cannot read {KERAS_METADATA} ({exc.strerror})", source) from None
+    try:
+        metadata_text = saved_model_root_metadata(data)
+    except ProtobufError as exc:
+        raise VaecheckError(
+            f"{KERAS_METADATA} is not a valid protobuf message ({exc})", source
+        ) from None
+    if metadata_text is None:
+        raise VaecheckError(f"{KERAS_METADATA} has no root object", source)
+    metadata = parse_json(metadata_text, source, KERAS_METADATA, object_hook=_untupled)
+    if not isinstance(metadata, Mapping):
+        raise VaecheckError(f"the root metadata in {KERAS_METADATA} is not a JSON object", source)
+    config = metadata.get("model_config")
+    if not isinstance(config, Mapping):
+        # A subclassed model records only its own get_config(); the graph reader looks there
+        # for sub-model configurations.
+        config = {
+            "class_name": metadata.get("class_name", "Model"),
+            "config": metadata.get("config"),
+        }
+    version = metadata.get("keras_version")
+    return config, metadata.get("training_config"), version if isinstance(version, str) else None
+
+
+def _untupled(value: dict[str, Any]) -> Any:
+    """SavedModel metadata writes tuples as {"class_name": "__tuple__", "items": [...]}."""
+    if value.get("class_name") == "__tuple__" and isinstance(value.get("items"), list):
+        return value["items"]
+    return value
 
 
 def _h5_text_attr(attrs: Any, name: str, source: str) -> str:
