@@ -16,6 +16,11 @@ Targets that are not output values (class indices, hinge labels, probabilities a
 logits) are not compared. Where the loss itself bounds its targets (binary cross-entropy
 [0, 1], Poisson [0, inf), ...) and the output reaches that whole bound, the loss check reports
 the values instead, with the loss's fix; a softmax over one unit is VC108's.
+
+A range that only the weights saved in the file bound (a linear `Dense` after a `tanh`, read
+with its kernel and bias) holds for those weights, and training moves it: for a model saved
+before training that is no verdict on the architecture, so it is reported as a warning that
+names the layers, with "check again after training" as the fix.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from collections.abc import Iterator
 
 from vaecheck.checks.base import OutputFacts, Problem
 from vaecheck.intervals import format_bound
-from vaecheck.report import Severity
+from vaecheck.report import Fix, Severity
 
 CODE = "VC001"
 ID = "data-outside-codomain"
@@ -49,18 +54,38 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
         sides.append(f"{percent(edges.below / finite)} below {format_bound(interval.low)}")
     if edges.above:
         sides.append(f"{percent(edges.above / finite)} above {format_bound(interval.high)}")
+    evidence = {
+        "count_outside": edges.outside,
+        "count_below": edges.below,
+        "count_above": edges.above,
+        "fraction_outside": fraction,
+    }
+    weighted = facts.codomain.saved_weights
+    if weighted:
+        layers = ", ".join(weighted)
+        yield Problem(
+            message=(
+                f"{percent(fraction)} of values ({edges.outside:,} of {finite:,}) lie outside "
+                f"{interval}, the range the weights saved in the file give ({layers}): "
+                f"{' and '.join(sides)}"
+            ),
+            evidence={**evidence, "saved_weights": list(weighted)},
+            severity=Severity.WARNING,
+            fix=Fix(
+                "check-after-training",
+                f"this range comes from the saved weights of {layers}, not from an activation: "
+                "a trained model with these weights cannot produce these values, while an "
+                "untrained one will move the range as it trains; check again after training",
+            ),
+        )
+        return
     bound = facts.codomain.activation_name() or "the output"
     yield Problem(
         message=(
             f"{percent(fraction)} of values ({edges.outside:,} of {finite:,}) lie outside "
             f"{interval}, where {bound} cannot go: {' and '.join(sides)}"
         ),
-        evidence={
-            "count_outside": edges.outside,
-            "count_below": edges.below,
-            "count_above": edges.above,
-            "fraction_outside": fraction,
-        },
+        evidence=evidence,
     )
 
 
