@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vaecheck.errors import VaecheckError
+from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
 from vaecheck.readers.data import (
     BufferRing,
     DataSource,
@@ -56,7 +56,7 @@ def open_hdf5(path: str, dataset: str | None, shown: str | None = None) -> DataS
         info = _inspect(handle, name, path)
     return DataSource(
         path=shown or path,
-        description=f"{_basename(path)}:{name}",
+        description=printable(f"{_basename(path)}:{name}", MAX_NAME_CHARACTERS),
         shape=info.shape,
         dtype=info.dtype,
         fortran_order=False,
