@@ -42,18 +42,24 @@ def is_functional(entry: Mapping[str, Any]) -> bool:
     config = entry.get("config")
     if not isinstance(config, Mapping):
         return False
-    if entry.get("class_name") in SEQUENTIAL_CLASSES:
+    if class_name(entry) in SEQUENTIAL_CLASSES:
         return False
     return isinstance(config.get("layers"), list) and "output_layers" in config
 
 
 def is_sequential(entry: Mapping[str, Any]) -> bool:
-    if entry.get("class_name") not in SEQUENTIAL_CLASSES:
+    if class_name(entry) not in SEQUENTIAL_CLASSES:
         return False
     config = entry.get("config")
     return isinstance(config, list) or (
         isinstance(config, Mapping) and isinstance(config.get("layers"), list)
     )
+
+
+def class_name(entry: Mapping[str, Any]) -> str | None:
+    """The entry's class name, when the file gives it as text (a hostile one may not)."""
+    name = entry.get("class_name")
+    return name if isinstance(name, str) else None
 
 
 def is_model(entry: Any) -> bool:
