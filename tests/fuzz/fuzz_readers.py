@@ -7,7 +7,7 @@ Two engines, the same rule (tests/fuzz/strategies.py: `only_vaecheck_errors`):
   own code (instrumented at import). The `config` target also mutates parsed JSON, so that
   mutants stay JSON often enough to reach the graph reader and the range engine.
 - hypothesis (`--engine hypothesis`): the structured strategies of tests/test_fuzz.py with a
-  large budget.
+  large budget, and whole runs (check, then every format) on arrays of extreme values.
 
 An uncaught exception stops the run and prints the input's traceback (atheris also writes the
 input to ./crash-*). Run from the repository root:
@@ -230,7 +230,19 @@ def run_hypothesis(runs: int) -> None:
     def npz(data: bytes) -> None:
         read_data_file(scratch / "data.npz", data)
 
-    for test in (configs, npy, csv, npz):
+    sys.path.insert(0, str(HERE.parent))
+    from test_fuzz import absurd_arrays
+
+    from fuzz.strategies import SHAPELESS_ACTIVATIONS, check_and_render, write_shapeless_model
+
+    models = {name: write_shapeless_model(scratch / f"{name}.keras", name) for name in SHAPELESS_ACTIVATIONS}
+
+    @budget
+    @given(absurd_arrays(), st.sampled_from(SHAPELESS_ACTIVATIONS), st.none() | st.sampled_from(["mse", "binary_crossentropy", "categorical_crossentropy", "hinge"]))
+    def data(array: Any, activation: str, loss: str | None) -> None:
+        check_and_render(models[activation], array, loss=loss)
+
+    for test in (configs, npy, csv, npz, data):
         started = time.monotonic()
         test()
         print(f"hypothesis: {test.__name__}: {runs} examples in {time.monotonic() - started:.0f} s", file=sys.stderr)

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import struct
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -263,7 +264,8 @@ def csv_texts(draw: st.DrawFn) -> bytes:
 @st.composite
 def npz_archives(draw: st.DrawFn) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # duplicate names are part of the game
         for index in range(draw(st.integers(min_value=0, max_value=3))):
             name = draw(st.sampled_from(["x.npy", "y.npy", "x", "dir/", "../x.npy", f"a{index}.npy"]))
             method = draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
@@ -300,3 +302,32 @@ def read_data_file(path: Path, data: bytes, **options: Any) -> None:
 
     path.write_bytes(data)
     only_vaecheck_errors(lambda: consume(open_data(path, **options)))
+
+
+# --- whole runs on any data ----------------------------------------------------------------------
+
+SHAPELESS_ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "linear", "softplus")
+
+
+def write_shapeless_model(path: Path, activation: str) -> Path:
+    """A Sequential model with no input shape: its output's shape is unknown, so it is compared
+    with data of any shape, and every value of the data reaches the statistics and the checks."""
+    config = {
+        "class_name": "Sequential",
+        "config": {"name": "shapeless", "layers": [{"class_name": "Dense", "config": {"name": "out", "units": 3, "activation": activation}}]},
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", '{"keras_version": "3.15.1"}')
+        archive.writestr("config.json", json.dumps(config))
+    return path
+
+
+def check_and_render(model: Path, data: Any, **options: Any) -> None:
+    """check() on the data, then the report in every format: each must render."""
+    from vaecheck.api import check
+    from vaecheck.formats import OutputFormat, render
+
+    report = check(model, data, **options)
+    for output_format in (OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.SARIF, OutputFormat.GITHUB):
+        for quiet in (False, True):
+            render(report, output_format, color=True, quiet=quiet, environ={})

@@ -417,7 +417,7 @@ def _header_dtype(descr: object) -> np.dtype:
         raise _BadArray(f"the .npy header's descr {descr!r} is not a dtype")
     try:
         dtype = np.dtype(descr)
-    except (TypeError, ValueError, RecursionError, MemoryError, OverflowError):
+    except Exception:  # numpy's dtype parser raises what its parts raise (SyntaxError too)
         shown = descr if isinstance(descr, str) else "a list"
         raise _BadArray(f"the .npy header's descr {shown!r} is not a valid dtype") from None
     problem = _dtype_problem(dtype)
@@ -586,7 +586,8 @@ def _declared_size_problem(info: zipfile.ZipInfo, archive_bytes: int) -> str | N
 
 
 def _select_member(archive: zipfile.ZipFile, source: str, key: str | None) -> zipfile.ZipInfo:
-    members = [info for info in archive.infolist() if not info.is_dir()]
+    # Not ZipInfo.is_dir: a hostile archive can hold a member with an empty name.
+    members = [info for info in archive.infolist() if not info.filename.endswith("/")]
     if not any(info.filename.endswith(".npy") for info in members):
         looks_like_model = any(info.filename == "config.json" for info in members)
         hint = " (it looks like a .keras model: pass it as the model)" if looks_like_model else ""
