@@ -1,12 +1,13 @@
 """The corpus of broken and hostile inputs (tests/corpus/make_corpus.py), run through the CLI.
 
 Every case must end with its exit code and one line naming the file and the problem; nothing
-from the input may run (canaries stay absent); and each run stays within 2 s and 200 MB, which
+from the input may run (canaries stay absent); and each run stays within 2 s of CPU and 200 MB, which
 the runner enforces with resource limits (tests/corpus/runner.py says how).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -65,9 +66,36 @@ def test_case(corpus, name):
         assert lines and all(line.startswith(f"{outcome.blame}: ") for line in lines), lines
         assert case.message in outcome.stdout
         assert all(len(line) < 2500 for line in lines)
-    # What a run from a shell costs: the imports, then the case.
-    assert outcome.seconds < BUDGET_SECONDS
+    _assert_nothing_ran_and_nothing_outside_was_read(outcome)
+    # What a run from a shell costs: the imports, then the case. CPU time, which other work on
+    # the machine does not inflate; a run blocked without using CPU is killed by the runner.
+    assert outcome.cpu_total < BUDGET_SECONDS
     assert outcome.peak_rss_mb < BUDGET_RSS_MB
+
+
+# Modules that only a loader running the model would import, and the corpus's payload module.
+FORBIDDEN_IMPORTS = ("keras", "tensorflow", "tf_keras", "torch", "jax", "vaecheck_payload")
+LIBRARY = tuple(
+    os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, str(Path(make_corpus.__file__).parents[2] / "vaecheck")}
+)
+
+
+def _assert_nothing_ran_and_nothing_outside_was_read(outcome: Outcome) -> None:
+    """What the run's audit hook saw: no code or process from the input, no import of a
+    module the model names, no file opened outside the case's folder (but the library's)."""
+    ran = [(event, what) for event, what in outcome.audit if event not in ("open", "import")]
+    assert ran == [], ran
+    imported = [name for event, name in outcome.audit if event == "import"]
+    assert not [n for n in imported if n.split(".")[0] in FORBIDDEN_IMPORTS], imported
+    folder = os.path.realpath(outcome.folder)
+    outside = [
+        path
+        for event, path in outcome.audit
+        if event == "open"
+        and not os.path.realpath(path).startswith((folder + os.sep, *LIBRARY))
+        and os.path.realpath(path) != os.path.realpath(outcome.blame)
+    ]
+    assert outside == [], outside
 
 
 def test_names_from_a_file_cannot_start_a_line_or_send_escapes(corpus):

@@ -184,6 +184,11 @@ def feature_rescale(
     else:
         safe_width = np.where(varying, width, 1.0)
         scale = np.where(varying, (target_high - target_low) / safe_width, 1.0)
+        # Ranges near the float maximum: their width overflows to inf, the halves' does not.
+        overflowed = np.isinf(safe_width)
+        if overflowed.any():
+            halves = np.where(overflowed, high / 2 - low / 2, 1.0)
+            scale = np.where(overflowed, ((target_high - target_low) / 2) / halves, scale)
         # Constant features (and features without a finite value) sit at the target's centre.
         centre = (target_low + target_high) / 2
         offset = np.where(varying, target_low - low * scale, centre - np.where(present, low, 0.0))

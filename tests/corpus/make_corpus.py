@@ -1054,6 +1054,16 @@ def odd_absurd_numbers(root: Path) -> Invocation:
 
 
 @case(1, "VC001")
+def odd_extreme_data(root: Path) -> Invocation:
+    """Data at the float64 maximum and minimum, with infinities and NaN: no warning, no crash."""
+    values = np.zeros((ROWS, FEATURES))
+    values[0], values[1], values[2, 0], values[3, 1], values[4, 2] = 1.7976931348623157e308, -1.7976931348623157e308, np.inf, -np.inf, np.nan
+    data = root / "data.npy"
+    np.save(data, values)
+    return pair(root, None, data, "-q", "--per-feature")
+
+
+@case(1, "VC001")
 def odd_unicode_and_control_names(root: Path) -> Invocation:
     """Layer names in many scripts, with a terminal escape, a line break and a bidi override."""
     name = "décodeur-出力-\u202e\u0645\u062e\u0631\u062c-\x1b[2J\x1b[32m✓ clean\n::error::spoofed-😀"

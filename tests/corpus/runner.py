@@ -11,8 +11,13 @@ case then runs in a child forked from it, under its own limits:
   once) is added: the figure is what a run from a shell costs, imports included, or a little
   more. RLIMIT_AS, the server's address space plus 1 GiB, is a hard backstop that makes a
   runaway allocation fail early.
-- wall clock: a child still running after the budget is killed; this is what catches a read
-  that blocks (a FIFO) without using CPU.
+- wall clock: a child still running after three times the budget is killed; this is what
+  catches a read that blocks (a FIFO) without using CPU. The budget itself is CPU time, which
+  other work on a shared machine does not inflate; wall-clock times are measured and reported.
+
+An audit hook (sys.addaudithook, PEP 578) in each child records what the run did that matters
+here: files opened, modules imported, and any unmarshalling, unpickling, compiling or running of
+code or processes. The test checks that log against the case's own folder.
 
 Forking from one server makes the corpus cost one import instead of one per case (about 0.5 s
 each), while every case still runs in a process of its own whose peak is its own. Two children
@@ -39,10 +44,12 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BUDGET_SECONDS = 2.0
+WALL_BACKSTOP = 3.0  # times the budget: a blocked read, not a slow one
 BUDGET_RSS_MB = 200.0
 ADDRESS_SPACE_HEADROOM = 2**30
 CAPTURED_BYTES = 2**20  # of each stream kept for the checks; more is itself a failure
 UNPRIVILEGED = 65534  # nobody
+CANARY = "canary-ran"  # make_corpus.CANARY: the file name every payload would create
 
 
 @dataclass(frozen=True)
@@ -60,11 +67,19 @@ class Outcome:
     peak_rss_mb: float  # the whole child: imports included
     canaries_present: tuple[str, ...]
     import_seconds: float
+    import_cpu_seconds: float
+    audit: tuple[tuple[str, str], ...]  # (event, first argument) as the run raised them
+    folder: str  # the case's own folder: every file it is given lies there
 
     @property
     def seconds(self) -> float:
-        """What a run from a shell costs: the imports, then the case."""
+        """What a run from a shell takes: the imports, then the case (wall clock)."""
         return self.import_seconds + self.wall_seconds
+
+    @property
+    def cpu_total(self) -> float:
+        """The CPU time a run from a shell costs: the imports, then the case."""
+        return self.import_cpu_seconds + self.cpu_seconds
 
 
 # --- the server: a fresh interpreter that forks one child per case -------------------------------
@@ -111,9 +126,49 @@ def _unshared_rss_mb() -> float:
     return max(_status("VmRSS") / 2**20 - usage.ru_maxrss / 1024, 0.0)
 
 
+# Audit events worth recording. Reading a module's .pyc unmarshals it, a dataclass executes its
+# generated __init__: that is the library at work, so code events are kept only when they carry
+# a payload's canary file name (Lambda bytecode holds it among its constants).
+CODE_EVENTS = ("marshal.load", "marshal.loads", "exec")
+RUN_EVENTS = (
+    "os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+    "pickle.find_class", "ctypes.dlopen", "socket.connect", "urllib.Request",
+    "shutil.unpack_archive",
+)
+
+
+def _texts(value: Any, depth: int = 0) -> list[str]:
+    """The text in an event's arguments, constants of code objects included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (bytes, bytearray)):
+        return [bytes(value).decode("latin1")]
+    if depth < 8 and isinstance(value, (tuple, list)):
+        return [text for item in value for text in _texts(item, depth + 1)]
+    if depth < 8 and hasattr(value, "co_consts"):
+        return _texts(value.co_consts, depth + 1)
+    return []
+
+
+def _audit(log: list[tuple[str, str]], canary: str) -> Any:
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "open" and args and isinstance(args[0], (str, bytes)):
+            log.append((event, os.fsdecode(args[0])))
+        elif event == "import" and args:
+            log.append((event, str(args[0])))
+        elif event in CODE_EVENTS:
+            if any(canary in text for text in _texts(args)):
+                log.append((event, "a payload's code"))
+        elif event in RUN_EVENTS:
+            log.append((event, repr(args)[:200]))
+
+    return hook
+
+
 def _run_case(plan: dict[str, Any], cpu_budget: float, address_space: int) -> None:
     """In the forked child: limits, streams, privileges; then vaecheck's main. Never returns."""
     code = 99
+    log: list[tuple[str, str]] = []
     try:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
         hard_cpu = math.ceil(cpu_budget + time.process_time()) + 1
@@ -132,6 +187,7 @@ def _run_case(plan: dict[str, Any], cpu_budget: float, address_space: int) -> No
             os.setuid(UNPRIVILEGED)
         from vaecheck.cli import main
 
+        sys.addaudithook(_audit(log, CANARY))
         code = main(list(plan["argv"]))
     except BaseException as error:  # the runner's own failure, told apart from vaecheck's
         os.write(2, f"corpus runner: {type(error).__name__}: {error}\n".encode())
@@ -139,6 +195,10 @@ def _run_case(plan: dict[str, Any], cpu_budget: float, address_space: int) -> No
         try:
             sys.stdout.flush()
             sys.stderr.flush()
+            recorded = json.dumps(log).encode()  # before the open below adds itself
+            fd = os.open(plan["audit"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(fd, recorded)
+            os.close(fd)
         finally:
             os._exit(code)
 
@@ -151,7 +211,7 @@ def serve(plan_path: str, workers: int) -> int:
     # The interpreter's own start is not in the figures above; a tenth of a second covers it.
     startup = 0.1
     cpu_budget = BUDGET_SECONDS - import_cpu - startup
-    wall_budget = BUDGET_SECONDS - startup
+    wall_budget = WALL_BACKSTOP * BUDGET_SECONDS
     address_space = _status("VmSize") + ADDRESS_SPACE_HEADROOM
     unshared_mb = _unshared_rss_mb()
     plans = json.loads(Path(plan_path).read_text())
@@ -192,6 +252,7 @@ def serve(plan_path: str, workers: int) -> int:
                     "cpu_seconds": usage.ru_utime + usage.ru_stime,
                     "peak_rss_mb": usage.ru_maxrss / 1024 + unshared_mb,
                     "import_seconds": import_seconds + startup,
+                    "import_cpu_seconds": import_cpu + startup,
                 }
             )
     print(json.dumps(results))
@@ -232,6 +293,7 @@ def run_corpus(directory: Path, workers: int = 2, cases: list[Any] | None = None
                 "stdin": invocation.stdin,
                 "stdout": str(streams / f"{item.name}.out"),
                 "stderr": str(streams / f"{item.name}.err"),
+                "audit": str(streams / f"{item.name}.audit"),
                 "importable": invocation.importable,
                 "unprivileged": invocation.unprivileged,
             }
@@ -262,6 +324,8 @@ def run_corpus(directory: Path, workers: int = 2, cases: list[Any] | None = None
         stdout, stdout_bytes = _read(streams / f"{item.name}.out")
         stderr, stderr_bytes = _read(streams / f"{item.name}.err")
         canaries = tuple(c for c in invocations[item.name].canaries if os.path.lexists(c))
+        audit_path = streams / f"{item.name}.audit"
+        audit = json.loads(audit_path.read_text()) if audit_path.exists() else []
         outcomes.append(
             Outcome(
                 blame=invocations[item.name].blame,
@@ -270,6 +334,8 @@ def run_corpus(directory: Path, workers: int = 2, cases: list[Any] | None = None
                 stdout_bytes=stdout_bytes,
                 stderr_bytes=stderr_bytes,
                 canaries_present=canaries,
+                audit=tuple((event, argument) for event, argument in audit),
+                folder=str(cases_dir / item.name),
                 **row,
             )
         )
@@ -300,6 +366,7 @@ def main(argv: list[str]) -> int:
     print(
         f"{len(outcomes)} cases in {time.perf_counter() - started:.1f} s; peak wall "
         f"{max(o.wall_seconds for o in outcomes):.3f} s (+{outcomes[0].import_seconds:.2f} s imports), "
+        f"peak CPU {max(o.cpu_seconds for o in outcomes):.3f} s (+{outcomes[0].import_cpu_seconds:.2f} s), "
         f"peak RSS {max(o.peak_rss_mb for o in outcomes):.1f} MB"
     )
     if not keep:
