@@ -111,3 +111,25 @@ def test_huge_names_are_shortened_in_messages(corpus):
     assert "…" in outcome.stderr and outcome.stderr.rstrip().endswith("which is not in the model")
     outcome = corpus["odd_huge_output_name"]
     assert "…" in outcome.stdout and len(outcome.stdout) < 1000
+
+
+def test_links_are_read_with_follow_links(tmp_path, capsys):
+    from vaecheck.cli import main
+
+    target = tmp_path / "real"
+    target.mkdir()
+    model = make_corpus.write_keras(target / "model.keras", make_corpus.relu_model())
+    data = make_corpus.write_data(target / "data.npy")
+    (tmp_path / "model.keras").symlink_to(model)
+    (tmp_path / "data.npy").symlink_to(data)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "part-0.npy").symlink_to(data)
+    for pair in ([tmp_path / "model.keras", tmp_path / "data.npy"], [model, shards]):
+        args = [str(p) for p in pair]
+        assert main([*args, "-q"]) == 2
+        out, err = capsys.readouterr()
+        assert "a symbolic link (to " in err and "--follow-links" in err and out == ""
+        assert main([*args, "-q", "--follow-links"]) == 1
+        out, err = capsys.readouterr()
+        assert "VC001" in out and err == ""

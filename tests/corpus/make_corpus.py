@@ -867,6 +867,15 @@ def h5_data_shape_bomb(root: Path) -> Invocation:
     return pair(root, None, data, blame=data)
 
 
+@case(2, "a damaged HDF5 file")
+def h5_data_damaged_attribute(root: Path) -> Invocation:
+    """An HDF5 data file whose attribute's dataspace was rewritten to declare 1 GB."""
+    data = h5_model_config_1gb(root).argv[0]
+    renamed = root / "data.h5"
+    os.rename(data, renamed)
+    return pair(root, None, renamed, blame=renamed)
+
+
 @case(2, "not an HDF5 file, or a damaged one")
 def h5_data_truncated(root: Path) -> Invocation:
     """An HDF5 data file cut short."""
