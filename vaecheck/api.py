@@ -15,6 +15,7 @@ from vaecheck.graph import ModelOutput, TensorRef
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
 from vaecheck.ops import output_codomains
+from vaecheck.readers.archive import refuse_link
 from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
 from vaecheck.readers.model import ModelFile, read_model
 from vaecheck.readers.weights import open_weights
@@ -57,6 +58,7 @@ def check(
     sample: int | None = None,
     seed: int | None = None,
     per_feature: bool | None = None,
+    follow_links: bool = False,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
@@ -72,7 +74,8 @@ def check(
     model is also loaded with Keras in a child process and run on a sample of the data (or on
     latent draws), and each output's observed range is set beside its codomain; a SavedModel
     directory without Keras metadata can only be checked so. `probe=True` probes with the
-    defaults (safe mode on). Raises VaecheckError for input that cannot be used.
+    defaults (safe mode on). A symbolic link, as `model`, as `data` or among shards, is
+    refused unless `follow_links`. Raises VaecheckError for input that cannot be used.
     """
     try:
         enabled = enabled_codes(select, ignore)
@@ -85,6 +88,8 @@ def check(
         probe = ProbeOptions()
     elif probe is False:
         probe = None
+    if not follow_links:
+        refuse_link(os.fspath(model), os.fspath(model))
     opaque = _is_opaque_saved_model(model)
     if opaque and probe is None:
         raise VaecheckError(
@@ -92,8 +97,8 @@ def check(
             "Keras configuration to read; use --probe to measure what its outputs produce",
             os.fspath(model),
         )
-    model_file = None if opaque else read_model(model)
-    source = _data_source(data, key, columns)
+    model_file = None if opaque else read_model(model, follow_links=follow_links)
+    source = _data_source(data, key, columns, follow_links)
     if sample is not None:
         source = source.sample(sample, seed if seed is not None else 0)
     if model_file is not None:
@@ -271,9 +276,9 @@ def _probe_summary(probed: ProbeResult | None) -> ProbeSummary | None:
     )
 
 
-def _data_source(data: Any, key: str | None, columns: Any) -> DataSource:
+def _data_source(data: Any, key: str | None, columns: Any, follow_links: bool = False) -> DataSource:
     if isinstance(data, (str, os.PathLike)):
-        return open_data(data, key=key, columns=columns)
+        return open_data(data, key=key, columns=columns, follow_links=follow_links)
     import numpy as np
 
     if isinstance(data, np.ndarray):

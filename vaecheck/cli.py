@@ -106,7 +106,8 @@ def _codes_option(name: str, help_text: str) -> Any:
 
 
 @click.command("check", help=HELP, context_settings=CONTEXT, short_help="Check MODEL DATA pairs (the default command).")
-@click.argument("paths", nargs=-1, metavar="[MODEL DATA]...", type=click.Path())
+# readable=False: an unreadable file is the readers' one-line error, not a usage message.
+@click.argument("paths", nargs=-1, metavar="[MODEL DATA]...", type=click.Path(readable=False))
 @click.option("--key", metavar="NAME", help="The array of an .npz file, or the dataset of an HDF5 file.")
 @click.option(
     "--columns",
@@ -120,6 +121,12 @@ def _codes_option(name: str, help_text: str) -> Any:
     help="Check a uniform random sample of N rows, reading only those where the format allows.",
 )
 @click.option("--seed", type=int, metavar="S", help="Seed of the random sample (default 0: the same rows each run).")
+@click.option(
+    "--follow-links",
+    is_flag=True,
+    help="Read what symbolic links point to (refused by default: a link in a pull request can "
+    "point at any file on the machine).",
+)
 @click.option(
     "--per-feature",
     is_flag=True,
@@ -214,6 +221,7 @@ def check_command(
     columns: str | None,
     sample: int | None,
     seed: int | None,
+    follow_links: bool,
     per_feature: bool,
     save_rescale: str | None,
     loss: str | None,
@@ -269,6 +277,7 @@ def check_command(
         "sample": sample,
         "seed": seed,
         "per_feature": True if per_feature else None,
+        "follow_links": follow_links,
     }
 
     enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))

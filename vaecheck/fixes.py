@@ -147,6 +147,7 @@ def _fix_labels(codomain: Codomain, stats: DataStats) -> Fix:
     )
 
 
+@np.errstate(over="ignore", invalid="ignore")  # the widths of extreme ranges overflow to inf
 def feature_rescale(
     stats: DataStats, kind: DataKind, rescale: Rescale, forced: bool = False
 ) -> FeatureRescale | None:
@@ -183,6 +184,11 @@ def feature_rescale(
     else:
         safe_width = np.where(varying, width, 1.0)
         scale = np.where(varying, (target_high - target_low) / safe_width, 1.0)
+        # Ranges near the float maximum: their width overflows to inf, the halves' does not.
+        overflowed = np.isinf(safe_width)
+        if overflowed.any():
+            halves = np.where(overflowed, high / 2 - low / 2, 1.0)
+            scale = np.where(overflowed, ((target_high - target_low) / 2) / halves, scale)
         # Constant features (and features without a finite value) sit at the target's centre.
         centre = (target_low + target_high) / 2
         offset = np.where(varying, target_low - low * scale, centre - np.where(present, low, 0.0))
@@ -277,7 +283,11 @@ def rescale_between(source: tuple[float, float], target: tuple[float, float]) ->
     target_low, target_high = target
     if high == low:  # constant data: centre it in the target
         return Rescale(1.0, (target_low + target_high) / 2 - low, target_low, target_high)
-    scale = (target_high - target_low) / (high - low)
+    span = high - low
+    if math.isinf(span):  # ends near the float maximum: their distance overflows, halves do not
+        scale = ((target_high - target_low) / 2) / (high / 2 - low / 2)
+    else:
+        scale = (target_high - target_low) / span
     offset = target_low - low * scale
     return Rescale(scale, offset, target_low, target_high)
 

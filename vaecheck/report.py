@@ -75,11 +75,15 @@ class FeatureRescale:
     axis_name: str  # "feature" or "channel"
     reason: str  # why per feature: asked for, or how far the features' ranges differ
 
+    # A scale of data spanning most of the float range has an inverse past the float maximum:
+    # inf, as the scalar Rescale's would be, and no numpy warning about it.
     @property
+    @np.errstate(over="ignore", divide="ignore", invalid="ignore")
     def inverse_scale(self) -> np.ndarray:
         return 1.0 / self.scale
 
     @property
+    @np.errstate(over="ignore", divide="ignore", invalid="ignore")
     def inverse_offset(self) -> np.ndarray:
         return -self.offset / self.scale
 

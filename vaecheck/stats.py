@@ -54,6 +54,10 @@ SAMPLE_RUN = 32  # values the sketch sample takes at each random start
 CANCELLATION_RATIO = 16.0
 # float32 resolution: model outputs are float32, so data within a few ulps of an end sits on it.
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
+# Moments of values near a float type's largest overflow to inf, which the statistics report as
+# it is; numpy's warnings about it would only be noise on stderr. Thread-local in numpy, so
+# set in each function that computes moments, whichever thread runs it.
+_overflow_is_expected = np.errstate(over="ignore", invalid="ignore")
 
 
 def end_tolerance(bound: float) -> float:
@@ -328,6 +332,7 @@ class _Summary:
         edges = [mapped[8 + 4 * i : 12 + 4 * i] for i in range(intervals)]
         return _Summary(*mapped[:8], edges=edges)
 
+    @_overflow_is_expected
     def fold(self, groups: int) -> _Summary:
         """Fold `groups * F` entries, group-major, into F: the features of wide rows."""
         features = self.n.size // groups
@@ -348,6 +353,7 @@ class _Summary:
             edges=[[a.sum(axis=0) for a in counts] for counts in shaped.edges],
         )
 
+    @_overflow_is_expected
     def add(self, other: _Summary, where: slice | None = None) -> None:
         """Fold `other` into the entries `where` (all of them by default), in place."""
         at = slice(None) if where is None else where
@@ -507,6 +513,7 @@ def _summarize_columns(
     return summary, integer
 
 
+@_overflow_is_expected
 def _moments(
     values: np.ndarray,
     finite: np.ndarray | None,
@@ -699,6 +706,7 @@ class StatsAccumulator:
         """Fold in one block; `features` is the span of the last axis it covers, if not all."""
         self.fold(self.summarize(block, features, self._blocks))
 
+    @_overflow_is_expected
     def summarize(
         self, block: np.ndarray, features: slice | None = None, number: int = 0
     ) -> _BlockResult | None:

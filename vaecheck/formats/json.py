@@ -36,11 +36,27 @@ MAX_JSON_FEATURES = 4096
 class JsonFormat:
     def render(self, run: CheckRun, options: RenderOptions) -> str:
         document = report_dict(run.reports[0]) if run.single and run.reports else run_dict(run)
-        return json.dumps(document, indent=2, allow_nan=False) + "\n"
+        return json.dumps(finite_or_null(document), indent=2, allow_nan=False) + "\n"
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2, allow_nan=False) + "\n"
+    return json.dumps(finite_or_null(report_dict(report)), indent=2, allow_nan=False) + "\n"
+
+
+def finite_or_null(document: Any) -> Any:
+    """The document with every infinite or NaN number as null, wherever it sits.
+
+    JSON has no infinities. Fields known to hold them say so through _number; this is the
+    guarantee for every other one, since extreme data (values near the float maximum) can
+    make any derived number overflow.
+    """
+    if isinstance(document, float):
+        return document if math.isfinite(document) else None
+    if isinstance(document, dict):
+        return {key: finite_or_null(value) for key, value in document.items()}
+    if isinstance(document, (list, tuple)):
+        return [finite_or_null(value) for value in document]
+    return document
 
 
 def run_dict(run: CheckRun) -> dict[str, Any]:
@@ -224,7 +240,7 @@ def _fix(fix: Fix) -> dict[str, Any]:
             "offset": fix.rescale.offset,
             "inverse_scale": fix.rescale.inverse_scale,
             "inverse_offset": fix.rescale.inverse_offset,
-            "target": [fix.rescale.target_low, fix.rescale.target_high],
+            "target": [_number(fix.rescale.target_low), _number(fix.rescale.target_high)],
             "for_activation": fix.rescale_for,
         }
     if fix.alternative:
@@ -242,7 +258,7 @@ def _feature_rescale(rescale: FeatureRescale) -> dict[str, Any]:
         "offset": _vector(rescale.offset),
         "inverse_scale": _vector(rescale.inverse_scale),
         "inverse_offset": _vector(rescale.inverse_offset),
-        "target": [rescale.target_low, rescale.target_high],
+        "target": [_number(rescale.target_low), _number(rescale.target_high)],
     }
 
 

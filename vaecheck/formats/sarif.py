@@ -18,6 +18,7 @@ from urllib.parse import quote
 from vaecheck import __version__
 from vaecheck.checks import REGISTRY, rule_doc
 from vaecheck.formats import RenderOptions, path_in_source, source_root
+from vaecheck.formats.json import finite_or_null
 from vaecheck.report import CheckRun, Finding, OutputResult, Report, Severity
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -27,7 +28,8 @@ SOURCE_ROOT = "%SRCROOT%"
 
 class SarifFormat:
     def render(self, run: CheckRun, options: RenderOptions) -> str:
-        return json.dumps(sarif_log(run), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        document = finite_or_null(sarif_log(run))
+        return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def sarif_log(run: CheckRun) -> dict[str, Any]:

@@ -342,10 +342,12 @@ def _histogram(
     ends = [e for e in (interval.low, interval.high) if math.isfinite(e)]
     low = min([data_min, *ends])
     high = max([data_max, *ends])
-    if high <= low:
+    # No axis to draw on: one value, or ends so far apart that their distance overflows.
+    if high <= low or not math.isfinite(high - low):
         return []
     width = HISTOGRAM_WIDTH
-    counts, _ = np.histogram(sample, bins=width, range=(low, high))
+    with np.errstate(over="ignore", invalid="ignore"):  # bin edges near the float maximum
+        counts, _ = np.histogram(sample, bins=width, range=(low, high))
     peak = counts.max() or 1
     bars = Text("              ")
     for position, count in enumerate(counts):

@@ -8,16 +8,20 @@ flattened into one graph. Nothing named in the configuration is imported or exec
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vaecheck.errors import VaecheckError
+from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
 from vaecheck.graph import PATH_SEPARATOR, Graph, ModelOutput, Node, TensorRef, iter_refs
 
 FUNCTIONAL_CLASSES = frozenset({"Functional", "Model"})
 SEQUENTIAL_CLASSES = frozenset({"Sequential"})
 MAX_MODEL_DEPTH = 64
+# Layers over all sub-models. The largest Keras applications have about 1,000; the range engine
+# takes about 0.1 ms a layer, so this bounds a hostile file's graph to about a second.
+MAX_LAYERS = 10_000
 
 
 class ConfigError(VaecheckError):
@@ -38,18 +42,24 @@ def is_functional(entry: Mapping[str, Any]) -> bool:
     config = entry.get("config")
     if not isinstance(config, Mapping):
         return False
-    if entry.get("class_name") in SEQUENTIAL_CLASSES:
+    if class_name(entry) in SEQUENTIAL_CLASSES:
         return False
     return isinstance(config.get("layers"), list) and "output_layers" in config
 
 
 def is_sequential(entry: Mapping[str, Any]) -> bool:
-    if entry.get("class_name") not in SEQUENTIAL_CLASSES:
+    if class_name(entry) not in SEQUENTIAL_CLASSES:
         return False
     config = entry.get("config")
     return isinstance(config, list) or (
         isinstance(config, Mapping) and isinstance(config.get("layers"), list)
     )
+
+
+def class_name(entry: Mapping[str, Any]) -> str | None:
+    """The entry's class name, when the file gives it as text (a hostile one may not)."""
+    name = entry.get("class_name")
+    return name if isinstance(name, str) else None
 
 
 def is_model(entry: Any) -> bool:
@@ -89,6 +99,16 @@ class _Builder:
     nodes: dict[str, Node] = field(default_factory=dict)
     shapes: dict[TensorRef, tuple[int | None, ...]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    layers: int = 0  # layer entries met so far, in every sub-model
+
+    def _count_layers(self, layers: list[Any]) -> None:
+        self.layers += len(layers)
+        if self.layers > MAX_LAYERS:
+            raise ConfigError(
+                f"the model has more than {MAX_LAYERS:,} layers; vaecheck reads models up to "
+                f"that size",
+                self.source,
+            )
 
     # Entry points ---------------------------------------------------------------------------
     def top_level(self, model: Mapping[str, Any]) -> list[ModelOutput]:
@@ -152,6 +172,7 @@ class _Builder:
             raise ConfigError(f"models nested more than {MAX_MODEL_DEPTH} deep", self.source)
         config = model["config"]
         layers = config["layers"]
+        self._count_layers(layers)
         entries: dict[str, Mapping[str, Any]] = {}
         for entry in layers:
             if not isinstance(entry, Mapping):
@@ -194,18 +215,21 @@ class _Builder:
                     self.shapes[bound] = shape
             calls[name] = [_Call(entry, 0, None, outputs=bound)]
 
-        # Expand calls until everything is resolved; Keras writes layers in topological
-        # order, so one pass usually suffices, and a pass without progress means a cycle
-        # or a reference to nothing.
-        pending = [call for name in entries for call in calls[name] if call.outputs is None]
+        # Expand calls until everything is resolved. Keras writes layers in topological order,
+        # but a file need not: a call that waits for a layer is set aside until a call of that
+        # layer is expanded, so any order costs linear time. Calls still waiting at the end
+        # are a cycle or an input that nothing produces.
+        pending = deque(call for name in entries for call in calls[name] if call.outputs is None)
+        waiting: dict[str, list[_Call]] = {}
         while pending:
-            still_pending: list[_Call] = []
-            for call in pending:
-                if not self._try_expand(call, scope, entries, calls, keras2):
-                    still_pending.append(call)
-            if len(still_pending) == len(pending):
-                self._raise_unresolvable(still_pending)
-            pending = still_pending
+            call = pending.popleft()
+            blocker = self._try_expand(call, scope, entries, calls, keras2)
+            if blocker is not None:
+                waiting.setdefault(blocker, []).append(call)
+                continue
+            pending.extend(waiting.pop(layer_name(call.entry), ()))
+        if waiting:
+            self._raise_unresolvable([call for group in waiting.values() for call in group])
 
         output_leaves = _history_leaves(config.get("output_layers"))
         if not output_leaves:
@@ -231,13 +255,14 @@ class _Builder:
         entries: Mapping[str, Mapping[str, Any]],
         calls: dict[str, list[_Call]],
         keras2: bool,
-    ) -> bool:
+    ) -> str | None:
+        """Expand one call; None when done, else the name of the layer it still waits for."""
         args, kwargs, leaves = _decode_node(call.raw_node, self.source)
         resolved: dict[tuple[str, int, int], TensorRef] = {}
         for leaf in leaves:
             ref = self._resolve(leaf, entries, calls, keras2, in_output_layers=False)
             if ref is None:
-                return False
+                return leaf[0]
             resolved[leaf] = ref
         args = _substitute(args, resolved)
         kwargs = _substitute(kwargs, resolved)
@@ -270,7 +295,7 @@ class _Builder:
                 names=scope.names + (name,),
             )
             call.outputs = TensorRef(node.id)
-        return True
+        return None
 
     def _resolve(
         self,
@@ -330,6 +355,7 @@ class _Builder:
             raise ConfigError(f"models nested more than {MAX_MODEL_DEPTH} deep", self.source)
         config = model["config"]
         layers = config if isinstance(config, list) else config["layers"]
+        self._count_layers(layers)
         current: TensorRef | None = bindings[0] if bindings else None
         used: dict[str, int] = {}
         for entry in layers:
@@ -411,7 +437,8 @@ class _Builder:
         return "/".join(scope.path + (_with_call(name, index),))
 
     def _label(self, scope: _Scope, name: str) -> str:
-        return PATH_SEPARATOR.join(scope.names + (name,))
+        # What a person reads: each name shortened, so a megabyte-long name stays one line.
+        return PATH_SEPARATOR.join(printable(n, MAX_NAME_CHARACTERS) for n in scope.names + (name,))
 
     def _add_node(
         self,

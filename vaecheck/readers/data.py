@@ -28,7 +28,8 @@ from typing import BinaryIO, Protocol
 
 import numpy as np
 
-from vaecheck.errors import VaecheckError
+from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
+from vaecheck.readers.archive import open_zip, refuse_link
 
 NPY_MAGIC = b"\x93NUMPY"
 NPY_VERSIONS = {(1, 0): ("<H", "latin1"), (2, 0): ("<I", "latin1"), (3, 0): ("<I", "utf8")}
@@ -174,22 +175,27 @@ def open_data(
     path: str | os.PathLike[str],
     key: str | None = None,
     columns: str | Sequence[str | int] | None = None,
+    *,
+    follow_links: bool = False,
 ) -> DataSource:
     """Open a data file, a directory or glob of shards, or `-` for a .npy on standard input.
 
     `key` picks the array of an `.npz` holding several, or the dataset of an HDF5 file (which
     can also be named as `file.h5:/group/dataset`); `columns` selects columns of a `.csv` or
-    `.tsv` by name or index.
+    `.tsv` by name or index. A symbolic link, given or among shards, is refused unless
+    `follow_links`: a link in a pull request can point at any file on the machine.
     """
     source = os.fsdecode(os.fspath(path))
     if source == STDIN:
         if key is not None or columns is not None:
             raise VaecheckError("--key and --columns do not apply to a .npy on standard input")
         return open_stream(_standard_input())
+    if not follow_links:
+        _refuse_link(source)
     if os.path.isdir(source) or (not os.path.lexists(source) and _is_glob(source)):
         from vaecheck.readers.shards import open_shards
 
-        return open_shards(source, key=key, columns=columns)
+        return open_shards(source, key=key, columns=columns, follow_links=follow_links)
     if not os.path.lexists(source):
         split = _split_dataset_path(source)
         if split is not None:
@@ -199,8 +205,17 @@ def open_data(
                     f"the dataset is named twice: '{dataset}' in the path, '{key}' by --key",
                     source,
                 )
-            return open_file(file_path, key=dataset, columns=columns, shown=source)
+            return open_file(
+                file_path, key=dataset, columns=columns, shown=source, follow_links=follow_links
+            )
     return open_file(source, key=key, columns=columns)
+
+
+def _refuse_link(source: str) -> None:
+    try:
+        refuse_link(source, source)
+    except ValueError:  # a NUL byte in the path
+        raise VaecheckError("not a valid path", source) from None
 
 
 def open_file(
@@ -208,8 +223,16 @@ def open_file(
     key: str | None = None,
     columns: str | Sequence[str | int] | None = None,
     shown: str | None = None,
+    *,
+    follow_links: bool = True,
 ) -> DataSource:
-    """Open one data file, of whichever supported format its content (or suffix) says."""
+    """Open one data file, of whichever supported format its content (or suffix) says.
+
+    The caller decides about links (open_data and the shards refuse them by default); with
+    `follow_links` False, a link is refused here too.
+    """
+    if not follow_links:
+        _refuse_link(source)
     with _open_regular(source) as stream:
         head = _read_exact(stream, len(HDF5_SIGNATURE))
         if not head:
@@ -394,7 +417,7 @@ def _header_dtype(descr: object) -> np.dtype:
         raise _BadArray(f"the .npy header's descr {descr!r} is not a dtype")
     try:
         dtype = np.dtype(descr)
-    except (TypeError, ValueError, RecursionError, MemoryError, OverflowError):
+    except Exception:  # numpy's dtype parser raises what its parts raise (SyntaxError too)
         shown = descr if isinstance(descr, str) else "a list"
         raise _BadArray(f"the .npy header's descr {shown!r} is not a valid dtype") from None
     problem = _dtype_problem(dtype)
@@ -414,7 +437,7 @@ def _open_npy(stream: BinaryIO, source: str) -> DataSource:
     header = _npy_file_header(stream, source)
     return DataSource(
         path=source,
-        description=os.path.basename(source),
+        description=printable(os.path.basename(source), MAX_NAME_CHARACTERS),
         shape=header.shape,
         dtype=header.dtype,
         fortran_order=header.fortran_order,
@@ -511,7 +534,9 @@ def _open_npz(stream: BinaryIO, source: str, key: str | None) -> DataSource:
         member.close()
     return DataSource(
         path=source,
-        description=f"{os.path.basename(source)}[{_array_name(info.filename)}]",
+        description=printable(
+            f"{os.path.basename(source)}[{_array_name(info.filename)}]", MAX_NAME_CHARACTERS
+        ),
         shape=header.shape,
         dtype=header.dtype,
         fortran_order=header.fortran_order,
@@ -524,8 +549,8 @@ def _zip_archive(stream: BinaryIO, source: str) -> zipfile.ZipFile:
     try:
         stream.seek(0)
         archive_bytes = os.fstat(stream.fileno()).st_size
-        archive = zipfile.ZipFile(stream)
-    except _READ_ERRORS as exc:
+        archive = open_zip(stream, source, "an .npz file", "not an .npz file: not a valid zip archive")
+    except OSError as exc:
         problem = f"not an .npz file: not a valid zip archive ({_reason(exc)})"
         raise VaecheckError(problem, source) from None
     try:
@@ -561,7 +586,8 @@ def _declared_size_problem(info: zipfile.ZipInfo, archive_bytes: int) -> str | N
 
 
 def _select_member(archive: zipfile.ZipFile, source: str, key: str | None) -> zipfile.ZipInfo:
-    members = [info for info in archive.infolist() if not info.is_dir()]
+    # Not ZipInfo.is_dir: a hostile archive can hold a member with an empty name.
+    members = [info for info in archive.infolist() if not info.filename.endswith("/")]
     if not any(info.filename.endswith(".npy") for info in members):
         looks_like_model = any(info.filename == "config.json" for info in members)
         hint = " (it looks like a .keras model: pass it as the model)" if looks_like_model else ""

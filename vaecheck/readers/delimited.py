@@ -26,11 +26,14 @@ from typing import TextIO
 
 import numpy as np
 
-from vaecheck.errors import VaecheckError
+from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
 from vaecheck.readers.data import DataSource, Index, _Body, _open_regular, _reason
 
 TEXT_BLOCK_BYTES = 4 * 2**20  # lines parsed at a time: their strings cost several times this
-MAX_LINE_CHARACTERS = 64 * 2**20  # a row of a million numbers fits several times over
+MAX_LINE_CHARACTERS = 16 * 2**20  # a row of MAX_COLUMNS numbers fits several times over
+# Per-feature statistics stop at 2**18 features (stats.MAX_FEATURES); a table wider than that is
+# refused before its first line is split into a string per cell.
+MAX_COLUMNS = 2**18
 COMMENT = "#"
 QUOTE = '"'
 MAX_SHOWN_CELL = 40
@@ -52,10 +55,11 @@ def open_delimited(
     table = _scan(path, delimiter, columns)
     names = None
     if table.header is not None:
-        names = tuple(table.header[c] for c in table.columns)
+        # Column names are shown in reports: made printable, as every name from a file is.
+        names = tuple(printable(table.header[c], MAX_NAME_CHARACTERS) for c in table.columns)
     return DataSource(
         path=path,
-        description=os.path.basename(path),
+        description=printable(os.path.basename(path), MAX_NAME_CHARACTERS),
         shape=(table.rows, len(table.columns)),
         dtype=np.dtype(np.float64),
         fortran_order=False,
@@ -132,7 +136,11 @@ def _scan(path: str, delimiter: str, columns: str | Sequence[str | int] | None) 
     if first is None:
         raise VaecheckError("the file holds no rows of data", path)
     number, line = first
+    if line.count(delimiter) >= MAX_COLUMNS and QUOTE not in line:
+        _refuse_width(line.count(delimiter) + 1, number, path)
     cells = _split(line, delimiter, number, path)
+    if len(cells) > MAX_COLUMNS:
+        _refuse_width(len(cells), number, path)
     header: tuple[str, ...] | None = None
     rows = 1
     if not all(_is_number(cell) for cell in cells):
@@ -144,6 +152,13 @@ def _scan(path: str, delimiter: str, columns: str | Sequence[str | int] | None) 
     width = len(cells)
     selected = _select_columns(columns, header, width, path)
     return _Table(delimiter, header, width, rows, selected)
+
+
+def _refuse_width(cells: int, number: int, path: str) -> None:
+    raise VaecheckError(
+        f"line {number} has {cells:,} cells, more than the {MAX_COLUMNS:,} columns vaecheck reads",
+        path,
+    )
 
 
 def _select_columns(

@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from vaecheck.errors import VaecheckError
+from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
 from vaecheck.readers.data import (
     BufferRing,
     DataSource,
@@ -52,16 +53,29 @@ class _DatasetInfo:
 def open_hdf5(path: str, dataset: str | None, shown: str | None = None) -> DataSource:
     """Open one dataset of an HDF5 file; without a name, the file's only numeric dataset."""
     with _h5_file(path) as handle:
-        name = _choose_dataset(handle, path) if dataset is None else _normalize(dataset)
-        info = _inspect(handle, name, path)
+        with _damage_is_an_error(path):
+            name = _choose_dataset(handle, path) if dataset is None else _normalize(dataset)
+            info = _inspect(handle, name, path)
     return DataSource(
         path=shown or path,
-        description=f"{_basename(path)}:{name}",
+        description=printable(f"{_basename(path)}:{name}", MAX_NAME_CHARACTERS),
         shape=info.shape,
         dtype=info.dtype,
         fortran_order=False,
         _body=_DatasetBody(path, info),
     )
+
+
+@contextmanager
+def _damage_is_an_error(path: str) -> Iterator[None]:
+    """libhdf5 reports a damaged file from wherever it notices, as whatever h5py makes of it
+    (OSError, RuntimeError, KeyError, ...): each is the file's problem, said in one line."""
+    try:
+        yield
+    except VaecheckError:
+        raise
+    except Exception as exc:
+        raise VaecheckError(f"a damaged HDF5 file ({_first_line(exc)})", path) from None
 
 
 def _h5_file(path: str, cache_bytes: int | None = None) -> Any:
@@ -247,7 +261,7 @@ class _DatasetBody:
               destination: Any = None) -> None:
         try:
             dataset.read_direct(block, source_sel=selection, dest_sel=destination)
-        except (OSError, ValueError, TypeError) as exc:
+        except Exception as exc:  # libhdf5 on damaged chunks: OSError, RuntimeError, ...
             raise VaecheckError(
                 f"cannot read dataset '{dataset.name}' ({_first_line(exc)})", source.path
             ) from None
@@ -288,7 +302,8 @@ class _OpenDataset:
     def __enter__(self) -> Any:
         self._handle = _h5_file(self._file, self._info.cache_bytes)
         try:
-            current = _inspect(self._handle, self._info.name, self._file)
+            with _damage_is_an_error(self._file):
+                current = _inspect(self._handle, self._info.name, self._file)
         except BaseException:
             self._handle.close()
             raise

@@ -4,12 +4,19 @@ Formats: the Keras 3 `.keras` zip (or its unzipped directory), the legacy HDF5 `
 Keras 2, tf.keras or Keras 3, and tf.keras 2 SavedModel directories through the JSON in their
 `keras_metadata.pb` (decoded here by hand: no protobuf, no TensorFlow). Only the configuration
 is read; nothing in the file is imported, unpickled or executed.
+
+The file may be hostile. Sizes are checked before anything is read or parsed: the archive's
+member count, config.json's declared size, the JSON's element count and nesting depth, the
+HDF5 attribute's declared size; a symbolic link is refused unless the caller follows links.
+Names in the configuration are made printable before anything can show them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import stat
 import zipfile
 from collections.abc import Callable, Mapping
@@ -17,15 +24,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaecheck.errors import VaecheckError
+from vaecheck.errors import VaecheckError, printable
 from vaecheck.graph import Graph
+from vaecheck.readers.archive import open_zip, refuse_link
 from vaecheck.readers.config import graph_from_config
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
-# Real configurations are kilobytes to a few megabytes; anything past this is refused unread.
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
-MAX_JSON_NESTING = 2000
+# Real configurations are kilobytes to a few megabytes (ResNet50: 176 KB for 177 layers);
+# anything past this is refused unread.
+MAX_CONFIG_BYTES = 16 * 2**20
+# Parsed, a JSON value costs up to 70 bytes (an empty object in a list) for 3 bytes of text:
+# the count, not the size, bounds the memory. ResNet50 holds 10,770; this allows 15,000 layers.
+MAX_JSON_VALUES = 1_000_000
+# Keras nests about three levels per sub-model; 512 leaves room for the 64 sub-models the
+# graph reader follows, and keeps every walk of the configuration far from Python's recursion
+# limit.
+MAX_JSON_NESTING = 512
+MAX_METADATA_BYTES = 64 * 1024
+# A JSON string, and the escapes or characters inside one that `printable` would change.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_ESCAPED_UNPRINTABLE = re.compile(
+    r"\\[nrtbf]|\\u00[0-9a-fA-F]{2}|\\u(?:061[cC]|200[eEfF]|202[89a-eA-E]|206[6-9])"
+    "|[\x7f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 
 
 @dataclass(frozen=True)
@@ -38,20 +62,24 @@ class ModelFile:
     graph: Graph = field(compare=False)
 
 
-def read_model(path: str | os.PathLike[str]) -> ModelFile:
+def read_model(path: str | os.PathLike[str], *, follow_links: bool = False) -> ModelFile:
+    """Read a saved model's configuration and graph; a symbolic link only with `follow_links`."""
     source = str(path)
-    fmt = sniff_model_format(source)
+    fmt = sniff_model_format(source, follow_links=follow_links)
     if fmt == "keras":
         config_text, metadata = _read_keras_zip(source)
         config = parse_json(config_text, source, "config.json")
         version = _version_from_metadata(metadata, source)
         training = config.get("compile_config") if isinstance(config, Mapping) else None
     elif fmt == "keras-dir":
-        config_text = _read_bounded(Path(source, "config.json"), "config.json", source)
+        config_path = Path(source, "config.json")
+        config_text = _read_bounded(config_path, "config.json", source, follow_links)
         config = parse_json(config_text, source, "config.json")
         metadata_path = Path(source, "metadata.json")
         metadata = (
-            _read_bounded(metadata_path, "metadata.json", source) if metadata_path.is_file() else None
+            _read_bounded(metadata_path, "metadata.json", source, follow_links)
+            if os.path.lexists(metadata_path)
+            else None
         )
         version = _version_from_metadata(metadata, source)
         training = config.get("compile_config") if isinstance(config, Mapping) else None
@@ -72,15 +100,19 @@ def read_model(path: str | os.PathLike[str]) -> ModelFile:
     )
 
 
-def sniff_model_format(source: str) -> str:
+def sniff_model_format(source: str, *, follow_links: bool = False) -> str:
     try:
+        if not follow_links:
+            refuse_link(source, source)
         info = os.stat(source)
     except FileNotFoundError:
         raise VaecheckError("no such file or directory", source) from None
     except OSError as exc:
         raise VaecheckError(f"cannot read the model ({exc.strerror})", source) from None
+    except ValueError:  # a NUL byte in the path
+        raise VaecheckError("not a valid path", source) from None
     if stat.S_ISDIR(info.st_mode):
-        if os.path.isfile(os.path.join(source, "config.json")):
+        if os.path.lexists(os.path.join(source, "config.json")):
             return "keras-dir"
         if os.path.isfile(os.path.join(source, KERAS_METADATA)):
             return "savedmodel"
@@ -118,53 +150,71 @@ def parse_json(
     what: str,
     object_hook: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Any:
-    if _nesting_depth_exceeds(text, MAX_JSON_NESTING):
+    """Parse a model's JSON within bounds of size, element count and depth; every string in
+    the result is printable (a name can be shown as it is)."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if len(data) > MAX_CONFIG_BYTES:
+        raise VaecheckError(f"{what} is larger than {MAX_CONFIG_BYTES // 2**20} MB", source)
+    # Every value but the first in a container follows a comma: an upper bound, counted in C.
+    values = data.count(b",") + data.count(b"[") + data.count(b"{")
+    if values > MAX_JSON_VALUES:
+        raise VaecheckError(
+            f"{what} holds more than {MAX_JSON_VALUES:,} JSON values; vaecheck reads models "
+            f"up to that size",
+            source,
+        )
+    if _nesting_depth(data, MAX_JSON_NESTING) > MAX_JSON_NESTING:
         raise VaecheckError(f"{what} is nested more than {MAX_JSON_NESTING} levels deep", source)
     try:
-        return json.loads(text, object_hook=object_hook)
+        decoded = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise VaecheckError(f"{what} is not UTF-8 text (byte {exc.start:,})", source) from None
+    del data
+    try:
+        parsed = json.loads(decoded, object_hook=object_hook)
     except (ValueError, RecursionError) as exc:
         detail = str(exc).split(":")[0] if isinstance(exc, ValueError) else "nested too deep"
         raise VaecheckError(f"{what} is not valid JSON ({detail})", source) from None
+    if _ESCAPED_UNPRINTABLE.search(decoded):
+        parsed = _printable_strings(parsed)
+    return parsed
 
 
-def _nesting_depth_exceeds(text: str | bytes, limit: int) -> bool:
-    """A cheap bracket count, so that json's recursion is never the thing that stops us."""
-    data = text.encode("utf-8", "replace") if isinstance(text, str) else text
-    # Counting only needs to run when the text could possibly be that deep.
+def _nesting_depth(data: bytes, limit: int) -> int:
+    """The deepest bracket nesting outside strings (or at most `limit` when it cannot exceed it).
+
+    Done before parsing, so that json's recursion is never the thing that stops vaecheck; in C
+    (a regular expression, a translation, a cumulative sum) so that a large file costs little.
+    """
     if data.count(b"[") + data.count(b"{") <= limit:
-        return False
-    depth = 0
-    in_string = False
-    escaped = False
-    for byte in data:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return False
+        return 0
+    import numpy as np
+
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    steps = np.frombuffer(brackets.translate(_BRACKET_STEPS), dtype=np.int8)
+    return int(np.cumsum(steps, dtype=np.int64).max(initial=0))
+
+
+def _printable_strings(value: Any) -> Any:
+    """The parsed JSON with every key and string value passed through `printable`."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable_strings(item) for item in value]
+    if isinstance(value, dict):
+        return {printable(key): _printable_strings(item) for key, item in value.items()}
+    return value
 
 
 def _read_keras_zip(source: str) -> tuple[bytes, bytes | None]:
     try:
-        archive = zipfile.ZipFile(source)
-    except zipfile.BadZipFile as exc:
-        raise VaecheckError(f"not a valid .keras archive ({exc})", source) from None
+        with open(source, "rb") as stream:
+            archive = open_zip(stream, source, "a .keras archive", "not a valid .keras archive")
+            with archive:
+                config = _read_member(archive, "config.json", source, required=True)
+                metadata = _read_member(archive, "metadata.json", source, required=False)
     except OSError as exc:
         raise VaecheckError(f"cannot read the model ({exc.strerror or exc})", source) from None
-    with archive:
-        config = _read_member(archive, "config.json", source, required=True)
-        metadata = _read_member(archive, "metadata.json", source, required=False)
     assert config is not None
     return config, metadata
 
@@ -188,8 +238,9 @@ def _read_member(
         )
     try:
         with archive.open(info) as member:
-            # Read at most one byte past the limit: a lying size header cannot make us read more.
-            data = member.read(MAX_CONFIG_BYTES + 1)
+            # At most one byte past the declared size: zipfile inflates as much as it is asked
+            # for before it cuts to the declared size, so a lying header must not set the ask.
+            data = member.read(info.file_size + 1)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise VaecheckError(f"cannot read {name} from the archive ({exc})", source) from None
     except Exception as exc:  # zlib and lzma raise their own error types on corrupt data
@@ -199,17 +250,32 @@ def _read_member(
     return data
 
 
-def _read_bounded(path: Path, what: str, source: str) -> bytes:
+def _read_bounded(path: Path, what: str, source: str, follow_links: bool = False) -> bytes:
+    """A file of an unzipped model folder: a regular file (never a FIFO that would block), of
+    bounded size, and no symbolic link unless links are followed."""
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise VaecheckError(f"{what} is larger than {MAX_CONFIG_BYTES:,} bytes", source)
-        return path.read_bytes()
+        if not follow_links:
+            refuse_link(str(path), source, what)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise VaecheckError(f"{what} is not a regular file", source)
+            if info.st_size > MAX_CONFIG_BYTES:
+                raise VaecheckError(
+                    f"{what} is {info.st_size:,} bytes, more than the "
+                    f"{MAX_CONFIG_BYTES // 2**20} MB a model configuration may have",
+                    source,
+                )
+            return handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise VaecheckError(f"cannot read {what} ({exc.strerror})", source) from None
 
 
 def _version_from_metadata(metadata: bytes | None, source: str) -> str | None:
-    if metadata is None:
+    # metadata.json is a line of two keys; a large one is not worth parsing.
+    if metadata is None or len(metadata) > MAX_METADATA_BYTES:
         return None
     try:
         parsed = json.loads(metadata)
@@ -223,23 +289,30 @@ def _read_h5(source: str) -> tuple[Any, Any, str | None]:
     import h5py  # only when an .h5 is read: it is the slowest import of the static path
 
     try:
-        handle = h5py.File(source, "r")
+        handle = h5py.File(source, "r", locking=False)
     except OSError as exc:
-        raise VaecheckError(f"not a readable HDF5 file ({exc})", source) from None
+        raise VaecheckError(f"not a readable HDF5 file ({_first_line(exc)})", source) from None
+    # Only attributes of the root group are read: no dataset, group or link is opened, so
+    # external links, external storage and virtual datasets are never followed.
     with handle:
-        attrs = handle.attrs
-        if "model_config" not in attrs:
+        try:
+            present = set(handle.attrs.keys())
+        except Exception as exc:  # a damaged attribute table raises from deep inside h5py
+            raise VaecheckError(
+                f"cannot read the file's attributes ({_first_line(exc)})", source
+            ) from None
+        if "model_config" not in present:
             raise VaecheckError(
                 "this HDF5 file has no model_config: a weights-only file, not a saved model",
                 source,
             )
-        config_text = _h5_text_attr(attrs, "model_config", source)
+        config_text = _h5_text_attr(handle, "model_config", source)
         training_text = (
-            _h5_text_attr(attrs, "training_config", source)
-            if "training_config" in attrs
-            else None
+            _h5_text_attr(handle, "training_config", source) if "training_config" in present else None
         )
-        version = _h5_text_attr(attrs, "keras_version", source) if "keras_version" in attrs else None
+        version = (
+            _h5_text_attr(handle, "keras_version", source) if "keras_version" in present else None
+        )
     config = parse_json(config_text, source, "model_config")
     training = parse_json(training_text, source, "training_config") if training_text else None
     return config, training, version
@@ -366,17 +439,40 @@ def _untupled(value: dict[str, Any]) -> Any:
     return value
 
 
-def _h5_text_attr(attrs: Any, name: str, source: str) -> str:
+def _h5_text_attr(handle: Any, name: str, source: str) -> str:
+    """A text attribute, its declared size checked before h5py allocates room for it."""
+    import h5py
+
     try:
-        value = attrs[name]
-    except Exception as exc:  # h5py raises OSError, TypeError or KeyError on odd attributes
-        raise VaecheckError(f"cannot read the {name} attribute ({exc})", source) from None
+        declared = handle.attrs.get_id(name)
+        shape = declared.shape
+        dtype = declared.dtype
+        if shape is None or math.prod(shape) > 1:
+            raise VaecheckError(f"the {name} attribute is not text", source)
+        string = h5py.check_string_dtype(dtype)
+        # A variable-length string's bytes sit in the file's heap, bounded by the file.
+        size = dtype.itemsize if string is None or string.length is not None else 0
+        if size > MAX_CONFIG_BYTES or declared.get_storage_size() > MAX_CONFIG_BYTES:
+            raise VaecheckError(
+                f"the {name} attribute declares {max(size, declared.get_storage_size()):,} "
+                f"bytes, more than the {MAX_CONFIG_BYTES // 2**20} MB a model configuration "
+                f"may have",
+                source,
+            )
+        value = handle.attrs[name]
+    except VaecheckError:
+        raise
+    except Exception as exc:  # h5py raises OSError, TypeError, KeyError or RuntimeError here
+        raise VaecheckError(f"cannot read the {name} attribute ({_first_line(exc)})", source) from None
     if hasattr(value, "tolist") and not isinstance(value, (bytes, str)):
         value = value.tolist()
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         raise VaecheckError(f"the {name} attribute is not text", source)
-    if len(value) > MAX_CONFIG_BYTES:
-        raise VaecheckError(f"the {name} attribute is larger than {MAX_CONFIG_BYTES:,} bytes", source)
     return value
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -29,9 +29,16 @@ MAX_NAMED = 3
 
 
 def open_shards(
-    location: str, key: str | None = None, columns: str | Sequence[str | int] | None = None
+    location: str,
+    key: str | None = None,
+    columns: str | Sequence[str | int] | None = None,
+    *,
+    follow_links: bool = False,
 ) -> DataSource:
-    """Open every data file in a directory (not recursing), or every file a glob matches."""
+    """Open every data file in a directory (not recursing), or every file a glob matches.
+
+    A shard that is a symbolic link is refused unless `follow_links`, like a file named alone.
+    """
     if os.path.isdir(location):
         files = _directory_files(location)
         if not files:
@@ -47,7 +54,9 @@ def open_shards(
         if not files:
             raise VaecheckError("no data file matches this pattern", location)
         description = location
-    shards = tuple(open_file(path, key=key, columns=columns) for path in files)
+    shards = tuple(
+        open_file(path, key=key, columns=columns, follow_links=follow_links) for path in files
+    )
     _check_alike(shards, location)
     offsets = []
     rows = 0
