@@ -133,3 +133,25 @@ def test_links_are_read_with_follow_links(tmp_path, capsys):
         assert main([*args, "-q", "--follow-links"]) == 1
         out, err = capsys.readouterr()
         assert "VC001" in out and err == ""
+
+
+def test_links_inside_the_current_folder_are_followed(tmp_path, monkeypatch, capsys):
+    """DVC and git-annex keep data as links into the repository's own cache."""
+    from vaecheck.cli import main
+
+    cache = tmp_path / ".dvc" / "cache"
+    cache.mkdir(parents=True)
+    model = make_corpus.write_keras(cache / "model.keras", make_corpus.relu_model())
+    data = make_corpus.write_data(cache / "data.npy")
+    (tmp_path / "model.keras").symlink_to(model)
+    (tmp_path / "data.npy").symlink_to(data)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "escape.npy").symlink_to("/etc/passwd")
+    monkeypatch.chdir(tmp_path)
+    assert main(["model.keras", "data.npy", "-q"]) == 1
+    out, err = capsys.readouterr()
+    assert "VC001" in out and err == ""
+    assert main(["model.keras", "outside/escape.npy", "-q"]) == 2
+    out, err = capsys.readouterr()
+    assert "out of the current folder" in err and "--follow-links" in err and out == ""

@@ -124,8 +124,8 @@ def _codes_option(name: str, help_text: str) -> Any:
 @click.option(
     "--follow-links",
     is_flag=True,
-    help="Read what symbolic links point to (refused by default: a link in a pull request can "
-    "point at any file on the machine).",
+    help="Read what symbolic links out of the current folder point to (refused by default: a "
+    "link in a pull request can point at any file on the machine; links inside it are read).",
 )
 @click.option(
     "--per-feature",

@@ -29,7 +29,7 @@ _END = struct.Struct("<4sHHHHLLH")  # end of central directory
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")
 _ZIP64_END = struct.Struct("<4sQHHLLQQQQ")
 _LARGEST_COMMENT = 0xFFFF
-FOLLOW_HINT = "pass --follow-links to read what links point to"
+FOLLOW_HINT = "pass --follow-links to read what links out of the current folder point to"
 
 
 def zip_directory_size(stream: BinaryIO) -> tuple[int, int] | None:
@@ -97,18 +97,34 @@ def open_zip(stream: BinaryIO, source: str, what: str, invalid: str) -> zipfile.
 
 
 def refuse_link(path: str, source: str, what: str | None = None) -> None:
-    """Raise if `path` is a symbolic link; `what` names it when it is a part of `source`."""
+    """Raise if `path` is a symbolic link leading out of the current folder.
+
+    A link that stays inside the folder vaecheck runs in (the checkout, in CI) is followed:
+    data managed by DVC or git-annex is links into the repository's own cache. A link out of
+    it is how a pull request would point vaecheck at `/etc/passwd` or a CI secret. `what`
+    names the path when it is a part of `source`.
+    """
     try:
         info = os.lstat(path)
     except FileNotFoundError:
         return  # the caller says "no such file" in its own words
-    if stat.S_ISLNK(info.st_mode):
+    if stat.S_ISLNK(info.st_mode) and not _inside_working_folder(path):
         try:
             target = os.readlink(path)
         except OSError:
             target = "?"
         subject = f"{what} is a symbolic link" if what else "a symbolic link"
         raise VaecheckError(
-            f"{subject} (to '{target}'): vaecheck does not follow links; {FOLLOW_HINT}",
+            f"{subject} (to '{target}'), out of the current folder: vaecheck does not follow "
+            f"such links; {FOLLOW_HINT}",
             source,
         )
+
+
+def _inside_working_folder(path: str) -> bool:
+    try:
+        target = os.path.realpath(path)
+        root = os.path.realpath(os.getcwd())
+        return os.path.commonpath([target, root]) == root
+    except (OSError, ValueError):  # a loop of links, or another drive
+        return False
