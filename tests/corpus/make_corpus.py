@@ -1043,6 +1043,116 @@ def fs_empty_h5_data(root: Path) -> Invocation:
     return pair(root, None, data, blame=data)
 
 
+# --- saved weights and SavedModel metadata ---------------------------------------------------
+
+
+def _bn_model() -> dict[str, Any]:
+    """relu, then BatchNormalization: its range needs the statistics in the weights file."""
+    return functional(
+        [
+            input_layer(),
+            layer("Dense", "h", "x", units=FEATURES, activation="relu"),
+            layer("BatchNormalization", "bn", "h", epsilon=0.001, center=True, scale=True),
+        ],
+        "bn",
+    )
+
+
+def _keras_with_weights(path: Path, fill: Callable[[Any], None]) -> Path:
+    """A .keras archive whose model.weights.h5 is written by `fill(h5py.File)`."""
+    import io
+
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        fill(handle)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        archive.writestr("config.json", json.dumps(_bn_model()))
+        archive.writestr("model.weights.h5", buffer.getvalue())
+    return path
+
+
+@case(1, "VC004")
+def weights_external_link(root: Path) -> Invocation:
+    """BatchNormalization's statistics as an external link to a file elsewhere: never opened."""
+    import h5py
+
+    def fill(handle: Any) -> None:
+        handle.create_group("layers/dense/vars").attrs["name"] = "h"
+        handle["layers/batch_normalization/vars"] = h5py.ExternalLink("/etc/hostname", "/vars")
+
+    model = _keras_with_weights(root / "model.keras", fill)
+    return pair(root, model, None, "-q", "--fail-on", "warning")
+
+
+@case(1, "VC004")
+def weights_soft_link(root: Path) -> Invocation:
+    """BatchNormalization's statistics as a soft link inside the file: refused all the same."""
+    import h5py
+
+    def fill(handle: Any) -> None:
+        handle.create_group("layers/dense/vars").attrs["name"] = "h"
+        handle.create_group("elsewhere/vars")
+        handle["layers/batch_normalization/vars"] = h5py.SoftLink("/elsewhere/vars")
+
+    model = _keras_with_weights(root / "model.keras", fill)
+    return pair(root, model, None, "-q", "--fail-on", "warning")
+
+
+@case(1, "VC004")
+def weights_shape_bomb(root: Path) -> Invocation:
+    """A weight dataset declaring 10^12 values with nothing stored: refused before allocating."""
+
+    def fill(handle: Any) -> None:
+        handle.create_group("layers/dense/vars").attrs["name"] = "h"
+        group = handle.create_group("layers/batch_normalization/vars")
+        group.attrs["name"] = "bn"
+        group.create_dataset("0", shape=(10**12,), dtype="f4", chunks=(1024,))
+
+    model = _keras_with_weights(root / "model.keras", fill)
+    return pair(root, model, None, "-q", "--fail-on", "warning")
+
+
+@case(1, "VC004")
+def weights_not_hdf5(root: Path) -> Invocation:
+    """model.weights.h5 that is not HDF5 at all: the ranges that need it stay unknown."""
+    model = root / "model.keras"
+    with zipfile.ZipFile(model, "w") as archive:
+        archive.writestr("config.json", json.dumps(_bn_model()))
+        archive.writestr("model.weights.h5", b"not hdf5 " * 100)
+    return pair(root, model, None, "-q", "--fail-on", "warning")
+
+
+def _saved_model_dir(root: Path, metadata: bytes | None) -> Path:
+    directory = root / "saved"
+    directory.mkdir()
+    (directory / "saved_model.pb").write_bytes(b"\x08\x01")
+    if metadata is not None:
+        (directory / "keras_metadata.pb").write_bytes(metadata)
+    return directory
+
+
+@case(2, "keras_metadata.pb is not a valid protobuf message")
+def savedmodel_metadata_garbage(root: Path) -> Invocation:
+    """keras_metadata.pb of random bytes."""
+    noise = np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    return pair(root, _saved_model_dir(root, b"\x0a\xff\xff\xff\xff\x0f" + noise))
+
+
+@case(2, "keras_metadata.pb is not a valid protobuf message")
+def savedmodel_metadata_length_bomb(root: Path) -> Invocation:
+    """A node whose length prefix claims 2^63 bytes: never allocated."""
+    return pair(root, _saved_model_dir(root, b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\x7f"))
+
+
+@case(2, "use --probe")
+def savedmodel_without_metadata(root: Path) -> Invocation:
+    """A SavedModel with no Keras metadata (Keras 3 export()): nothing to read statically."""
+    return pair(root, _saved_model_dir(root, None))
+
+
 # --- valid but odd: absurd numbers, huge and strange names --------------------------------------
 
 
