@@ -13,6 +13,7 @@ import stat
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,12 @@ ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 # Real configurations are kilobytes to a few megabytes; anything past this is refused unread.
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 MAX_JSON_NESTING = 2000
+# The nesting of a config is measured on its brackets outside strings, a segment at a time.
+_DEPTH_SEGMENT = 2**20
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEP = [0] * 256
+_BRACKET_STEP[ord("[")] = _BRACKET_STEP[ord("{")] = 1
+_BRACKET_STEP[ord("]")] = _BRACKET_STEP[ord("}")] = -1
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,27 @@ def _nesting_depth_exceeds(text: str | bytes, limit: int) -> bool:
     # Counting only needs to run when the text could possibly be that deep.
     if data.count(b"[") + data.count(b"{") <= limit:
         return False
+    if b'\\"' in data:
+        return _nesting_depth_exceeds_escaped(data, limit)
+    # No quote is escaped, so every quote opens or closes a string: the pieces between quotes
+    # alternate outside and inside strings. Done a segment at a time in C, not byte by byte in
+    # Python (a 500-layer config took 15 ms), and still stopping early on a hostile file.
+    depth = 0
+    inside = False
+    for start in range(0, len(data), _DEPTH_SEGMENT):
+        pieces = data[start : start + _DEPTH_SEGMENT].split(b'"')
+        outside = pieces[1::2] if inside else pieces[::2]
+        inside ^= len(pieces) % 2 == 0
+        brackets = b"".join(outside).translate(None, _NOT_BRACKETS)
+        if brackets:
+            depths = list(accumulate(map(_BRACKET_STEP.__getitem__, brackets), initial=depth))
+            if max(depths) > limit:
+                return True
+            depth = depths[-1]
+    return False
+
+
+def _nesting_depth_exceeds_escaped(data: bytes, limit: int) -> bool:
     depth = 0
     in_string = False
     escaped = False
