@@ -22,14 +22,16 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from vaecheck.intervals import Interval
 from vaecheck.sketch import QuantileSketch, rank_error
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 SAMPLE_SIZE = 65_536  # values kept for the text histogram
 # Blocks small enough to stay in the CPU caches while the statistics make their several passes
@@ -717,8 +719,7 @@ class StatsAccumulator:
         sketches, scratch = self._thread_state()
         summary, integer = _summarize(values, self.intervals, scratch, self.integer_valued)
         checked, unit, checkable = self._row_sums(values, summary)
-        generator = np.random.default_rng((*self._seed, number))
-        sample = self._feed_sketches(values, start, sketches, generator)
+        sample = self._feed_sketches(values, start, sketches, _BlockRandom((*self._seed, number)))
         return _BlockResult(
             number, summary, start, values.shape[1], integer, checked, unit, checkable, sample,
             row_sums=self._block_row_sums(block),
@@ -806,7 +807,7 @@ class StatsAccumulator:
         values: np.ndarray,
         feature_start: int,
         sketches: tuple[QuantileSketch, QuantileSketch | None],
-        generator: np.random.Generator,
+        generator: _BlockRandom,
     ) -> np.ndarray:
         """Bin this block's share of the sketch sample; return its share of the histogram's."""
         flat = values.ravel(order="K")
@@ -1006,7 +1007,27 @@ def _merged_feature_sketch(
     return a.merge(b)
 
 
-def _draw_count(size: int, rate: float, generator: np.random.Generator) -> int:
+class _BlockRandom:
+    """A block's random draws, seeded by its place in the data; numpy.random is imported and
+    seeded only when a block draws (data too small to sample never does)."""
+
+    def __init__(self, seed: tuple[int, ...]) -> None:
+        self._seed = seed
+        self._generator: np.random.Generator | None = None
+
+    def _get(self) -> np.random.Generator:
+        if self._generator is None:
+            self._generator = np.random.default_rng(self._seed)
+        return self._generator
+
+    def random(self) -> float:
+        return float(self._get().random())
+
+    def integers(self, low: int, high: int, size: int) -> np.ndarray:
+        return self._get().integers(low, high, size)
+
+
+def _draw_count(size: int, rate: float, generator: _BlockRandom) -> int:
     """How many to draw from `size` at `rate`: the expected number, rounded up or down at random
     so that the expectation holds exactly."""
     if rate >= 1.0:
@@ -1072,6 +1093,10 @@ def default_workers() -> int:
     return max(1, min(MAX_WORKERS, round(idle)))
 
 
+def _nbytes(source: _Source) -> int:
+    return math.prod(source.shape) * np.dtype(source.dtype).itemsize
+
+
 def _combine(a: float | None, b: float | None, pick) -> float | None:  # type: ignore[no-untyped-def]
     if a is None:
         return b
@@ -1115,10 +1140,16 @@ def measure_source(
     None); the result does not depend on how many.
     """
     threads = default_workers() if workers is None else max(1, workers)
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="vaecheck-stats") if threads > 1 else None
+    parts = source.parts()
+    pool: ThreadPoolExecutor | None = None
+    # Data of one block gains nothing from threads: starting them would cost more than it has.
+    if threads > 1 and any(_nbytes(part) > BLOCK_BYTES for part in parts):
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(threads, thread_name_prefix="vaecheck-stats")
     merged: StatsAccumulator | None = None
     try:
-        for number, part in enumerate(source.parts()):
+        for number, part in enumerate(parts):
             accumulator = StatsAccumulator(
                 source.shape,
                 source.dtype,
