@@ -97,15 +97,17 @@ class QuantileSketch:
         return index
 
     def add(self, values: np.ndarray, features: np.ndarray | None = None) -> None:
-        """Count finite values; `features` gives each value's feature when there are several."""
-        values = np.asarray(values).reshape(-1)
+        """Count finite values; `features` gives each value's feature when there are several:
+        an array of the values' shape, or one that broadcasts to it (for a block of rows, the
+        row of its columns' features)."""
+        values = np.asarray(values)
         if values.size == 0:
             return
-        if self.features > 1 and (features is None or np.shape(features) != values.shape):
+        if self.features > 1 and (features is None or not _broadcasts(features, values.shape)):
             raise ValueError("a sketch of several features needs each value's feature")
-        index = self.bin_index(values)
+        index = self.bin_index(values.reshape(-1))
         if self.features > 1:
-            index += np.asarray(features, dtype=np.intp) * self.bins
+            index.reshape(values.shape)[...] += np.asarray(features, dtype=np.intp) * self.bins
         self._pending.append(index)
         self._pending_size += index.size
         if self._pending_size >= max(PENDING_VALUES, self._counts.size // 4):
@@ -114,7 +116,7 @@ class QuantileSketch:
     def _flush(self) -> None:
         if not self._pending:
             return
-        index = np.concatenate(self._pending)
+        index = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
         self._pending, self._pending_size = [], 0
         flat = np.bincount(index, minlength=self._counts.size)
         self._counts += flat.reshape(self._counts.shape).astype(self._counts.dtype, copy=False)
@@ -202,6 +204,13 @@ def rank_error(samples: int, q: float, z: float = 3.0) -> float:
         return 100.0
     p = q / 100
     return 100 * z * math.sqrt(p * (1 - p) / samples)
+
+
+def _broadcasts(features: np.ndarray, shape: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(np.shape(features), shape) == shape
+    except ValueError:
+        return False
 
 
 def _from_bits(bits: int) -> float:

@@ -711,7 +711,10 @@ class StatsAccumulator:
         sketches, scratch = self._thread_state()
         summary, integer = _summarize(values, self.intervals, scratch, self.integer_valued)
         checked, unit, checkable = self._row_sums(values, summary)
-        sample = self._feed_sketches(values, start, sketches, _BlockRandom((*self._seed, number)))
+        finite = not summary.ints[1:_COUNTS].any()
+        sample = self._feed_sketches(
+            values, start, sketches, _BlockRandom((*self._seed, number)), finite
+        )
         return _BlockResult(
             number, summary, start, values.shape[1], integer, checked, unit, checkable, sample,
             row_sums=self._block_row_sums(block),
@@ -800,8 +803,12 @@ class StatsAccumulator:
         feature_start: int,
         sketches: tuple[QuantileSketch, QuantileSketch | None],
         generator: _BlockRandom,
+        finite: bool = False,
     ) -> np.ndarray:
-        """Bin this block's share of the sketch sample; return its share of the histogram's."""
+        """Bin this block's share of the sketch sample; return its share of the histogram's.
+
+        `finite` says the block holds no NaN or infinity, so that nothing needs filtering.
+        """
         flat = values.ravel(order="K")
         rows, columns = values.shape
         fortran = values.flags.f_contiguous and not values.flags.c_contiguous
@@ -810,7 +817,16 @@ class StatsAccumulator:
             local = positions // rows if fortran else positions % columns
             return local + feature_start
 
-        if self._sketch_rate >= 1.0 or flat.size < SAMPLE_RUN:
+        if (self._sketch_rate >= 1.0 or flat.size < SAMPLE_RUN) and finite and not fortran:
+            # Every value, a batch of whole rows at a time: each column is one feature.
+            features = np.arange(feature_start, feature_start + columns)
+            step = max(1, SKETCH_BATCH // columns)
+            for first in range(0, rows, step):
+                batch = values[first : first + step]
+                sketches[0].add(batch)
+                if sketches[1] is not None:
+                    sketches[1].add(batch, features)
+        elif self._sketch_rate >= 1.0 or flat.size < SAMPLE_RUN:
             for start in range(0, flat.size, SKETCH_BATCH):
                 positions = np.arange(start, min(start + SKETCH_BATCH, flat.size))
                 _sketch_values(
@@ -833,7 +849,7 @@ class StatsAccumulator:
             if not wanted:
                 return np.empty(0)
             picked = flat[generator.integers(0, flat.size, wanted)]
-        keep = _finite_positions(picked)
+        keep = None if finite else _finite_positions(picked)
         return np.asarray(picked if keep is None else picked[keep], np.float64)
 
     def merge(self, other: StatsAccumulator) -> StatsAccumulator:
