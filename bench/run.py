@@ -140,17 +140,19 @@ def run_once(command: Command, model: Path, data: Path, environment: dict[str, s
 
 
 def measure(
-    commands: list[Command], model: Path, data: Path, repeat: int, environment: dict[str, str]
+    runs: dict[str, tuple[Command, Path, Path]], repeat: int, environment: dict[str, str]
 ) -> dict[str, Figures]:
-    for command in commands:  # warm-up: page cache, bytecode
+    """Each run (a command on a model and data) once to warm up, then `repeat` rounds in which
+    every run takes its turn: a change in the machine's load falls on all of them alike."""
+    for command, model, data in runs.values():  # warm-up: page cache, bytecode
         run_once(command, model, data, environment)
-    figures = {c.label: Figures([], [], []) for c in commands}
+    figures = {label: Figures([], [], []) for label in runs}
     for _ in range(repeat):
-        for command in commands:
+        for label, (command, model, data) in runs.items():
             wall, cpu, peak = run_once(command, model, data, environment)
-            figures[command.label].walls.append(wall)
-            figures[command.label].cpus.append(cpu)
-            figures[command.label].peaks_mb.append(peak)
+            figures[label].walls.append(wall)
+            figures[label].cpus.append(cpu)
+            figures[label].peaks_mb.append(peak)
     return figures
 
 
@@ -385,7 +387,9 @@ def main() -> int:
                 commands.append(keras_way)
             repeat = args.repeat_large if size >= LARGE else args.repeat
             load_before = os.getloadavg()[0]
-            figures = measure(commands, SAMPLE_MODEL, data, repeat, environment)
+            figures = measure(
+                {c.label: (c, SAMPLE_MODEL, data) for c in commands}, repeat, environment
+            )
             load_after = os.getloadavg()[0]
             data.unlink()
             print_table(
@@ -441,26 +445,27 @@ def main() -> int:
         if not args.no_depth:
             data = folder / "data_depth.npy"
             write_data(data, 2**20)
-            print(f"\nmodel depth: A text on Dense stacks, 1 MiB data; median of {args.repeat}")
+            depth_repeat = 2 * args.repeat
+            print(f"\nmodel depth: A text on Dense stacks, 1 MiB data; median of {depth_repeat}, "
+                  "the models taking turns")
             depth_results = {}
             for functional in (False, True):
                 kind = "Functional" if functional else "Sequential"
-                models = {}
+                runs = {}
                 for depth in DEPTHS:
-                    models[depth] = folder / f"{kind.lower()}_{depth}.keras"
-                    write_deep_model(models[depth], depth, functional)
-                per_depth = {}
-                for depth, model in models.items():
-                    per_depth[depth] = measure([a_text], model, data, args.repeat, environment)[a_text.label]
-                shallow, deep = per_depth[DEPTHS[0]], per_depth[DEPTHS[-1]]
+                    model = folder / f"{kind.lower()}_{depth}.keras"
+                    write_deep_model(model, depth, functional)
+                    runs[str(depth)] = (a_text, model, data)
+                per_depth = measure(runs, depth_repeat, environment)
+                shallow, deep = per_depth[str(DEPTHS[0])], per_depth[str(DEPTHS[-1])]
                 added_ms = (deep.wall - shallow.wall) * 1000
                 print(f"  {kind:<10} {DEPTHS[0]} layers {shallow.wall:.3f} s "
                       f"(spread {shallow.spread:.0%}), {DEPTHS[-1]} layers {deep.wall:.3f} s "
-                      f"(spread {deep.spread:.0%}): +{added_ms:.0f} ms, "
-                      f"CPU +{(deep.cpu - shallow.cpu) * 1000:.0f} ms")
-                verdicts.append(f"{kind} {DEPTHS[-1]} vs {DEPTHS[0]} layers: +{added_ms:.0f} ms "
+                      f"(spread {deep.spread:.0%}): {added_ms:+.0f} ms, "
+                      f"CPU {(deep.cpu - shallow.cpu) * 1000:+.0f} ms")
+                verdicts.append(f"{kind} {DEPTHS[-1]} vs {DEPTHS[0]} layers: {added_ms:+.0f} ms "
                                 f"< {DEPTH_MS:.0f} ms: {verdict(added_ms < DEPTH_MS)}")
-                depth_results[kind] = {str(d): asdict(f) for d, f in per_depth.items()}
+                depth_results[kind] = {d: asdict(f) for d, f in per_depth.items()}
             results["depth"] = depth_results
 
         imports = version_imports_numpy(vaecheck, environment)
