@@ -31,21 +31,19 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from machine import describe
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
@@ -278,33 +276,6 @@ def write_deep_model(path: Path, depth: int, functional: bool) -> None:
 # --- the machine ----------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, str]:
-    memory = cpu = "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    blas = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_", "MKL_"))}
-    return {
-        "date": datetime.date.today().isoformat(),
-        "system": f"{platform.system()} {platform.release()}",
-        "cpu": cpu,
-        "nproc": str(os.cpu_count()),
-        "memory": memory,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "load": ", ".join(f"{v:.2f}" for v in os.getloadavg()),
-        "threads": os.environ.get("VAECHECK_THREADS", "default"),
-        "blas env": ", ".join(f"{k}={v}" for k, v in blas.items()) or "none set",
-    }
-
-
 def keras_version(environment: dict[str, str]) -> str:
     done = subprocess.run(
         [sys.executable, "-c", "import keras, sys; print(keras.__version__, keras.backend.backend())"],
@@ -313,7 +284,7 @@ def keras_version(environment: dict[str, str]) -> str:
     return done.stdout.strip() or "not installed"
 
 
-def version_imports_numpy(vaecheck: tuple[str, ...], environment: dict[str, str]) -> dict[str, bool]:
+def version_imports_numpy(environment: dict[str, str]) -> dict[str, bool]:
     """Whether `vaecheck --version` / `--help` import numpy, from python -X importtime."""
     found = {}
     for flag in ("--version", "--help"):
@@ -322,7 +293,6 @@ def version_imports_numpy(vaecheck: tuple[str, ...], environment: dict[str, str]
             capture_output=True, text=True, env=environment, cwd=REPO,
         )
         found[flag] = any(line.rstrip().endswith("| numpy") for line in done.stderr.splitlines())
-    del vaecheck
     return found
 
 
@@ -362,7 +332,7 @@ def main() -> int:
 
     environment = child_environment()
     vaecheck, vaecheck_said = vaecheck_command()
-    about = machine()
+    about = describe()
     about["keras"] = "skipped" if args.no_keras else keras_version(environment)
     print("machine: " + "; ".join(f"{k} {v}" for k, v in about.items()))
     print(f"A runs: {vaecheck_said}")
@@ -468,7 +438,7 @@ def main() -> int:
                 depth_results[kind] = {d: asdict(f) for d, f in per_depth.items()}
             results["depth"] = depth_results
 
-        imports = version_imports_numpy(vaecheck, environment)
+        imports = version_imports_numpy(environment)
         for flag, imported in imports.items():
             verdicts.append(f"`vaecheck {flag}` imports numpy: {'YES' if imported else 'no'}: "
                             f"{verdict(not imported)}")
