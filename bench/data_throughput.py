@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = REPO / "sample_models" / "relu_vae.keras"
@@ -200,27 +200,7 @@ def measure(
 
 
 def machine() -> str:
-    memory = "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
-    except OSError:
-        pass
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    return (
-        f"{platform.system()} {platform.release()}, {cpu}, nproc {os.cpu_count()}, "
-        f"memory {memory}, load average {load}, Python {platform.python_version()}, "
-        f"numpy {np.__version__}"
-    )
+    return "; ".join(f"{key} {value}" for key, value in describe().items())
 
 
 def main() -> None:

@@ -206,6 +206,24 @@ def test_broken_configs_raise_one_line_errors(tmp_path, content, message):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize("escaped", [False, True], ids=["plain-strings", "escaped-quotes"])
+def test_brackets_inside_strings_are_not_nesting(tmp_path, escaped):
+    # json.dumps writes the quotes of the note as \", the path that tracks escapes.
+    note = ('a "quoted" ' if escaped else "") + "[{" * 3000
+    layers = [{**INPUT, "config": {"name": "x", "note": note}}, _dense("a", "x")]
+    model = read_model(_write_keras(tmp_path / "strings.keras", _functional(layers, [["a", 0, 0]])))
+    assert [output.ref.node for output in model.graph.outputs] == ["a"]
+
+
+@pytest.mark.parametrize("escaped", [False, True], ids=["plain-strings", "escaped-quotes"])
+def test_deep_nesting_after_a_long_string_is_refused(tmp_path, escaped):
+    # The string spans more than one of the segments the nesting is measured in.
+    padding = ('\\"' if escaped else "") + "]" * (3 * 2**20)
+    text = '{"pad": "' + padding + '", "deep": ' + "[" * 2500 + "]" * 2500 + "}"
+    with pytest.raises(VaecheckError, match="nested more than"):
+        read_model(_write_keras(tmp_path / "deep.keras", text))
+
+
 def test_archive_without_config_is_refused(tmp_path):
     path = tmp_path / "empty.keras"
     with zipfile.ZipFile(path, "w") as archive:

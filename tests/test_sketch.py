@@ -112,6 +112,19 @@ def test_per_feature_counts_match_one_sketch_per_feature() -> None:
         assert together.quantile(99.9, feature) == alone.quantile(99.9)
 
 
+def test_a_block_of_rows_takes_its_row_of_features() -> None:
+    rng = np.random.default_rng(6)
+    values = rng.standard_normal((2000, 3)) * [1, 50, 2500]
+    by_value = QuantileSketch(4, -40, 40, features=3)
+    by_value.add(values.ravel(), np.broadcast_to(np.arange(3), values.shape).ravel())
+    by_row = QuantileSketch(4, -40, 40, features=3)
+    by_row.add(values, np.arange(3))
+    np.testing.assert_array_equal(by_row.counts, by_value.counts)
+    assert by_row.counts[2].sum() == 2000
+    with pytest.raises(ValueError, match="each value's feature"):
+        by_row.add(values, np.arange(2))
+
+
 def test_magnitudes_outside_the_window_share_the_end_bins() -> None:
     sketch = QuantileSketch(3, -10, 10)
     sketch.add(np.array([1e-20, -1e-20, 0.0, 1e20, -1e20, 5.0]))

@@ -236,6 +236,18 @@ def test_large_mean_small_spread_keeps_its_std():
     np.testing.assert_allclose(stats.features.std, exact.std(axis=0), rtol=1e-3)
 
 
+@pytest.mark.parametrize(("dtype", "high"), [(np.uint8, 255), (np.int8, -127)])
+def test_sums_of_8_bit_images_are_exact(dtype, high):
+    # Rows alternating two neighbours: the spread is 0.5 exactly, which sums of squares rounded
+    # anywhere (in float32 past 2**24, say) would not give.
+    data = np.empty((6000, 784), dtype)
+    data[0::2], data[1::2] = high, high - 1
+    stats = measure(blocks(data, 5000), data.shape, data.dtype, [RELU])
+    assert stats.mean == high - 0.5 and stats.std == pytest.approx(0.5, rel=1e-12)
+    np.testing.assert_array_equal(stats.features.mean, np.full(784, high - 0.5))
+    np.testing.assert_allclose(stats.features.std, 0.5, rtol=1e-12)
+
+
 def test_shard_accumulators_merge_into_the_whole():
     rng = np.random.default_rng(8)
     data = rng.standard_normal((900, 6)).astype(np.float32)

@@ -63,8 +63,8 @@ class QuantileSketch:
         self.bins = 2 * self._half
         dtype = np.int64 if features == 1 else np.int32
         self._counts = np.zeros((features, self.bins), dtype=dtype)
-        # Binning many features at once costs a pass over features * bins counters: pending
-        # indices are binned together once there are enough of them.
+        # Binning costs a pass over features * bins counters whatever the number of values:
+        # pending indices are binned together once there are enough of them.
         self._pending: list[np.ndarray] = []
         self._pending_size = 0
 
@@ -85,7 +85,10 @@ class QuantileSketch:
         bits = np.ascontiguousarray(values).view(np.int32)
         key = bits & 0x7FFFFFFF
         key >>= self._shift  # biased exponent and top mantissa bits of |x|: grows with |x|
-        np.clip(key, self._low_key - 1, self._high_key, out=key)
+        # Two in-place bounds rather than np.clip, whose Python wrapper costs more than the work
+        # on the few thousand values a block of a big file contributes.
+        np.maximum(key, self._low_key - 1, out=key)
+        np.minimum(key, self._high_key, out=key)
         key -= self._low_key - 1  # 0: magnitudes under 2**min_exponent
         # Negative values mirror below the middle (k -> -k - 1), so the index grows with x.
         key ^= bits >> 31
@@ -94,17 +97,17 @@ class QuantileSketch:
         return index
 
     def add(self, values: np.ndarray, features: np.ndarray | None = None) -> None:
-        """Count finite values; `features` gives each value's feature when there are several."""
-        values = np.asarray(values).reshape(-1)
+        """Count finite values; `features` gives each value's feature when there are several:
+        an array of the values' shape, or one that broadcasts to it (for a block of rows, the
+        row of its columns' features)."""
+        values = np.asarray(values)
         if values.size == 0:
             return
-        index = self.bin_index(values)
-        if self.features == 1:
-            self._counts[0] += np.bincount(index, minlength=self.bins)
-            return
-        if features is None or np.shape(features) != values.shape:
+        if self.features > 1 and (features is None or not _broadcasts(features, values.shape)):
             raise ValueError("a sketch of several features needs each value's feature")
-        index += np.asarray(features, dtype=np.intp) * self.bins
+        index = self.bin_index(values.reshape(-1))
+        if self.features > 1:
+            index.reshape(values.shape)[...] += np.asarray(features, dtype=np.intp) * self.bins
         self._pending.append(index)
         self._pending_size += index.size
         if self._pending_size >= max(PENDING_VALUES, self._counts.size // 4):
@@ -113,10 +116,10 @@ class QuantileSketch:
     def _flush(self) -> None:
         if not self._pending:
             return
-        index = np.concatenate(self._pending)
+        index = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
         self._pending, self._pending_size = [], 0
         flat = np.bincount(index, minlength=self._counts.size)
-        self._counts += flat.reshape(self._counts.shape).astype(self._counts.dtype)
+        self._counts += flat.reshape(self._counts.shape).astype(self._counts.dtype, copy=False)
 
     def merge(self, other: QuantileSketch) -> QuantileSketch:
         if (self.precision_bits, self.min_exponent, self.max_exponent, self.features) != (
@@ -201,6 +204,13 @@ def rank_error(samples: int, q: float, z: float = 3.0) -> float:
         return 100.0
     p = q / 100
     return 100 * z * math.sqrt(p * (1 - p) / samples)
+
+
+def _broadcasts(features: np.ndarray, shape: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(np.shape(features), shape) == shape
+    except ValueError:
+        return False
 
 
 def _from_bits(bits: int) -> float:

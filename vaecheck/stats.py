@@ -22,14 +22,16 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from vaecheck.intervals import Interval
 from vaecheck.sketch import QuantileSketch, rank_error
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 SAMPLE_SIZE = 65_536  # values kept for the text histogram
 # Blocks small enough to stay in the CPU caches while the statistics make their several passes
@@ -48,7 +50,10 @@ ROW_PROBE = 4096
 # as wide rows of many samples, reduced, then folded back to one value per feature.
 WIDE_ROW = 1024
 SKETCH_BATCH = 2**20
+BYTE_SUM_ROWS = 256  # rows of 8-bit integers whose sums of squares float32 holds exactly
+BYTE_SUM_COLUMNS = 64  # narrower blocks would sum in too many small calls
 SAMPLE_RUN = 32  # values the sketch sample takes at each random start
+_RUN_OFFSETS = np.arange(SAMPLE_RUN)
 # m2 from sums of squares loses about log10(ratio) digits to cancellation: past this ratio of
 # sum x^2 to m2 (a mean four times the spread), deviations are summed instead.
 CANCELLATION_RATIO = 16.0
@@ -293,87 +298,86 @@ class DataStats:
 # --- per-block summaries ----------------------------------------------------------------------
 
 
+_COUNTS = 4  # rows of _Summary.ints before the edge counts: n, nan, posinf, neginf
+
+
 @dataclass
 class _Summary:
-    """Per-feature statistics of some values: all arrays have one entry per feature."""
+    """Per-feature statistics of some values: all arrays have one entry per feature.
 
-    n: np.ndarray  # finite values
+    The integer counts are rows of one array, so that adding or folding them all is one call:
+    a block of a big file is summarized in a few hundred microseconds, and calls add up.
+    """
+
+    ints: np.ndarray  # (_COUNTS + 4 * intervals, features): n, nan, posinf, neginf, edges
     mean: np.ndarray
     m2: np.ndarray  # sum of squared deviations from the mean
     low: np.ndarray  # +inf where n == 0
     high: np.ndarray
-    nan: np.ndarray
-    posinf: np.ndarray
-    neginf: np.ndarray
-    edges: list[list[np.ndarray]]  # per interval: below, above, on_low, on_high
+
+    @property
+    def n(self) -> np.ndarray:  # finite values
+        return self.ints[0]
+
+    @property
+    def nan(self) -> np.ndarray:
+        return self.ints[1]
+
+    @property
+    def posinf(self) -> np.ndarray:
+        return self.ints[2]
+
+    @property
+    def neginf(self) -> np.ndarray:
+        return self.ints[3]
+
+    @property
+    def edges(self) -> list[list[np.ndarray]]:
+        """Per interval: below, above, on_low, on_high."""
+        rows = self.ints[_COUNTS:]
+        return [list(rows[start : start + 4]) for start in range(0, len(rows), 4)]
 
     @classmethod
     def empty(cls, features: int, intervals: int) -> _Summary:
-        zeros = lambda: np.zeros(features, np.int64)  # noqa: E731
         return cls(
-            n=zeros(),
+            ints=np.zeros((_COUNTS + 4 * intervals, features), np.int64),
             mean=np.zeros(features),
             m2=np.zeros(features),
             low=np.full(features, np.inf),
             high=np.full(features, -np.inf),
-            nan=zeros(),
-            posinf=zeros(),
-            neginf=zeros(),
-            edges=[[zeros() for _ in range(4)] for _ in range(intervals)],
         )
-
-    def arrays(self) -> list[np.ndarray]:
-        return [self.n, self.mean, self.m2, self.low, self.high, self.nan, self.posinf,
-                self.neginf, *(a for counts in self.edges for a in counts)]
-
-    def map(self, how) -> _Summary:  # type: ignore[no-untyped-def]
-        mapped = [how(a) for a in self.arrays()]
-        intervals = len(self.edges)
-        edges = [mapped[8 + 4 * i : 12 + 4 * i] for i in range(intervals)]
-        return _Summary(*mapped[:8], edges=edges)
 
     @_overflow_is_expected
     def fold(self, groups: int) -> _Summary:
         """Fold `groups * F` entries, group-major, into F: the features of wide rows."""
-        features = self.n.size // groups
-        shaped = self.map(lambda a: a.reshape(groups, features))
-        n = shaped.n.sum(axis=0)
-        weights = shaped.n.astype(np.float64)
-        mean = _safe_divide((weights * shaped.mean).sum(axis=0), n)
-        m2 = (shaped.m2 + weights * (shaped.mean - mean) ** 2).sum(axis=0)
+        features = self.ints.shape[1] // groups
+        ints = self.ints.reshape(len(self.ints), groups, features).sum(axis=1)
+        weights = self.ints[0].reshape(groups, features).astype(np.float64)
+        means = self.mean.reshape(groups, features)
+        mean = _safe_divide((weights * means).sum(axis=0), ints[0])
+        m2 = (self.m2.reshape(groups, features) + weights * (means - mean) ** 2).sum(axis=0)
         return _Summary(
-            n=n,
+            ints=ints,
             mean=mean,
             m2=m2,
-            low=shaped.low.min(axis=0),
-            high=shaped.high.max(axis=0),
-            nan=shaped.nan.sum(axis=0),
-            posinf=shaped.posinf.sum(axis=0),
-            neginf=shaped.neginf.sum(axis=0),
-            edges=[[a.sum(axis=0) for a in counts] for counts in shaped.edges],
+            low=self.low.reshape(groups, features).min(axis=0),
+            high=self.high.reshape(groups, features).max(axis=0),
         )
 
     @_overflow_is_expected
     def add(self, other: _Summary, where: slice | None = None) -> None:
         """Fold `other` into the entries `where` (all of them by default), in place."""
         at = slice(None) if where is None else where
-        n_a = self.n[at]
-        n_b = other.n
+        n_a = self.ints[0, at]
+        n_b = other.ints[0]
         total = n_a + n_b
         delta = other.mean - self.mean[at]
         share = _safe_divide(n_b.astype(np.float64), total)
         self.m2[at] += other.m2 + delta * delta * n_a * share
         self.mean[at] += delta * share
-        self.n[at] = total
+        self.ints[:, at] += other.ints
         np.minimum(self.low[at], other.low, out=self.low[at])
         np.maximum(self.high[at], other.high, out=self.high[at])
-        for mine, theirs in (
-            (self.nan, other.nan), (self.posinf, other.posinf), (self.neginf, other.neginf)
-        ):
-            mine[at] += theirs
-        for counts, other_counts in zip(self.edges, other.edges):
-            for mine, theirs in zip(counts, other_counts):
-                mine[at] += theirs
 
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -463,53 +467,51 @@ def _summarize_columns(
     values: np.ndarray, intervals: Sequence[Interval], scratch: _Scratch, check_integer: bool
 ) -> tuple[_Summary, bool]:
     rows, columns = values.shape
-    summary = _Summary.empty(columns, len(intervals))
+    ints = np.zeros((_COUNTS + 4 * len(intervals), columns), np.int64)
     finite: np.ndarray | None = None
-    if values.dtype.kind == "f":
-        low = values.min(axis=0)
-        high = values.max(axis=0)
-        # NaN propagates through min and max, and an infinity shows in them: when both are
-        # finite everywhere, so is every value, and the mask below is never built.
-        if not (np.isfinite(low).all() and np.isfinite(high).all()):
-            finite = np.isfinite(values)
-            summary.nan = _per_column_count(np.isnan(values))
-            summary.posinf = _per_column_count(values == np.inf)
-            summary.neginf = _per_column_count(values == -np.inf)
-            low = np.min(values, axis=0, where=finite, initial=np.inf)
-            high = np.max(values, axis=0, where=finite, initial=-np.inf)
-    else:
-        low = values.min(axis=0)
-        high = values.max(axis=0)
-    summary.low = low.astype(np.float64)
-    summary.high = high.astype(np.float64)
-    summary.n = _per_column_count(finite) if finite is not None else np.full(columns, rows, np.int64)
-    integer = _moments(values, finite, summary, scratch, check_integer)
-    block_low = float(np.min(summary.low))
-    block_high = float(np.max(summary.high))
+    low = values.min(axis=0)
+    high = values.max(axis=0)
+    block_low = float(low.min())
+    block_high = float(high.max())
+    # NaN propagates through min and max, and an infinity shows in them: when the block's
+    # extremes are finite, so is every value, and the mask below is never built.
+    if values.dtype.kind == "f" and not (math.isfinite(block_low) and math.isfinite(block_high)):
+        finite = np.isfinite(values)
+        ints[1] = _per_column_count(np.isnan(values))
+        ints[2] = _per_column_count(values == np.inf)
+        ints[3] = _per_column_count(values == -np.inf)
+        low = np.min(values, axis=0, where=finite, initial=np.inf)
+        high = np.max(values, axis=0, where=finite, initial=-np.inf)
+        block_low = float(low.min())
+        block_high = float(high.max())
+    ints[0] = _per_column_count(finite) if finite is not None else rows
+    mean, m2, integer = _moments(values, finite, ints[0], scratch, check_integer)
+    summary = _Summary(ints, mean, m2, low.astype(np.float64), high.astype(np.float64))
     for position, interval in enumerate(intervals):
-        counts = summary.edges[position]
+        below = _COUNTS + 4 * position
+        above, on_low, on_high = below + 1, below + 2, below + 3
         if math.isfinite(interval.low):
             tolerance = end_tolerance(interval.low)
             if block_low < interval.low - tolerance:
-                counts[0] = _count_beyond(
+                ints[below] = _count_beyond(
                     values, interval.low - tolerance, True, False, finite, scratch
                 )
             if block_low <= interval.low + tolerance:
                 up_to = _count_beyond(
                     values, interval.low + tolerance, True, True, finite, scratch
                 )
-                counts[2] = up_to - counts[0]
+                ints[on_low] = up_to - ints[below]
         if math.isfinite(interval.high):
             tolerance = end_tolerance(interval.high)
             if block_high > interval.high + tolerance:
-                counts[1] = _count_beyond(
+                ints[above] = _count_beyond(
                     values, interval.high + tolerance, False, False, finite, scratch
                 )
             if block_high >= interval.high - tolerance:
                 from_ = _count_beyond(
                     values, interval.high - tolerance, False, True, finite, scratch
                 )
-                counts[3] = from_ - counts[1]
+                ints[on_high] = from_ - ints[above]
     return summary, integer
 
 
@@ -517,20 +519,20 @@ def _summarize_columns(
 def _moments(
     values: np.ndarray,
     finite: np.ndarray | None,
-    summary: _Summary,
+    n: np.ndarray,
     scratch: _Scratch,
     check_integer: bool,
-) -> bool:
-    """Fill mean and m2 per column; return whether every finite value is an integer."""
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Mean and m2 per column of the `n` finite values, and whether every one is an integer."""
     rows, columns = values.shape
-    n = summary.n
     if values.dtype.kind != "f":
         # Integers: exact sums in float64 (exact below 2**53), then m2 = sum x^2 - (sum x)^2 / n.
-        total = np.einsum("ij->j", values, dtype=np.float64)
-        squares = np.einsum("ij,ij->j", values, values, dtype=np.float64)
-        summary.mean = total / rows
-        summary.m2 = np.maximum(squares - total * total / rows, 0.0)
-        return True
+        if values.dtype.itemsize == 1 and columns >= BYTE_SUM_COLUMNS:
+            total, squares = _byte_sums(values, scratch)
+        else:
+            total = np.einsum("ij->j", values, dtype=np.float64)
+            squares = np.einsum("ij,ij->j", values, values, dtype=np.float64)
+        return total / rows, np.maximum(squares - total * total / rows, 0.0), True
     # Floats: sums of x and x^2 per column in the block's precision (one pass each), and
     # m2 = sum x^2 - (sum x)^2 / n. That cancels when a column's mean dwarfs its spread; such
     # blocks take a second route, through deviations from the block mean.
@@ -538,7 +540,7 @@ def _moments(
         values = np.where(finite, values, 0)
     totals = values.sum(axis=0, dtype=values.dtype).astype(np.float64)
     squares = np.einsum("ij,ij->j", values, values).astype(np.float64)
-    mean = _safe_divide(totals, n)
+    mean = _safe_divide(totals, n) if finite is not None else totals / rows
     m2 = np.maximum(squares - totals * mean, 0.0)
     if np.any(squares > CANCELLATION_RATIO * m2):
         deviations = scratch.get("deviations", values.shape, values.dtype, values.flags.f_contiguous)
@@ -549,13 +551,32 @@ def _moments(
         mean = mean + correction
         m2 = np.einsum("ij,ij->j", deviations, deviations).astype(np.float64)
         m2 = np.maximum(m2 - n * correction * correction, 0.0)
-    summary.mean = mean
-    summary.m2 = m2
     if not check_integer:
-        return False
+        return mean, m2, False
     floors = scratch.get("deviations", values.shape, values.dtype, values.flags.f_contiguous)
     np.floor(values, out=floors)
-    return bool(np.array_equal(floors, values))
+    return mean, m2, bool(np.array_equal(floors, values))
+
+
+def _byte_sums(values: np.ndarray, scratch: _Scratch) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column sums of x and x^2 of 8-bit integers, exact, in float64.
+
+    Casting every value to float64 inside einsum made these two sums most of the cost of
+    8-bit images. In float32, sums of BYTE_SUM_ROWS rows are exact (256 * 255**2 < 2**24):
+    rows are converted that many at a time into a buffer that stays in cache, summed there,
+    and the partial sums added in float64.
+    """
+    rows, columns = values.shape
+    step = min(rows, BYTE_SUM_ROWS)
+    buffer = scratch.get("byte-sums", (step, columns), np.float32, False)
+    total = np.zeros(columns)
+    squares = np.zeros(columns)
+    for start in range(0, rows, step):
+        part = buffer[: min(step, rows - start)]
+        np.copyto(part, values[start : start + step], casting="unsafe")
+        total += part.sum(axis=0)
+        squares += np.einsum("ij,ij->j", part, part)
+    return total, squares
 
 
 class _Scratch:
@@ -699,8 +720,7 @@ class StatsAccumulator:
 
     @property
     def count(self) -> int:
-        return int(self._summary.n.sum() + self._summary.nan.sum() + self._summary.posinf.sum()
-                   + self._summary.neginf.sum())
+        return int(self._summary.ints[:_COUNTS].sum())
 
     def update(self, block: np.ndarray, features: slice | None = None) -> None:
         """Fold in one block; `features` is the span of the last axis it covers, if not all."""
@@ -725,8 +745,10 @@ class StatsAccumulator:
         sketches, scratch = self._thread_state()
         summary, integer = _summarize(values, self.intervals, scratch, self.integer_valued)
         checked, unit, checkable = self._row_sums(values, summary)
-        generator = np.random.default_rng((*self._seed, number))
-        sample = self._feed_sketches(values, start, sketches, generator)
+        finite = not summary.ints[1:_COUNTS].any()
+        sample = self._feed_sketches(
+            values, start, sketches, _BlockRandom((*self._seed, number)), finite
+        )
         return _BlockResult(
             number, summary, start, values.shape[1], integer, checked, unit, checkable, sample,
             row_sums=self._block_row_sums(block),
@@ -814,9 +836,13 @@ class StatsAccumulator:
         values: np.ndarray,
         feature_start: int,
         sketches: tuple[QuantileSketch, QuantileSketch | None],
-        generator: np.random.Generator,
+        generator: _BlockRandom,
+        finite: bool = False,
     ) -> np.ndarray:
-        """Bin this block's share of the sketch sample; return its share of the histogram's."""
+        """Bin this block's share of the sketch sample; return its share of the histogram's.
+
+        `finite` says the block holds no NaN or infinity, so that nothing needs filtering.
+        """
         flat = values.ravel(order="K")
         rows, columns = values.shape
         fortran = values.flags.f_contiguous and not values.flags.c_contiguous
@@ -825,7 +851,16 @@ class StatsAccumulator:
             local = positions // rows if fortran else positions % columns
             return local + feature_start
 
-        if self._sketch_rate >= 1.0 or flat.size < SAMPLE_RUN:
+        if (self._sketch_rate >= 1.0 or flat.size < SAMPLE_RUN) and finite and not fortran:
+            # Every value, a batch of whole rows at a time: each column is one feature.
+            features = np.arange(feature_start, feature_start + columns)
+            step = max(1, SKETCH_BATCH // columns)
+            for first in range(0, rows, step):
+                batch = values[first : first + step]
+                sketches[0].add(batch)
+                if sketches[1] is not None:
+                    sketches[1].add(batch, features)
+        elif self._sketch_rate >= 1.0 or flat.size < SAMPLE_RUN:
             for start in range(0, flat.size, SKETCH_BATCH):
                 positions = np.arange(start, min(start + SKETCH_BATCH, flat.size))
                 _sketch_values(
@@ -836,19 +871,11 @@ class StatsAccumulator:
             # to be drawn as any other (but for a run's length at the block's two ends), and
             # reading runs costs a fraction of reading scattered values.
             wanted = _draw_count(flat.size, self._sketch_rate / SAMPLE_RUN, generator)
-            # Every run of SAMPLE_RUN consecutive values, as rows of a view (no copy).
-            windows = np.lib.stride_tricks.as_strided(
-                flat,
-                shape=(flat.size - SAMPLE_RUN + 1, SAMPLE_RUN),
-                strides=(flat.strides[0], flat.strides[0]),
-                writeable=False,
-            )
             for first in range(0, wanted, SKETCH_BATCH // SAMPLE_RUN):
                 count = min(SKETCH_BATCH // SAMPLE_RUN, wanted - first)
-                starts = generator.integers(0, windows.shape[0], count)
-                picked = windows[starts].ravel()
-                positions = (starts[:, None] + np.arange(SAMPLE_RUN)).ravel()
-                _sketch_values(sketches, picked, positions, feature_of)
+                starts = generator.integers(0, flat.size - SAMPLE_RUN + 1, count)
+                positions = (starts[:, None] + _RUN_OFFSETS).ravel()
+                _sketch_values(sketches, flat[positions], positions, feature_of)
         if self._sample_rate >= 1.0:
             picked = flat  # small data: the sample is all of it, so the histogram is exact
         else:
@@ -856,7 +883,7 @@ class StatsAccumulator:
             if not wanted:
                 return np.empty(0)
             picked = flat[generator.integers(0, flat.size, wanted)]
-        keep = _finite_positions(picked)
+        keep = None if finite else _finite_positions(picked)
         return np.asarray(picked if keep is None else picked[keep], np.float64)
 
     def merge(self, other: StatsAccumulator) -> StatsAccumulator:
@@ -1014,7 +1041,27 @@ def _merged_feature_sketch(
     return a.merge(b)
 
 
-def _draw_count(size: int, rate: float, generator: np.random.Generator) -> int:
+class _BlockRandom:
+    """A block's random draws, seeded by its place in the data; numpy.random is imported and
+    seeded only when a block draws (data too small to sample never does)."""
+
+    def __init__(self, seed: tuple[int, ...]) -> None:
+        self._seed = seed
+        self._generator: np.random.Generator | None = None
+
+    def _get(self) -> np.random.Generator:
+        if self._generator is None:
+            self._generator = np.random.default_rng(self._seed)
+        return self._generator
+
+    def random(self) -> float:
+        return float(self._get().random())
+
+    def integers(self, low: int, high: int, size: int) -> np.ndarray:
+        return self._get().integers(low, high, size)
+
+
+def _draw_count(size: int, rate: float, generator: _BlockRandom) -> int:
     """How many to draw from `size` at `rate`: the expected number, rounded up or down at random
     so that the expectation holds exactly."""
     if rate >= 1.0:
@@ -1080,6 +1127,10 @@ def default_workers() -> int:
     return max(1, min(MAX_WORKERS, round(idle)))
 
 
+def _nbytes(source: _Source) -> int:
+    return math.prod(source.shape) * np.dtype(source.dtype).itemsize
+
+
 def _combine(a: float | None, b: float | None, pick) -> float | None:  # type: ignore[no-untyped-def]
     if a is None:
         return b
@@ -1123,10 +1174,16 @@ def measure_source(
     None); the result does not depend on how many.
     """
     threads = default_workers() if workers is None else max(1, workers)
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="vaecheck-stats") if threads > 1 else None
+    parts = source.parts()
+    pool: ThreadPoolExecutor | None = None
+    # Data of one block gains nothing from threads: starting them would cost more than it has.
+    if threads > 1 and any(_nbytes(part) > BLOCK_BYTES for part in parts):
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(threads, thread_name_prefix="vaecheck-stats")
     merged: StatsAccumulator | None = None
     try:
-        for number, part in enumerate(source.parts()):
+        for number, part in enumerate(parts):
             accumulator = StatsAccumulator(
                 source.shape,
                 source.dtype,

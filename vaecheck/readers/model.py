@@ -321,7 +321,7 @@ def _read_h5(source: str) -> tuple[Any, Any, str | None]:
 # tf.keras SavedModel: keras_metadata.pb ---------------------------------------------------------
 KERAS_METADATA = "keras_metadata.pb"
 # The metadata repeats each layer's configuration next to the model's: a few times the config.
-MAX_METADATA_BYTES = 4 * MAX_CONFIG_BYTES
+MAX_SAVED_METADATA_BYTES = 4 * MAX_CONFIG_BYTES
 # Field numbers of keras/protobuf/saved_metadata.proto (KERAS_FACTS §3).
 SAVED_METADATA_NODES = 1
 SAVED_OBJECT_NODE_ID, SAVED_OBJECT_NODE_PATH, SAVED_OBJECT_METADATA = 2, 3, 5
@@ -402,9 +402,9 @@ def saved_model_root_metadata(data: bytes) -> bytes | None:
 def _read_saved_model(source: str) -> tuple[Any, Any, str | None]:
     path = Path(source, KERAS_METADATA)
     try:
-        if path.stat().st_size > MAX_METADATA_BYTES:
+        if path.stat().st_size > MAX_SAVED_METADATA_BYTES:
             raise VaecheckError(
-                f"{KERAS_METADATA} is larger than {MAX_METADATA_BYTES // 2**20} MB", source
+                f"{KERAS_METADATA} is larger than {MAX_SAVED_METADATA_BYTES // 2**20} MB", source
             )
         data = path.read_bytes()
     except OSError as exc:
