@@ -1505,7 +1505,9 @@ def _weighted_sum(call: LayerCall) -> Codomain:
     """x·W + b over the input's range, with the saved kernel and bias: each output unit is a
     sum over its kernel taps (for a convolution, kernel positions times input channels)."""
     base = call.inputs[0] if call.inputs else None
-    if base is None or not base.known or base.interval.is_real_line:  # type: ignore[union-attr]
+    # Over a half-open input ([0, inf) after a relu) a kernel of mixed signs reaches every
+    # value: reading the weights file would cost its opening and bound nothing.
+    if base is None or not base.known or not base.interval.is_bounded:  # type: ignore[union-attr]
         return Codomain.real_line()
     interval: Interval = base.interval  # type: ignore[assignment]
     try:

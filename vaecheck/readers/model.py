@@ -175,7 +175,10 @@ def parse_json(
     except (ValueError, RecursionError) as exc:
         detail = str(exc).split(":")[0] if isinstance(exc, ValueError) else "nested too deep"
         raise VaecheckError(f"{what} is not valid JSON ({detail})", source) from None
-    if _ESCAPED_UNPRINTABLE.search(decoded):
+    # Plain ASCII without escapes or DEL has nothing `printable` would change (JSON refuses raw
+    # control characters in strings): the expression need not run on most configurations.
+    maybe_unprintable = not decoded.isascii() or "\\" in decoded or "\x7f" in decoded
+    if maybe_unprintable and _ESCAPED_UNPRINTABLE.search(decoded):
         parsed = _printable_strings(parsed)
     return parsed
 
@@ -190,7 +193,13 @@ def _nesting_depth(data: bytes, limit: int) -> int:
         return 0
     import numpy as np
 
-    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    if b"\\" in data:
+        outside = _JSON_STRING.sub(b"", data)
+    else:
+        # With no escapes every quote opens or closes a string: what lies outside strings is
+        # every other piece between quotes, found at C speed (the expression costs 20x more).
+        outside = b"".join(data.split(b'"')[::2])
+    brackets = outside.translate(None, _NOT_BRACKETS)
     steps = np.frombuffer(brackets.translate(_BRACKET_STEPS), dtype=np.int8)
     return int(np.cumsum(steps, dtype=np.int64).max(initial=0))
 
