@@ -42,15 +42,14 @@ def suggest_fix(
 
     `per_feature` True forces per-feature rescaling vectors, False forbids them, None decides.
     """
-    candidates = []
-    for finding in findings:
-        if finding.severity < Severity.WARNING:
-            continue
-        fix = finding.fix
-        if fix is None and finding.code in RANGE_CODES:
-            fix = range_fix(codomain, stats, kind, [finding], per_feature)
-        if fix is not None and fix.kind != "none":
-            candidates.append((finding.severity, fix))
+    # Findings from the API already carry their range fixes; attaching again is a no-op.
+    candidates = [
+        (finding.severity, finding.fix)
+        for finding in with_range_fixes(codomain, stats, kind, findings, per_feature)
+        if finding.severity >= Severity.WARNING
+        and finding.fix is not None
+        and finding.fix.kind != "none"
+    ]
     if candidates:
         # The first of the most severe: findings come in registry order, VC001 first.
         chosen = max(candidates, key=lambda pair: pair[0])[1]
