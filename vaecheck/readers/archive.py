@@ -128,3 +128,16 @@ def _inside_working_folder(path: str) -> bool:
         return os.path.commonpath([target, root]) == root
     except (OSError, ValueError):  # a loop of links, or another drive
         return False
+
+
+def stat_input(source: str, what: str) -> os.stat_result:
+    """`os.stat` of a path the user gave, its failures as one-line errors about `what`."""
+    try:
+        return os.stat(source)
+    except FileNotFoundError:
+        raise VaecheckError("no such file or directory", source) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise VaecheckError(f"cannot read {what} ({reason})", source) from None
+    except ValueError:  # a NUL byte in the path
+        raise VaecheckError("not a valid path", source) from None

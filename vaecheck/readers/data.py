@@ -29,7 +29,7 @@ from typing import BinaryIO, Protocol
 import numpy as np
 
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
-from vaecheck.readers.archive import open_zip, refuse_link
+from vaecheck.readers.archive import open_zip, refuse_link, stat_input
 
 NPY_MAGIC = b"\x93NUMPY"
 NPY_VERSIONS = {(1, 0): ("<H", "latin1"), (2, 0): ("<I", "latin1"), (3, 0): ("<I", "utf8")}
@@ -926,14 +926,7 @@ def _open_regular(source: str) -> BinaryIO:
     A FIFO opened for reading would block until a writer appears, so its type is checked with
     stat first, and the open itself is non-blocking in case the path is swapped in between.
     """
-    try:
-        info = os.stat(source)
-    except FileNotFoundError:
-        raise VaecheckError("no such file or directory", source) from None
-    except OSError as exc:
-        raise VaecheckError(f"cannot read the data ({_reason(exc)})", source) from None
-    except ValueError:
-        raise VaecheckError("not a valid path", source) from None
+    info = stat_input(source, "the data")
     _refuse_irregular(info.st_mode, source)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:

@@ -26,7 +26,7 @@ from typing import Any
 
 from vaecheck.errors import VaecheckError, printable
 from vaecheck.graph import Graph
-from vaecheck.readers.archive import open_zip, refuse_link
+from vaecheck.readers.archive import open_zip, refuse_link, stat_input
 from vaecheck.readers.config import graph_from_config
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -104,13 +104,9 @@ def sniff_model_format(source: str, *, follow_links: bool = False) -> str:
     try:
         if not follow_links:
             refuse_link(source, source)
-        info = os.stat(source)
-    except FileNotFoundError:
-        raise VaecheckError("no such file or directory", source) from None
-    except OSError as exc:
-        raise VaecheckError(f"cannot read the model ({exc.strerror})", source) from None
     except ValueError:  # a NUL byte in the path
         raise VaecheckError("not a valid path", source) from None
+    info = stat_input(source, "the model")
     if stat.S_ISDIR(info.st_mode):
         if os.path.lexists(os.path.join(source, "config.json")):
             return "keras-dir"
@@ -119,8 +115,8 @@ def sniff_model_format(source: str, *, follow_links: bool = False) -> str:
         if os.path.isfile(os.path.join(source, "saved_model.pb")):
             raise VaecheckError(
                 "a TensorFlow SavedModel without keras_metadata.pb (as Keras 3's export() "
-                "writes it): it holds no Keras configuration to read statically; only running "
-                "the model (probing, not yet supported) could tell its output range",
+                "writes it): it holds no Keras configuration to read statically; only probing "
+                "the model (--probe) can measure what its outputs produce",
                 source,
             )
         raise VaecheckError(
