@@ -59,7 +59,8 @@ command line override the file.
 With --probe, vaecheck also loads the model with Keras (safe mode on) in a child process and
 runs it on a sample of DATA (an autoencoder) or on latent draws from N(0, I) (a decoder), and
 sets the range each output really produced beside its codomain. That needs TensorFlow
-(pip install 'vaecheck[tensorflow]'). A TensorFlow SavedModel directory without Keras metadata
+(the 'tensorflow' extra: pip install -e '.[tensorflow]' in a clone of vaecheck). A TensorFlow
+SavedModel directory without Keras metadata
 (Keras 3 model.export()) can only be probed, with --unsafe.
 
 \b

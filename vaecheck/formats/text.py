@@ -355,17 +355,35 @@ def _rescale_lines(console: Console, rescale: Rescale) -> None:
     )
 
 
+CODE_SPAN = re.compile(r"keras\.layers\.\w+\([^()]*\)")
+COMMENT = "    # "
+
+
 def _alternative(console: Console, text: str) -> None:
-    # An alternative that names code to paste (a layer to append) is never broken; prose wraps.
-    if "(" in text and "=" in text:
-        _code_line(console, Text(f"     {text}", style="dim"))
+    """An alternative fix; code it names (a layer to append) is never broken across lines."""
+    indent = "     "
+    span = CODE_SPAN.search(text)
+    if span is None:
+        _prose(console, Text(indent), Text(text, style="dim"))
+    elif len(indent) + len(text) <= console.width:
+        console.print(Text(indent + text, style="dim"), soft_wrap=True)
     else:
-        _prose(console, Text("     "), Text(text, style="dim"))
+        # Too wide: the sentence around the code, then the code on a line of its own.
+        before, after = text[: span.start()].rstrip(), text[span.end() :].strip()
+        sentence = f"{before} {after}".strip() if after else before
+        _prose(console, Text(indent), Text(sentence.rstrip(":") + ":", style="dim"))
+        _code_line(console, indent + span.group())
 
 
-def _code_line(console: Console, line: str | Text) -> None:
-    """A line to copy and paste: never wrapped, it runs past the edge of a narrow terminal."""
-    console.print(line, soft_wrap=True)
+def _code_line(console: Console, line: str) -> None:
+    """A line to copy and paste, never wrapped: at a narrow terminal its trailing comment moves
+    to a line of its own above it, and code longer than the width runs past the edge."""
+    code, separator, comment = line.partition(COMMENT)
+    if separator and len(line) > console.width:
+        indent = code[: len(code) - len(code.lstrip())]
+        console.print(Text(f"{indent}# {comment}", style="dim"), soft_wrap=True)
+        line = code
+    console.print(line, soft_wrap=True, highlight=False)
 
 
 def _prose(console: Console, label: Text, text: Text) -> None:
