@@ -414,7 +414,7 @@ def _fmt_shape(shape: Shape | None) -> str:
 # Readers and checks word their errors for the command line (`--key`, `--probe`); a Python
 # caller passed keyword arguments, so `vaecheck.check` names those instead.
 _API_TERMS = (
-    (re.compile(r"--(key|columns|loss|sample|seed) ('[^']*'|\S+)"), r"\1=\2"),
+    (re.compile(r"--(key|columns|loss|sample|seed) ('[^']*'|\d+\b)"), r"\1=\2"),
     (re.compile(r"--(key|columns|loss|sample|seed|follow-links|per-feature)\b"), None),
     (re.compile(r"--probe-samples\b"), "ProbeOptions(samples=...)"),
     (re.compile(r"--probe-timeout\b"), "ProbeOptions(timeout=...)"),
@@ -431,7 +431,7 @@ def in_api_terms(message: str) -> str:
     for pattern, replacement in _API_TERMS:
         if replacement is None:
             message = pattern.sub(
-                lambda m: _FLAG_VALUES.get(m.group(1), f"{m.group(1)}="), message
+                lambda m: _FLAG_VALUES.get(m.group(1), f"{m.group(1)}=..."), message
             )
         else:
             message = pattern.sub(replacement, message)
