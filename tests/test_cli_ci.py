@@ -278,7 +278,7 @@ def test_pre_commit_hook_manifest_is_valid_and_runs_the_console_script():
     assert hook["id"] == "vaecheck" and hook["entry"] in scripts
     assert hook["pass_filenames"] is False  # the pairs come from the configuration
     files = re.compile(hook["files"])
-    for changed in ("models/vae.keras", "legacy.h5", "data/x.npy", "data/x.npz", "pyproject.toml", "sub/pyproject.toml"):
+    for changed in ("models/vae.keras", "legacy.h5", "data/x.npy", "data/x.npz", "data/x.csv", "data/x.tsv", "pyproject.toml", "sub/pyproject.toml"):
         assert files.search(changed), changed
     for unrelated in ("README.md", "train.py", "pyproject.toml.bak"):
         assert not files.search(unrelated), unrelated

@@ -1,20 +1,29 @@
-"""vaecheck: catch a model whose output layer cannot produce the values in its data."""
+"""vaecheck: catch a model whose output layer cannot produce the values in its data.
+
+`vaecheck.check(model, data, ...)` returns a `Report`; input it cannot use raises
+`vaecheck.VaecheckError`, whose message names the file and the problem on one line.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from vaecheck.errors import VaecheckError
+
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from vaecheck.report import Report
+    from vaecheck.api import check as check
 
 
-def check(model: Any, data: Any, **options: Any) -> Report:
-    """Check a saved model against a data sample; see `vaecheck.api.check`."""
-    from vaecheck.api import check as _check
+def __getattr__(name: str) -> Any:
+    # `check` is imported on first use: `vaecheck --version` must not import numpy.
+    if name == "check":
+        from vaecheck.api import api_check
 
-    return _check(model, data, **options)
+        globals()["check"] = api_check
+        return api_check
+    raise AttributeError(f"module 'vaecheck' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "check"]
+__all__ = ["VaecheckError", "__version__", "check"]

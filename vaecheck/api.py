@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,10 @@ from vaecheck.stats import DataStats, measure_source, recognize, worst_features
 if TYPE_CHECKING:
     from vaecheck.probe import ObservedOutput, ProbeOptions, ProbeResult
 
+NO_SAVED_LOSS = (
+    "the model holds no loss (saved without compile): the data is taken as values the outputs "
+    "reproduce; --loss NAME states the loss and can change the verdict"
+)
 SAVED_MODEL_UNKNOWN = "a SavedModel without Keras metadata: no Keras configuration to read"
 
 
@@ -97,7 +103,10 @@ def check(
             "Keras configuration to read; use --probe to measure what its outputs produce",
             os.fspath(model),
         )
-    model_file = None if opaque else read_model(model, follow_links=follow_links)
+    try:
+        model_file = None if opaque else read_model(model, follow_links=follow_links)
+    except VaecheckError as error:
+        raise _swapped(model, data) or error from None
     source = _data_source(data, key, columns, follow_links)
     if sample is not None:
         source = source.sample(sample, seed if seed is not None else 0)
@@ -191,6 +200,21 @@ def check(
             if sampled
             else None
         ),
+    )
+
+
+def _swapped(model: str | os.PathLike[str], data: Any) -> VaecheckError | None:
+    """The error for a model that is no model while the data is one: the two are swapped."""
+    from vaecheck.readers.model import looks_like_model
+
+    if not isinstance(data, (str, os.PathLike)) or not os.path.lexists(model):
+        return None
+    model_path, data_path = os.fspath(model), os.fspath(data)
+    if not looks_like_model(data_path):
+        return None
+    return VaecheckError(
+        f"MODEL and DATA look swapped: '{data_path}' is a saved Keras model and "
+        f"'{model_path}' is not; the model comes first ({data_path} then {model_path})"
     )
 
 
@@ -323,7 +347,12 @@ def _losses(
     keyed = isinstance(outputs, Mapping) and isinstance(outputs.get("output_layers"), Mapping)
     saved = assign_losses(model_file.training, names, keyed_outputs=keyed, origin=origin)
     if stated is None:
-        return dict(saved.by_output), list(saved.notes)
+        notes = list(saved.notes)
+        if not saved.by_output:
+            # The loss decides what the data means (0 and 1 under binary cross-entropy are
+            # intended, under mse they saturate a sigmoid): say that none was there to read.
+            notes.append(NO_SAVED_LOSS)
+        return dict(saved.by_output), notes
     notes = [
         f"--loss {stated.describe()} replaces the saved loss {spec.describe()} of '{name}'"
         for name, spec in saved.by_output.items()
@@ -379,3 +408,42 @@ def _fmt_shape(shape: Shape | None) -> str:
         return "(unknown)"
     dims = ", ".join("None" if d is None else str(d) for d in shape)
     return f"({dims},)" if len(shape) == 1 else f"({dims})"
+
+
+# --- the Python API's own words ----------------------------------------------------------------
+# Readers and checks word their errors for the command line (`--key`, `--probe`); a Python
+# caller passed keyword arguments, so `vaecheck.check` names those instead.
+_API_TERMS = (
+    (re.compile(r"--(key|columns|loss|sample|seed) ('[^']*'|\d+\b)"), r"\1=\2"),
+    (re.compile(r"--(key|columns|loss|sample|seed|follow-links|per-feature)\b"), None),
+    (re.compile(r"--probe-samples\b"), "ProbeOptions(samples=...)"),
+    (re.compile(r"--probe-timeout\b"), "ProbeOptions(timeout=...)"),
+    (re.compile(r"--custom-objects\b"), "ProbeOptions(custom_objects=...)"),
+    (re.compile(r"--unsafe\b"), "ProbeOptions(safe_mode=False)"),
+    (re.compile(r"--probe\b"), "probe=True"),
+    (re.compile(r"\bMODEL and DATA\b"), "model and data"),
+)
+_FLAG_VALUES = {"follow-links": "follow_links=True", "per-feature": "per_feature=True"}
+
+
+def in_api_terms(message: str) -> str:
+    """A message written for the command line, with its flags named as `check()`'s arguments."""
+    for pattern, replacement in _API_TERMS:
+        if replacement is None:
+            message = pattern.sub(
+                lambda m: _FLAG_VALUES.get(m.group(1), f"{m.group(1)}=..."), message
+            )
+        else:
+            message = pattern.sub(replacement, message)
+    return message
+
+
+@functools.wraps(check)
+def api_check(*args: Any, **kwargs: Any) -> Report:
+    try:
+        return check(*args, **kwargs)
+    except VaecheckError as error:
+        translated = in_api_terms(error.problem)
+        if translated == error.problem:
+            raise
+        raise VaecheckError(translated, error.path) from None

@@ -59,7 +59,8 @@ command line override the file.
 With --probe, vaecheck also loads the model with Keras (safe mode on) in a child process and
 runs it on a sample of DATA (an autoencoder) or on latent draws from N(0, I) (a decoder), and
 sets the range each output really produced beside its codomain. That needs TensorFlow
-(pip install 'vaecheck[tensorflow]'). A TensorFlow SavedModel directory without Keras metadata
+(the 'tensorflow' extra: pip install -e '.[tensorflow]' in a clone of vaecheck). A TensorFlow
+SavedModel directory without Keras metadata
 (Keras 3 model.export()) can only be probed, with --unsafe.
 
 \b
@@ -96,8 +97,9 @@ def _use_color(choice: bool | None) -> bool:
 
 
 def _split_codes(values: Iterable[str]) -> tuple[str, ...] | None:
-    """`--select VC001,VC002 --select VC004` -> ("VC001", "VC002", "VC004"); None when absent."""
-    codes = tuple(c.strip().upper() for value in values for c in value.split(",") if c.strip())
+    """`--select VC001,VC002 --select nonfinite-data` -> the names given; None when absent.
+    Each is a code or an id, in any case, as `vaecheck explain` takes them."""
+    codes = tuple(c.strip() for value in values for c in value.split(",") if c.strip())
     return codes or None
 
 
@@ -240,7 +242,7 @@ def check_command(
     custom_objects: str | None,
     unsafe: bool,
 ) -> int:
-    from vaecheck.config import Pair
+    from vaecheck.config import Pair, default_key_for
     from vaecheck.formats import OutputFormat, render
     from vaecheck.report import Severity
 
@@ -258,7 +260,7 @@ def check_command(
         Pair(
             pair.model,
             pair.data,
-            key=key or pair.key or config.key,
+            key=key or pair.key or default_key_for(pair.data, config.key),
             loss=loss or pair.loss or config.loss,
         )
         for pair in pairs
@@ -281,6 +283,7 @@ def check_command(
     }
 
     enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))
+    _warn_unselected_severities(config, enabled)
     progress = not quiet and len(pairs) > 1 and sys.stderr.isatty()
     probe_options = _probe_options(probe, probe_samples, probe_timeout, custom_objects, unsafe)
     display = probe_options.progress if probe_options is not None else None
@@ -291,12 +294,20 @@ def check_command(
             display.close()
 
     if save_rescale is not None and run.reports:
+        from dataclasses import replace
+
+        from vaecheck.report import CheckRun
         from vaecheck.rescale_file import save_rescale as save
 
         save(run.reports[0], save_rescale)
+        run = CheckRun((replace(run.reports[0], saved_rescale=save_rescale),), run.unusable)
 
     chosen = OutputFormat(output_format or config.output_format or "text")
-    if run.reports:
+    # A pair that could not be checked still gets a report for machines and for --output: a CI
+    # step that uploads the file must find it, with the error in it. At a terminal the error
+    # line on stderr is the whole story of a single pair.
+    machine = chosen.resolve() is not OutputFormat.TEXT or output is not None
+    if run.reports or (run.unusable and (machine or not run.single)):
         # A report file is for tools and later reading: colour only when asked for by flag.
         use_color = _use_color(color) if output is None else bool(color)
         # A pipe or a CI log gets long lines rather than wrapped ones; a terminal gets its width.
@@ -365,12 +376,25 @@ def _enabled_checks(
     unknown = unknown_codes([*(select or ()), *(ignore or ())])
     if unknown:
         raise click.BadParameter(
-            f"unknown check code {', '.join(repr(c) for c in unknown)} (known: {', '.join(REGISTRY)})",
+            f"unknown check code {', '.join(repr(c) for c in unknown)} (known: {', '.join(REGISTRY)}, "
+            "or their ids as `vaecheck rules` lists them)",
             param_hint="'--select' / '--ignore'",
         )
     if select is not None:
         return enabled_codes(select, ignore)
-    return enabled_codes(config.select, config.ignore) - frozenset(ignore or ())
+    return enabled_codes(config.select, config.ignore) - enabled_codes(ignore or (), None)
+
+
+def _warn_unselected_severities(config: Config, enabled: frozenset[str]) -> None:
+    """A severity set for a check that does not run changes nothing: say so, not silently."""
+    unused = [code for code in config.severities if code not in enabled]
+    if unused:
+        codes = ", ".join(unused)
+        click.echo(
+            f"vaecheck: warning: {config.path}: a severity is set for {codes}, which "
+            "select/ignore leave out, so it has no effect",
+            err=True,
+        )
 
 
 def _load_config(path: str | None) -> Config:
@@ -517,14 +541,14 @@ def rules_command(output_format: str) -> int:
 @click.argument("code", metavar="CODE")
 def explain_command(code: str) -> int:
     """Print the documentation of one check, by code or id."""
-    from vaecheck.checks import REGISTRY, rule_doc
+    from vaecheck.checks import REGISTRY, code_for, rule_doc
 
-    wanted = code.strip()
-    for known, module in REGISTRY.items():
-        if wanted.upper() == known or wanted.lower() == module.ID:
-            click.echo(f"{known} {module.ID} (default severity: {module.SEVERITY.label})\n")
-            click.echo(rule_doc(module))
-            return ExitCode.CLEAN
+    known = code_for(code)
+    if known is not None:
+        module = REGISTRY[known]
+        click.echo(f"{known} {module.ID} (default severity: {module.SEVERITY.label})\n")
+        click.echo(rule_doc(module))
+        return ExitCode.CLEAN
     raise click.BadParameter(
         f"unknown check '{code}' (known: {', '.join(REGISTRY)}; `vaecheck rules` lists them)",
         param_hint="'CODE'",

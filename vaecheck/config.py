@@ -19,7 +19,9 @@ key = "x"                     # optional, overrides the default above
 loss = "binary_crossentropy"  # optional
 ```
 
-A file not named pyproject.toml (a `vaecheck.toml`, say) holds the same keys at its top level.
+A file not named pyproject.toml (a `vaecheck.toml`, say) holds the same keys at its top level,
+or under [tool.vaecheck] as pyproject.toml does. `key` at the top of the table is a default for
+the pairs whose data can hold several arrays (.npz, HDF5, shards); a .npy or .csv pair ignores it.
 Unknown keys are refused by name: a typo must not silently turn a check off. The command line
 overrides every value here.
 """
@@ -85,10 +87,21 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     if not source.is_file():
         raise VaecheckError("no such configuration file", shown)
     document = _read_toml(source)
-    if source.name == PYPROJECT:
-        table = document.get("tool", {}).get("vaecheck")
+    tool = document.get("tool")
+    nested = isinstance(tool, dict) and "vaecheck" in tool
+    if source.name == PYPROJECT or nested:
+        # Any file may nest the settings as pyproject.toml does; then they all sit there.
+        table = tool.get("vaecheck") if isinstance(tool, dict) else None
         if table is None:
             raise VaecheckError("has no [tool.vaecheck] table", shown)
+        if source.name != PYPROJECT:
+            others = [name for name in document if name != "tool"]
+            if others:
+                raise VaecheckError(
+                    f"holds [tool.vaecheck] and also top-level keys ({', '.join(others)}): "
+                    "put every setting in one of the two",
+                    shown,
+                )
         section = "tool.vaecheck"
     else:
         table, section = document, ""
@@ -117,10 +130,10 @@ def parse_config(table: Any, shown: str, section: str, base: Path) -> Config:
     if not isinstance(levels, dict):
         raise VaecheckError(f"{where} severity must be a table of code = level", shown)
     for code, level in levels.items():
-        _known_code(code, severity_section, shown)
+        known = _known_code(code, severity_section, shown)
         parsed = _severity(level, f"{severity_section} {code}", shown)
         assert parsed is not None
-        severities[code] = parsed
+        severities[known] = parsed
 
     entries = table.get("check", [])
     pair_section = f"[[{section}.check]]" if section else "[[check]]"
@@ -141,6 +154,23 @@ def parse_config(table: Any, shown: str, section: str, base: Path) -> Config:
         severities=severities,
         pairs=pairs,
     )
+
+
+# Data whose files can hold several arrays: where a file-level default `key` means something.
+KEYED_SUFFIXES = (".npz", ".h5", ".hdf5", ".he5", ".hdf")
+
+
+def default_key_for(data: str, key: str | None) -> str | None:
+    """The file-level default `key` for one pair's data: None where a key means nothing (a
+    .npy, a .csv, standard input, an HDF5 path that names its dataset), so a project that sets
+    `key` for its .npz pairs can also list .npy pairs."""
+    if key is None:
+        return None
+    if os.path.splitext(data)[1].lower() in KEYED_SUFFIXES:
+        return key
+    if os.path.isdir(data) or (not os.path.lexists(data) and any(c in data for c in "*?[")):
+        return key  # shards: each .npz or HDF5 shard takes it
+    return None
 
 
 def display_path(path: Path) -> str:
@@ -190,18 +220,19 @@ def _codes(table: Mapping[str, Any], name: str, where: str, shown: str) -> tuple
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise VaecheckError(f"{where} {name} must be a list of check codes", shown)
-    for code in value:
-        _known_code(code, f"{where} {name}", shown)
-    return tuple(value)
+    return tuple(_known_code(code, f"{where} {name}", shown) for code in value)
 
 
-def _known_code(code: str, where: str, shown: str) -> None:
-    from vaecheck.checks import REGISTRY
+def _known_code(code: str, where: str, shown: str) -> str:
+    """The code of a check named by code or id, in any case; an unknown name is an error."""
+    from vaecheck.checks import REGISTRY, code_for
 
-    if code not in REGISTRY:
+    known = code_for(code)
+    if known is None:
         raise VaecheckError(
             f"{where}: unknown check code '{code}' (known: {', '.join(REGISTRY)})", shown
         )
+    return known
 
 
 def _severity(value: Any, where: str, shown: str) -> Severity | None:

@@ -47,7 +47,6 @@ DEFAULT_BATCH_SIZE = 128
 LATENT_SCALES = (1.0, 3.0, 10.0)
 DATA_INPUTS = "data"
 LATENT_INPUTS = "latent N(0,I) x1,x3,x10"
-INSTALL_HINT = "install vaecheck[tensorflow]"
 SAVED_MODEL_ENDPOINTS = ("serve", "serving_default")
 # One model input as the child sees it: (shape with None for free dims, or None; dtype name).
 InputSpec = tuple[tuple[int | None, ...] | None, str]
@@ -511,6 +510,8 @@ def child_main(argv: Sequence[str]) -> int:
 
 
 def _import_problem(exc: ImportError) -> dict[str, str]:
+    from vaecheck.extras import install_command
+
     missing = (getattr(exc, "name", None) or "").split(".")[0]
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     if missing in ("keras", "tensorflow"):
@@ -518,7 +519,7 @@ def _import_problem(exc: ImportError) -> dict[str, str]:
             "kind": "missing-tensorflow",
             "problem": (
                 f"--probe runs the model with Keras and TensorFlow, and '{missing}' is not "
-                f"installed: {INSTALL_HINT} (pip install 'vaecheck[tensorflow]')"
+                f"installed: {install_command('tensorflow')}"
             ),
         }
     return {

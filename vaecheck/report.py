@@ -177,6 +177,7 @@ class Report:
     sampled: bool = False
     probe: ProbeSummary | None = None
     sample: SampleInfo | None = None  # set when sampled
+    saved_rescale: str | None = None  # where --save-rescale wrote the fix's rescaling
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -95,14 +95,26 @@ def rule_doc(module: ModuleType) -> str:
     return (module.__doc__ or "").strip()
 
 
+def code_for(name: str) -> str | None:
+    """The code of the check named by code or id, in any case (`vc001`, `Data-Outside-Codomain`)."""
+    wanted = name.strip()
+    if wanted.upper() in REGISTRY:
+        return wanted.upper()
+    for code, module in REGISTRY.items():
+        if wanted.lower() == module.ID:
+            return code
+    return None
+
+
 def unknown_codes(codes: Iterable[str]) -> list[str]:
-    return [code for code in codes if code not in REGISTRY]
+    return [code for code in codes if code_for(code) is None]
 
 
 def enabled_codes(
     select: Iterable[str] | None = None, ignore: Iterable[str] | None = None
 ) -> frozenset[str]:
-    """The codes to run: `select` (all when None) less `ignore`. Raises ValueError on an unknown code."""
+    """The codes to run: `select` (all when None) less `ignore`, each named by code or id.
+    Raises ValueError on an unknown name."""
     selected = list(REGISTRY) if select is None else list(select)
     ignored = list(ignore or ())
     unknown = unknown_codes([*selected, *ignored])
@@ -111,7 +123,7 @@ def enabled_codes(
             f"unknown check code {', '.join(repr(c) for c in unknown)} "
             f"(known: {', '.join(REGISTRY)})"
         )
-    return frozenset(selected) - frozenset(ignored)
+    return frozenset(map(code_for, selected)) - frozenset(map(code_for, ignored))  # type: ignore[arg-type]
 
 
 __all__ = [
@@ -119,6 +131,7 @@ __all__ = [
     "OutputFacts",
     "Problem",
     "StatsRequest",
+    "code_for",
     "enabled_codes",
     "rule_doc",
     "run_checks",

@@ -8,6 +8,10 @@ proven", and how much of the data lies outside it.
 
 Failing: a decoder ending in `Lambda(lambda x: 2 * x)`, or a custom `ScaledTanh` layer.
 Passing: the same computation with built-in layers (`Activation("tanh")`, `Rescaling(2.0)`).
+
+The fix says what would make the range known: `--probe` to run the model and see the range it
+produces (with `--custom-objects FILE.py` defining the layer, when Keras cannot load it
+otherwise), or built-in layers in the named layer's place, whose ranges vaecheck proves.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Iterator
 from vaecheck.checks.base import OutputFacts, Problem
 from vaecheck.checks.outside_codomain import percent
 from vaecheck.intervals import format_bound
-from vaecheck.report import Severity
+from vaecheck.report import Fix, Severity
 
 CODE = "VC004"
 ID = "unknown-codomain"
@@ -44,4 +48,26 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
             f"{compared}"
         ),
         evidence={"layer": codomain.unknown_at, "reason": codomain.unknown_reason},
+        fix=_known_range_fix(facts),
+    )
+
+
+def _known_range_fix(facts: OutputFacts) -> Fix:
+    layer = facts.codomain.unknown_at
+    builtin = (
+        f"to have the range proven, build '{layer}' from built-in layers "
+        "(Activation, Rescaling, Dense with an activation)"
+    )
+    if facts.observed is not None:
+        return Fix(
+            kind="make-range-known",
+            summary=f"the probe's range is observed, not proven; {builtin}",
+        )
+    return Fix(
+        kind="make-range-known",
+        summary=(
+            f"run with --probe to see the range the model produces past '{layer}' (add "
+            "--custom-objects FILE.py defining the layer if Keras cannot load it); or, "
+            f"{builtin}"
+        ),
     )

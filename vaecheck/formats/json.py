@@ -118,6 +118,7 @@ def _report_fields(report: Report) -> dict[str, Any]:
         "outputs": [_output(report, output) for output in report.outputs],
         "skipped_outputs": [{"name": name, "reason": why} for name, why in report.skipped_outputs],
         "notes": list(report.notes),
+        **({"saved_rescale": report.saved_rescale} if report.saved_rescale is not None else {}),
     }
 
 

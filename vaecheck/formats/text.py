@@ -42,10 +42,17 @@ class TextFormat:
         if options.quiet:
             return "".join(concise_lines(report) for report in run.reports)
         parts = [render_text(report, color=options.color, width=options.width) for report in run.reports]
-        if not run.single:
+        if not run.single or run.unusable:
             console, buffer = _console(options.color, options.width)
-            _run_verdict(console, run)
-            parts.append(buffer.getvalue())
+            if not run.single:
+                _run_verdict(console, run)
+            # The errors went to stderr as they happened; the closing lines repeat them, so
+            # the report (or the file written with --output) says what was not checked.
+            for pair in run.unusable:
+                line = Text(f"{pair.model} × {pair.data}: ", style="bold")
+                line.append(pair.problem)
+                _prose(console, Text("error  ", style="bold red"), line)
+            parts.append(_strip_trailing_spaces(buffer.getvalue()))
         return "".join(parts)
 
 
@@ -71,7 +78,7 @@ def _run_verdict(console: Console, run: CheckRun) -> None:
     else:
         line.append("✓ no findings", style="bold green")
     if run.unusable:
-        line.append(f"; {len(run.unusable)} could not be checked (see the errors)", style="bold red")
+        line.append(f"; {len(run.unusable)} could not be checked:", style="bold red")
     console.print(line)
 
 
@@ -96,14 +103,27 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         _probe_header(console, report.probe)
     _verdict(console, report)
     for output in report.outputs:
-        _output(console, report, output)
+        _output(console, report, output, saved=report.saved_rescale is not None)
     for name, why in report.skipped_outputs:
-        console.print(Text(f"skipped output {name}: {why}", style="dim"))
+        _prose(console, Text("skipped output ", style="dim"), Text(f"{name}: {why}", style="dim"))
     for note in report.notes:
-        console.print(Text(f"note: {note}", style="dim"))
+        _prose(console, Text("note: ", style="dim"), Text(note, style="dim"))
+    if report.saved_rescale is not None:
+        _prose(
+            console,
+            Text("saved ", style="bold green"),
+            Text(
+                f"the fix's scale, offset, inverse_scale and inverse_offset to "
+                f"{report.saved_rescale}"
+            ),
+        )
     if report.stats.feature_note:
-        console.print(Text(f"note: {report.stats.feature_note}", style="dim"))
-    return "\n".join(TRAILING_SPACE.sub(r"\1", line) for line in buffer.getvalue().split("\n"))
+        _prose(console, Text("note: ", style="dim"), Text(report.stats.feature_note, style="dim"))
+    return _strip_trailing_spaces(buffer.getvalue())
+
+
+def _strip_trailing_spaces(text: str) -> str:
+    return "\n".join(TRAILING_SPACE.sub(r"\1", line) for line in text.split("\n"))
 
 
 def _header(console: Console, report: Report) -> None:
@@ -140,7 +160,7 @@ def _verdict(console: Console, report: Report) -> None:
     console.print()
 
 
-def _output(console: Console, report: Report, output: OutputResult) -> None:
+def _output(console: Console, report: Report, output: OutputResult, saved: bool = False) -> None:
     stats = report.stats
     codomain = output.codomain
     shape = "" if output.shape is None else "  " + _shape(output.shape)
@@ -175,7 +195,7 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
         _probe_rows(facts, output.probe)
     console.print(Padding(facts, (0, 0, 0, 2), expand=False))
     for note in codomain.notes:
-        console.print(Text(f"  note        {note}", style="dim"))
+        _prose(console, Text("  note        ", style="dim"), Text(note, style="dim"))
     if codomain.interval is not None and stats.sample.size and output.targets_compared:
         for histogram_line in _histogram(stats.sample, codomain.interval, stats.min, stats.max):
             console.print(histogram_line)
@@ -193,11 +213,11 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
         console.print(Padding(grid, (0, 0, 0, 2), expand=False))
     _worst_features(console, report, output)
     console.print()
-    _fix(console, output.fix)
+    _fix(console, output.fix, saved=saved)
     # Findings whose own fix is not the one shown above: each gets its line, under its code.
     for finding in output.findings:
         if finding.fix is not None and finding.fix != output.fix and finding.fix.kind != "none":
-            _fix(console, finding.fix, label=finding.code)
+            _fix(console, finding.fix, label=finding.code, saved=saved)
 
 
 def _probe_header(console: Console, probe: ProbeSummary) -> None:
@@ -251,14 +271,13 @@ def _worst_features(console: Console, report: Report, output: OutputResult) -> N
         if feature.above:
             sides.append(f"{_percent(feature.fraction_above)} above {format_bound(interval.high)}")
         parts.append(f"{feature.label}: {' and '.join(sides)}")
-    line = Text(f"  worst {features.axis_name}s  ", style="dim")
-    line.append("; ".join(parts))
+    line = Text("; ".join(parts), style="dim")
     line.append(
         f"  ({output.features_outside:,} of {features.count:,} {features.axis_name}s reach "
         f"outside)",
         style="dim",
     )
-    console.print(line)
+    _prose(console, Text(f"  worst {features.axis_name}s  ", style="dim"), line)
 
 
 def _percent(fraction: float) -> str:
@@ -267,35 +286,34 @@ def _percent(fraction: float) -> str:
     return percent(fraction)
 
 
-def _fix(console: Console, fix: Fix, label: str | None = None) -> None:
+def _fix(console: Console, fix: Fix, label: str | None = None, saved: bool = False) -> None:
     if fix.kind == "none":
         return
     head = Text("fix  ", style="bold green")
     if label:
         head.append(f"{label}  ", style="bold")
-    head.append(fix.summary)
-    console.print(head)
+    _prose(console, head, Text(fix.summary, style="bold green"))
     if fix.loss:
-        console.print(f"     model.compile(loss={fix.loss}, ...)")
+        _code_line(console, f"     model.compile(loss={fix.loss}, ...)")
     rescale = fix.rescale
     if fix.kind in ("change-activation", "change-loss"):
         # The numbers belong to the alternative: announce it first.
         if fix.alternative:
             colon = ":" if rescale is not None else ""
-            console.print(Text(f"     {fix.alternative}{colon}", style="dim"))
+            _alternative(console, f"{fix.alternative}{colon}")
         if rescale is not None:
             _rescale_lines(console, rescale)
     else:
         if rescale is not None:
             _rescale_lines(console, rescale)
         if fix.alternative:
-            console.print(Text(f"     {fix.alternative}", style="dim"))
+            _alternative(console, fix.alternative)
     if fix.per_feature is not None:
-        _feature_rescale_lines(console, fix.per_feature)
+        _feature_rescale_lines(console, fix.per_feature, saved)
     console.print()
 
 
-def _feature_rescale_lines(console: Console, rescale: FeatureRescale) -> None:
+def _feature_rescale_lines(console: Console, rescale: FeatureRescale, saved: bool = False) -> None:
     axis = rescale.axis_name
     count = rescale.scale.size
     console.print(
@@ -306,13 +324,14 @@ def _feature_rescale_lines(console: Console, rescale: FeatureRescale) -> None:
             style="dim",
         )
     )
-    console.print(f"     x_model = x * scale + offset    # scale, offset: one value per {axis}")
-    console.print("     x       = x_model * inverse_scale + inverse_offset")
-    console.print(f"     scale  = {_vector_preview(rescale.scale)}")
-    console.print(f"     offset = {_vector_preview(rescale.offset)}")
-    console.print(
-        Text("     --save-rescale FILE.npz (or .json) writes all four vectors", style="dim")
-    )
+    _code_line(console, f"     x_model = x * scale + offset    # scale, offset: one value per {axis}")
+    _code_line(console, "     x       = x_model * inverse_scale + inverse_offset")
+    _code_line(console, f"     scale  = {_vector_preview(rescale.scale)}")
+    _code_line(console, f"     offset = {_vector_preview(rescale.offset)}")
+    if not saved:  # a run that saved them says where, below
+        console.print(
+            Text("     --save-rescale FILE.npz (or .json) writes all four vectors", style="dim")
+        )
 
 
 def _vector_preview(values: np.ndarray, shown: int = 4) -> str:
@@ -323,15 +342,57 @@ def _vector_preview(values: np.ndarray, shown: int = 4) -> str:
 def _rescale_lines(console: Console, rescale: Rescale) -> None:
     phrase = describe_rescale(rescale)
     comment = f"    # = {phrase}" if phrase else ""
-    console.print(f"     x_model = x * {_code(rescale.scale)}{_signed(rescale.offset)}{comment}")
-    console.print(
+    _code_line(console, f"     x_model = x * {_code(rescale.scale)}{_signed(rescale.offset)}{comment}")
+    _code_line(
+        console,
         f"     x       = x_model * {_code(rescale.inverse_scale)}{_signed(rescale.inverse_offset)}"
-        "    # and back"
+        "    # and back",
     )
-    console.print(
+    _code_line(
+        console,
         f"     keras.layers.Rescaling(scale={_code(rescale.scale)}, offset={_code(rescale.offset)})"
-        "    # the same, as a preprocessing layer"
+        "    # the same, as a preprocessing layer",
     )
+
+
+CODE_SPAN = re.compile(r"keras\.layers\.\w+\([^()]*\)")
+COMMENT = "    # "
+
+
+def _alternative(console: Console, text: str) -> None:
+    """An alternative fix; code it names (a layer to append) is never broken across lines."""
+    indent = "     "
+    span = CODE_SPAN.search(text)
+    if span is None:
+        _prose(console, Text(indent), Text(text, style="dim"))
+    elif len(indent) + len(text) <= console.width:
+        console.print(Text(indent + text, style="dim"), soft_wrap=True)
+    else:
+        # Too wide: the sentence around the code, then the code on a line of its own.
+        before, after = text[: span.start()].rstrip(), text[span.end() :].strip()
+        sentence = f"{before} {after}".strip() if after else before
+        _prose(console, Text(indent), Text(sentence.rstrip(":") + ":", style="dim"))
+        _code_line(console, indent + span.group())
+
+
+def _code_line(console: Console, line: str) -> None:
+    """A line to copy and paste, never wrapped: at a narrow terminal its trailing comment moves
+    to a line of its own above it, and code longer than the width runs past the edge."""
+    code, separator, comment = line.partition(COMMENT)
+    if separator and len(line) > console.width:
+        indent = code[: len(code) - len(code.lstrip())]
+        console.print(Text(f"{indent}# {comment}", style="dim"), soft_wrap=True)
+        line = code
+    console.print(line, soft_wrap=True, highlight=False)
+
+
+def _prose(console: Console, label: Text, text: Text) -> None:
+    """`label` then `text`, which wraps under itself rather than back to column 0."""
+    grid = Table.grid()
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(label, text)
+    console.print(grid)
 
 
 def _histogram(

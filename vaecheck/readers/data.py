@@ -765,6 +765,17 @@ def _standard_input() -> BinaryIO:
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:
         raise VaecheckError("standard input is not available", STDIN_NAME)
+    try:
+        terminal = stream.isatty()
+    except (OSError, ValueError):  # a closed stream
+        terminal = False
+    if terminal:
+        # Reading would wait, silently, for a .npy typed at the keyboard.
+        raise VaecheckError(
+            "standard input is a terminal, not a .npy stream: pipe the data in "
+            "(python make_data.py | vaecheck MODEL -) or name a data file",
+            STDIN_NAME,
+        )
     return stream
 
 

@@ -189,6 +189,13 @@ def _select_columns(
                 stop = int(stop_text) if stop_text.strip() else width
             except ValueError:
                 raise VaecheckError(f"--columns: '{token}' is not a range like 2:10", path) from None
+            # A range past the last column is refused, not silently cut to the columns there are.
+            if stop_text.strip() and not -width <= stop <= width:
+                raise VaecheckError(
+                    f"--columns: the range '{token}' runs to column {stop - 1}, and the file has "
+                    f"{width} columns (0 to {width - 1}; '{start_text.strip()}:' runs to the last)",
+                    path,
+                )
             chosen.extend(range(width)[start:stop])
         else:
             try:

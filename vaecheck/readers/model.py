@@ -135,9 +135,72 @@ def sniff_model_format(source: str, *, follow_links: bool = False) -> str:
         return "keras"
     if head == HDF5_SIGNATURE:
         return "h5"
-    raise VaecheckError(
-        "not a Keras model: neither a .keras zip archive nor an HDF5 .h5 file", source
-    )
+    raise VaecheckError(_not_a_model(head, source), source)
+
+
+# What a file given as the model is, when it is no Keras model: said plainly, with the way on.
+NEVER_UNPICKLES = (
+    "vaecheck never unpickles a file (unpickling runs code stored in it); export the model to "
+    "ONNX (torch.onnx.export) and run vaecheck on the .onnx file"
+)
+NPY_MAGIC = b"\x93NUMPY"
+DATA_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".tab")
+
+
+def _not_a_model(head: bytes, source: str) -> str:
+    if head.startswith(NPY_MAGIC):
+        return "a .npy array, not a Keras model: it is data (give the model first, then the data)"
+    # Pickle protocol 2 and later open with PROTO (0x80) and the protocol number.
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        suffix = os.path.splitext(source)[1].lower()
+        what = (
+            "a PyTorch file saved in the legacy pickle format"
+            if suffix in (".pt", ".pth")
+            else "a Python pickle (PyTorch, joblib or scikit-learn write these)"
+        )
+        return f"{what}, not a Keras model; {NEVER_UNPICKLES}"
+    if os.path.splitext(source)[1].lower() in DATA_SUFFIXES:
+        return "a data file, not a Keras model (give the model first, then the data)"
+    return "not a Keras model: neither a .keras zip archive nor an HDF5 .h5 file"
+
+
+def _refuse_other_archive(names: list[str], source: str) -> None:
+    """A zip without config.json: name the archives users mistake for a model."""
+    if any(name == "data.pkl" or name.endswith("/data.pkl") for name in names):
+        raise VaecheckError(
+            "a PyTorch checkpoint (torch.save: a zip around a pickle), not a Keras model; "
+            + NEVER_UNPICKLES,
+            source,
+        )
+    if names and all(name.endswith(".npy") for name in names if not name.endswith("/")):
+        arrays = ", ".join(printable(name[:-4], MAX_NAME_LENGTH) for name in names[:5])
+        raise VaecheckError(
+            f"an .npz archive of arrays ({arrays}), not a Keras model: it is data "
+            "(give the model first, then the data)",
+            source,
+        )
+
+
+MAX_NAME_LENGTH = 60
+
+
+def looks_like_model(path: str) -> bool:
+    """Whether `path` is a saved Keras model vaecheck reads, judged cheaply (for messages)."""
+    try:
+        if not os.path.exists(path):
+            return False
+        fmt = sniff_model_format(path)
+        if fmt == "keras":
+            with zipfile.ZipFile(path) as archive:
+                return "config.json" in archive.NameToInfo
+        if fmt == "h5":
+            import h5py
+
+            with h5py.File(path, "r", locking=False) as handle:
+                return "model_config" in handle.attrs
+        return True
+    except Exception:  # anything unreadable is not a model, for this question
+        return False
 
 
 def parse_json(
@@ -216,6 +279,8 @@ def _read_keras_zip(source: str) -> tuple[bytes, bytes | None]:
         with open(source, "rb") as stream:
             archive = open_zip(stream, source, "a .keras archive", "not a valid .keras archive")
             with archive:
+                if "config.json" not in archive.NameToInfo:
+                    _refuse_other_archive(archive.namelist(), source)
                 config = _read_member(archive, "config.json", source, required=True)
                 metadata = _read_member(archive, "metadata.json", source, required=False)
     except OSError as exc:
@@ -307,10 +372,7 @@ def _read_h5(source: str) -> tuple[Any, Any, str | None]:
                 f"cannot read the file's attributes ({_first_line(exc)})", source
             ) from None
         if "model_config" not in present:
-            raise VaecheckError(
-                "this HDF5 file has no model_config: a weights-only file, not a saved model",
-                source,
-            )
+            raise VaecheckError(_h5_without_model(handle, present), source)
         config_text = _h5_text_attr(handle, "model_config", source)
         training_text = (
             _h5_text_attr(handle, "training_config", source) if "training_config" in present else None
@@ -321,6 +383,34 @@ def _read_h5(source: str) -> tuple[Any, Any, str | None]:
     config = parse_json(config_text, source, "model_config")
     training = parse_json(training_text, source, "training_config") if training_text else None
     return config, training, version
+
+
+def _h5_without_model(handle: Any, attributes: set[str]) -> str:
+    """An HDF5 file with no model_config: weights saved alone, or data."""
+    import h5py
+
+    # Names of the root's links only: no link is followed, no dataset read.
+    names = list(handle.keys())
+    weights = "layer_names" in attributes or any(
+        name in ("model_weights", "layers", "vars", "_layer_checkpoint_dependencies")
+        for name in names
+    )
+    if weights:
+        return "this HDF5 file has no model_config: a weights-only file, not a saved model"
+    datasets = [
+        name
+        for name in names
+        if isinstance(handle.get(name, getlink=True), h5py.HardLink)
+        and handle.get(name, getclass=True) is h5py.Dataset
+    ]
+    if datasets:
+        shown = ", ".join(printable(name, MAX_NAME_LENGTH) for name in datasets[:5])
+        more = f" and {len(datasets) - 5} more" if len(datasets) > 5 else ""
+        return (
+            f"this HDF5 file has no model_config: it holds datasets ({shown}{more}) and no "
+            "model, so it is data (give the model first, then the data)"
+        )
+    return "this HDF5 file has no model_config: not a saved Keras model"
 
 
 # tf.keras SavedModel: keras_metadata.pb ---------------------------------------------------------
