@@ -142,6 +142,21 @@ class DataSource:
         parts = getattr(self._body, "parts", None)
         return parts(self) if parts is not None else (self,)
 
+    @property
+    def reads_row_ranges(self) -> bool:
+        """Whether a range of rows is read without reading the rows before it (a .npy in C
+        order, an HDF5 dataset): such a source splits into row ranges for a cluster."""
+        return bool(getattr(self._body, "reads_row_ranges", False))
+
+    @property
+    def held_here(self) -> bool:
+        """Whether the data exists only in this process (an array in memory, standard input),
+        where no other process can read it."""
+        body = self._body
+        if isinstance(body, _SelectedRowsBody):
+            return body.parent.held_here
+        return isinstance(body, (_ArrayBody, _ArrayRowsBody, _StreamBody))
+
     def take_rows(self, rows: Sequence[int] | np.ndarray) -> DataSource:
         """A source over some rows (axis 0) of this one, given sorted and without repeats.
 
@@ -482,6 +497,10 @@ class _NpyFileBody:
             if _npy_file_header(stream, source.path) != self.header:
                 raise VaecheckError(CHANGED, source.path)
             yield from _stream_blocks(stream, self.header, max_bytes, source.path, "", reuse)
+
+    @property
+    def reads_row_ranges(self) -> bool:
+        return not self.header.fortran_order
 
     def take_rows(self, source: DataSource, rows: np.ndarray) -> _Body:
         if self.header.fortran_order:

@@ -230,6 +230,12 @@ def _list(names: list[str]) -> str:
 class _DatasetBody:
     file: str
     info: _DatasetInfo
+    reads_row_ranges = True
+
+    @property
+    def row_alignment(self) -> int:
+        """Rows per chunk: a range of whole chunks decompresses each chunk once."""
+        return self.info.chunks[0] if self.info.chunks is not None else 1
 
     def blocks(
         self, source: DataSource, max_bytes: int, reuse: int
