@@ -65,6 +65,7 @@ def check(
     seed: int | None = None,
     per_feature: bool | None = None,
     follow_links: bool = False,
+    dask: Any = None,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
@@ -81,7 +82,10 @@ def check(
     latent draws), and each output's observed range is set beside its codomain; a SavedModel
     directory without Keras metadata can only be checked so. `probe=True` probes with the
     defaults (safe mode on). A symbolic link, as `model`, as `data` or among shards, is
-    refused unless `follow_links`. Raises VaecheckError for input that cannot be used.
+    refused unless `follow_links`. `data` can also be a Dask array, dataframe or series, measured
+    on the current Dask client; `dask` measures a file's statistics on a Dask cluster: True for
+    the current client, a scheduler address, `"local:N"`, a Client, or cluster.DaskOptions.
+    Raises VaecheckError for input that cannot be used.
     """
     try:
         enabled = enabled_codes(select, ignore)
@@ -133,13 +137,29 @@ def check(
     needed = StatsRequest.union(
         statistics_needed(losses.get(c.output.name), c.codomain, c.shape) for c in selected
     )
-    stats = measure_source(
-        source,
-        [*intervals, *needed.intervals],
-        seed=seed,
-        row_axes=needed.row_axes,
-        value_counts=needed.value_counts,
-    )
+    on_dask = _on_dask(data, source, dask)
+    if on_dask is not None:
+        from vaecheck.cluster import measure_on_dask
+        from vaecheck.stats import StatsPlan
+
+        plan = StatsPlan(
+            source.shape,
+            source.dtype,
+            (*intervals, *needed.intervals),
+            seed or 0,
+            source.feature_names,
+            tuple(needed.row_axes),
+            tuple(needed.value_counts) if needed.value_counts is not None else None,
+        )
+        stats = measure_on_dask(source, plan, on_dask)
+    else:
+        stats = measure_source(
+            source,
+            [*intervals, *needed.intervals],
+            seed=seed,
+            row_axes=needed.row_axes,
+            value_counts=needed.value_counts,
+        )
     kind = recognize(stats)
 
     results = []
@@ -303,6 +323,12 @@ def _probe_summary(probed: ProbeResult | None) -> ProbeSummary | None:
 def _data_source(data: Any, key: str | None, columns: Any, follow_links: bool = False) -> DataSource:
     if isinstance(data, (str, os.PathLike)):
         return open_data(data, key=key, columns=columns, follow_links=follow_links)
+    from vaecheck.cluster import dask_source, is_dask_collection
+
+    if is_dask_collection(data):
+        if key is not None or columns is not None:
+            raise VaecheckError("key and columns select data in files, not in a Dask collection")
+        return dask_source(data)
     import numpy as np
 
     if isinstance(data, np.ndarray):
@@ -314,6 +340,21 @@ def _data_source(data: Any, key: str | None, columns: Any, follow_links: bool = 
     raise VaecheckError(
         f"data must be a path, a binary stream or a numpy array, not {type(data).__name__}"
     )
+
+
+def _on_dask(data: Any, source: DataSource, dask: Any) -> Any:
+    """The Dask options to measure `source` with, or None to measure it here.
+
+    A Dask collection is measured on the current client unless told otherwise; a sample of one
+    is small and already here."""
+    from vaecheck.cluster import DaskOptions, dask_options, is_dask_collection
+
+    options = dask_options(dask)
+    if is_dask_collection(data):
+        if source.sampled_from is not None:
+            return None
+        return options or DaskOptions()
+    return options
 
 
 def _candidates(model_file: ModelFile) -> list[_Candidate]:
