@@ -157,6 +157,16 @@ class DataSource:
             return body.parent.held_here
         return isinstance(body, (_ArrayBody, _ArrayRowsBody, _StreamBody))
 
+    def row_range(self, start: int, stop: int) -> DataSource:
+        """A source over rows `start` to `stop` (excluded): read directly where the format
+        allows (see reads_row_ranges), else as take_rows."""
+        if not 0 <= start < stop <= self.rows:
+            raise ValueError(f"rows {start} to {stop} are not a range within the array")
+        ranged = getattr(self._body, "row_range", None)
+        if ranged is None:
+            return self.take_rows(np.arange(start, stop, dtype=np.int64))
+        return replace(self, shape=(stop - start, *self.shape[1:]), _body=ranged(self, start, stop))
+
     def take_rows(self, rows: Sequence[int] | np.ndarray) -> DataSource:
         """A source over some rows (axis 0) of this one, given sorted and without repeats.
 
@@ -507,6 +517,36 @@ class _NpyFileBody:
             # A row of a Fortran-ordered array is scattered over the whole file.
             return _SelectedRowsBody(source, rows)
         return _NpyRowsBody(self.header, rows)
+
+    def row_range(self, source: DataSource, start: int, stop: int) -> _Body:
+        if self.header.fortran_order:
+            return _SelectedRowsBody(source, np.arange(start, stop, dtype=np.int64))
+        return _NpyRangeBody(self.header, start, stop)
+
+
+@dataclass(frozen=True)
+class _NpyRangeBody:
+    """Rows [start, stop) of a C-ordered .npy file: one seek, then read like a file of its own
+    (in blocks that can reuse their memory)."""
+
+    header: _NpyHeader
+    start: int
+    stop: int
+
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        header = self.header
+        row_bytes = math.prod(header.shape[1:]) * header.dtype.itemsize
+        rows = replace(header, shape=(self.stop - self.start, *header.shape[1:]))
+        with _open_regular(source.path) as stream:
+            if _npy_file_header(stream, source.path) != header:
+                raise VaecheckError(CHANGED, source.path)
+            try:
+                stream.seek(header.length + self.start * row_bytes)
+            except _READ_ERRORS as exc:
+                raise VaecheckError(f"cannot read the data ({_reason(exc)})", source.path) from None
+            yield from _stream_blocks(stream, rows, max_bytes, source.path, "", reuse)
 
 
 @dataclass(frozen=True, eq=False)
