@@ -129,6 +129,21 @@ def test_row_ranges_of_npy_and_hdf5_equal_the_local_report(cluster: Any, files: 
         assert_same_report(local, remote)
 
 
+def test_a_row_range_reads_the_same_rows_as_take_rows(files: dict[str, Path], tmp_path: Path) -> None:
+    np.save(tmp_path / "fortran.npy", np.asfortranarray(awkward_data(300, 7)))
+    for path, key in ((files["npy"], None), (files["h5"], "x"), (tmp_path / "fortran.npy", None)):
+        source = open_data(path, key=key)
+        ranged = source.row_range(130, 290)
+        assert ranged.shape == (160, 16)
+        axis = -1 if source.fortran_order else 0  # blocks of whole columns, or of whole rows
+        read = np.concatenate([block for _, block in ranged.chunks(4096)], axis)
+        taken = np.concatenate([b for _, b in source.take_rows(np.arange(130, 290)).chunks(4096)], axis)
+        np.testing.assert_array_equal(read, taken)
+        if not source.fortran_order:  # indexed from the range's first row
+            rows = [index[0] for index, _ in ranged.chunks(4096)]
+            assert rows[0].start == 0 and rows[-1].stop == 160
+
+
 def test_the_moments_differ_by_reordering_only(cluster: Any, files: dict[str, Path]) -> None:
     source = open_data(files["npy"])
     plan = StatsPlan(source.shape, source.dtype)
@@ -142,6 +157,26 @@ def test_the_moments_differ_by_reordering_only(cluster: Any, files: dict[str, Pa
     np.testing.assert_array_equal(local.features.min, remote.features.min)
     np.testing.assert_array_equal(local.features.finite, remote.features.finite)
     np.testing.assert_allclose(local.features.std, remote.features.std, rtol=MOMENT_TOLERANCE)
+
+
+def test_past_the_sketch_size_quantiles_are_within_the_stated_error(cluster: Any, tmp_path: Path) -> None:
+    data = np.random.default_rng(6).standard_normal((40_000, 64)).astype(np.float32)  # 2.56M values
+    np.save(tmp_path / "wide.npy", data)
+    source = open_data(tmp_path / "wide.npy")
+    plan = StatsPlan(source.shape, source.dtype)
+    local = measure_source(source, seed=0)
+    remote = measure_on_dask(source, plan, DaskOptions(cluster, partition_bytes=2**20))
+    assert remote.quantiles is not None and not remote.quantiles.exact_counts
+    assert local.quantiles is not None and remote.quantiles.rank_error > 0
+    ordered = np.sort(data, axis=None)
+    for stats in (local, remote):
+        for value, q in ((stats.robust_low, 0.001), (stats.robust_high, 0.999)):
+            # within the rank error, and the sketch's relative error on the value
+            slack = stats.quantiles.rank_error / 100  # percentile points
+            low = ordered[max(0, int((q - slack) * ordered.size) - 1)]
+            high = ordered[min(ordered.size - 1, int((q + slack) * ordered.size) + 1)]
+            relative = stats.quantiles.relative_error
+            assert low - abs(low) * relative <= value <= high + abs(high) * relative, (q, value)
 
 
 def cli_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any], str]:

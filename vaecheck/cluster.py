@@ -47,7 +47,7 @@ from vaecheck.stats import DataStats, StatsAccumulator, StatsPlan, measure_part
 # A partition costs the scheduler about a millisecond; 64 MiB takes a worker a few tenths of a
 # second, so scheduling stays a small share, and a 10 GB file still spreads over 150 tasks.
 PARTITION_BYTES = 64 * 2**20
-# A row range is read through a list of its rows (8 bytes each): bounded for narrow rows.
+# A format without row_range reads a range through a list of its rows (8 bytes each).
 MAX_PARTITION_ROWS = 2**22
 FAN_IN = 8  # partial statistics merged per task: a tree of depth log8(partitions)
 DEFAULT_TIMEOUT = 10.0  # seconds to reach a scheduler
@@ -110,8 +110,7 @@ class Partition:
     def open(self) -> DataSource:
         if self.rows is None:
             return self.part
-        start, stop = self.rows
-        return self.part.take_rows(np.arange(start, stop, dtype=np.int64))
+        return self.part.row_range(*self.rows)
 
 
 def partitions_of(source: DataSource, target_bytes: int = PARTITION_BYTES) -> tuple[Partition, ...]:
@@ -222,13 +221,17 @@ def _reduce(client: Any, futures: list[Any], progress: bool) -> StatsAccumulator
     except VaecheckError:
         raise
     except Exception as error:
-        raise _cluster_error(error) from None
+        known = _cluster_error(error)
+        if known is None:
+            raise
+        raise known from None
     finally:
         if bar is not None:
             bar.close()
 
 
-def _cluster_error(error: Exception) -> VaecheckError:
+def _cluster_error(error: Exception) -> VaecheckError | None:
+    """What a failure of the cluster itself means to the user; None for anything else."""
     name = type(error).__name__
     if name == "KilledWorker":
         return VaecheckError(
@@ -236,7 +239,7 @@ def _cluster_error(error: Exception) -> VaecheckError:
         )
     if isinstance(error, (OSError, TimeoutError)) or name in ("CancelledError", "CommClosedError"):
         return VaecheckError(f"the Dask cluster was lost during the run ({name}: {error})")
-    raise error
+    return None
 
 
 class _ProgressBar:
