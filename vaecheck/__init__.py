@@ -11,10 +11,19 @@ if TYPE_CHECKING:
 
 
 def check(model: Any, data: Any, **options: Any) -> Report:
-    """Check a saved model against a data sample; see `vaecheck.api.check`."""
+    """Check a model (a saved file or a live keras.Model) against data; see `vaecheck.api.check`."""
     from vaecheck.api import check as _check
 
     return _check(model, data, **options)
 
 
-__all__ = ["__version__", "check"]
+def __getattr__(name: str) -> Any:
+    # The training-loop errors, without importing anything heavy until asked for.
+    if name in ("RangeMismatchError", "RangeMismatchWarning"):
+        from vaecheck.live import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'vaecheck' has no attribute {name!r}")
+
+
+__all__ = ["RangeMismatchError", "RangeMismatchWarning", "__version__", "check"]

@@ -9,6 +9,6 @@ are read from memory: the graph reader, the range engine and the checks are the 
 from __future__ import annotations
 
 from vaecheck.live.detect import is_live_data, is_live_model
-from vaecheck.live.errors import RangeMismatchError
+from vaecheck.live.errors import RangeMismatchError, RangeMismatchWarning
 
-__all__ = ["RangeMismatchError", "is_live_data", "is_live_model"]
+__all__ = ["RangeMismatchError", "RangeMismatchWarning", "is_live_data", "is_live_model"]

@@ -40,9 +40,10 @@ def check_live(
     from vaecheck.api import SAVED_MODEL_UNKNOWN, _run_probe, report_for
     from vaecheck.readers.model import read_model
 
+    live_data = _data(data, max_batches, follow_links)
     live_model: LiveModel | None = None
     if is_live_model(model):
-        live_model = read_live_model(model)
+        live_model = read_live_model(model, live_data.inputs)
         model_name = live_model.name
         model_file = live_model.model_file
     else:
@@ -53,7 +54,6 @@ def check_live(
         model_name = os.fspath(model)
         model_file = read_model(model, follow_links=follow_links)
 
-    live_data = _data(data, max_batches, follow_links)
     targets = live_data.targets
     by_output = targets if isinstance(targets, dict) else {None: targets}
 

@@ -45,7 +45,7 @@ class LiveData:
 
 
 def read_live_data(data: Any, *, max_batches: int | None = None, max_bytes: int | None = None) -> LiveData:
-    origin = f"<{type(data).__name__}>"
+    origin = _origin(data)
     if max_batches is not None and max_batches <= 0:
         raise VaecheckError(f"max_batches must be at least 1, not {max_batches}", origin)
     budget = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
@@ -75,6 +75,19 @@ def read_live_data(data: Any, *, max_batches: int | None = None, max_bytes: int 
     else:
         note = f"read {len(read):,} batches{of} of {origin} ({rows:,} rows), stopped at {stopped}"
     return _live_data(read, origin, note)
+
+
+def _origin(data: Any) -> str:
+    """How the data is named in the report: its kind, as the user would say it."""
+    for cls in type(data).__mro__:
+        module = (cls.__module__ or "").split(".")[0]
+        if module == "tensorflow" and cls.__name__ in ("DatasetV2", "DatasetV1"):
+            return "<tf.data.Dataset>"
+        if module in ("keras", "tf_keras") and cls.__name__ in ("PyDataset", "Sequence"):
+            return f"<{type(data).__name__} ({cls.__name__})>"
+        if module == "pandas" and cls.__name__ in ("DataFrame", "Series"):
+            return f"<pandas {cls.__name__}>"
+    return f"<{type(data).__name__}>"
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,9 @@ def describe(model: Any) -> str:
     return f"<live {type(model).__name__}{shown}>"
 
 
-def read_live_model(model: Any) -> LiveModel:
+def read_live_model(model: Any, inputs: Any = None) -> LiveModel:
+    """The live door's view of `model`; `inputs` (rows of the data's x) give a subclassed model
+    that recorded no input shape one to be traced on."""
     name = describe(model)
     if not getattr(model, "built", True):
         raise VaecheckError(
@@ -74,11 +76,11 @@ def read_live_model(model: Any) -> LiveModel:
         )
     if flavour(model) == "keras2":
         return _read_keras2(model, name)
-    return _read_keras3(model, name)
+    return _read_keras3(model, name, inputs)
 
 
 # Keras 3 ----------------------------------------------------------------------------------------
-def _read_keras3(model: Any, name: str) -> LiveModel:
+def _read_keras3(model: Any, name: str, inputs: Any) -> LiveModel:
     import keras
 
     version = keras.__version__
@@ -86,7 +88,7 @@ def _read_keras3(model: Any, name: str) -> LiveModel:
         config = _serialized(model, name)
         return LiveModel(name, _model_file(name, config, version), MemoryWeights(model, "keras3"))
     try:
-        traced = _trace(model)
+        traced = _trace(model, inputs)
     except _Untraceable as exc:
         reason = str(exc)
     else:
@@ -178,12 +180,14 @@ class _Untraceable(Exception):
     pass
 
 
-def _trace(model: Any) -> Any:
+def _trace(model: Any, sample: Any) -> Any:
     """A Functional model over `model`'s layers, from `model.call` on symbolic inputs."""
     import keras
 
     build = model.get_build_config() if hasattr(model, "get_build_config") else None
     shape = build.get("input_shape") if isinstance(build, Mapping) else None
+    if shape is None and sample is not None:
+        shape = _shapes_of(sample)
     if shape is None:
         raise _Untraceable("the model records no input shape")
     inputs = _symbolic_inputs(keras, shape)
@@ -193,6 +197,14 @@ def _trace(model: Any) -> Any:
     except Exception as exc:  # whatever Python in call() raises on a symbolic tensor
         raise _Untraceable(f"{type(exc).__name__}: {_first_line(exc)}") from None
     return traced
+
+
+def _shapes_of(sample: Any) -> Any:
+    if isinstance(sample, Mapping):
+        return {k: _shapes_of(v) for k, v in sample.items()}
+    if isinstance(sample, (list, tuple)):
+        return [_shapes_of(v) for v in sample]
+    return [None, *np.shape(sample)[1:]]
 
 
 def _symbolic_inputs(keras: Any, shape: Any) -> Any:
