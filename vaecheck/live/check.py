@@ -55,6 +55,9 @@ def check_live(
         model_file = read_model(model, follow_links=follow_links)
 
     targets = live_data.targets
+    if isinstance(targets, dict) and live_data.targets_are_inputs and len(targets) == 1:
+        # An autoencoder fed a dict of one named input: its targets are that input.
+        targets = next(iter(targets.values()))
     by_output = targets if isinstance(targets, dict) else {None: targets}
 
     reports = []
