@@ -16,7 +16,9 @@ from vaecheck.intervals import Interval, format_bound
 from vaecheck.report import CheckRun, Fix, OutputResult, Report, Severity
 
 BINS = 48
-WIDTH, HEIGHT, PAD = 480, 110, 24
+WIDTH, HEIGHT, PAD = 480, 124, 24
+TOP = 20  # room above the plot for the codomain's ends
+MIN_LABEL_GAP = 28
 COLOURS = {Severity.ERROR: "#c62828", Severity.WARNING: "#b26a00", Severity.INFO: "#1565c0"}
 OK_COLOUR = "#2e7d32"
 INSIDE_BAR, OUTSIDE_BAR, SHADE = "#607d8b", "#d32f2f", "#c8e6c9"
@@ -101,7 +103,7 @@ def _output(report: Report, output: OutputResult) -> str:
     fix = _fix_text(output.fix)
     if fix:
         parts.append(
-            f'<pre class="vaecheck-fix" style="background: #f5f5f5; padding: 6px; margin: 6px 0 0 12px">{escape(fix)}</pre>'
+            f'<pre class="vaecheck-fix" style="background: #f5f5f5; padding: 6px; margin: 6px 0 0 12px; overflow-x: auto">{escape(fix)}</pre>'
         )
     parts.append("</div>")
     return "\n".join(parts)
@@ -111,7 +113,7 @@ def _fix_text(fix: Fix) -> str:
     """The fix exactly as the text report prints it (summary and the lines to paste)."""
     from vaecheck.formats.text import _console, _fix
 
-    console, buffer = _console(False, 100)
+    console, buffer = _console(False, 200)  # wide: the <pre> keeps each pasted line whole
     _fix(console, fix)
     return buffer.getvalue().strip("\n")
 
@@ -138,12 +140,13 @@ def histogram_svg(
 
     shade_low = x_of(interval.low) if math.isfinite(interval.low) else PAD
     shade_high = x_of(interval.high) if math.isfinite(interval.high) else PAD + plot
+    shade_width = max(shade_high - shade_low, 2.0)  # a codomain far narrower than the data still shows
     parts = [
         f'<svg class="vaecheck-histogram" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" style="margin-left: 12px">',
         f"<title>data histogram; codomain {escape(str(interval))} shaded</title>",
-        f'<rect class="codomain" x="{shade_low:.1f}" y="6" width="{max(shade_high - shade_low, 1):.1f}" '
-        f'height="{base - 6}" fill="{SHADE}"/>',
+        f'<rect class="codomain" x="{shade_low:.1f}" y="{TOP}" width="{shade_width:.1f}" '
+        f'height="{base - TOP}" fill="{SHADE}"/>',
     ]
     bar_width = plot / BINS
     for position, count in enumerate(counts):
@@ -151,7 +154,7 @@ def histogram_svg(
             continue
         centre = (edges[position] + edges[position + 1]) / 2
         inside = interval.contains(centre) or interval.closure().contains(centre)
-        height = max(1.0, math.sqrt(count / peak) * (base - 10))
+        height = max(1.0, math.sqrt(count / peak) * (base - TOP - 4))
         colour = INSIDE_BAR if inside else OUTSIDE_BAR
         kind = "inside" if inside else "outside"
         parts.append(
@@ -159,15 +162,30 @@ def histogram_svg(
             f'width="{max(bar_width - 1, 1):.1f}" height="{height:.1f}" fill="{colour}"/>'
         )
     parts.append(f'<line x1="{PAD}" y1="{base}" x2="{PAD + plot}" y2="{base}" stroke="#333"/>')
-    labels = [(PAD, _num(low), "start"), (PAD + plot, _num(high), "end")]
+    # The codomain's finite ends above the plot, marked down to the axis; the data's span below.
     for end in ends:
-        labels.append((x_of(end), format_bound(end), "middle"))
-    for x, text, anchor in labels:
+        x = x_of(end)
         parts.append(
-            f'<text x="{x:.1f}" y="{base + 16}" font-size="11" text-anchor="{anchor}" fill="#333">{escape(text)}</text>'
+            f'<line class="codomain-end" x1="{x:.1f}" y1="{TOP - 4}" x2="{x:.1f}" y2="{base}" '
+            f'stroke="{OK_COLOUR}" stroke-dasharray="3,2"/>'
         )
+    if len(ends) == 2 and x_of(ends[1]) - x_of(ends[0]) < MIN_LABEL_GAP:
+        # Ends too close to label apart (tanh's against 0..255): the codomain, once, beside them.
+        parts.append(_label(x_of(ends[1]) + 4, TOP - 7, str(interval), "start", OK_COLOUR))
+    else:
+        for end in ends:
+            parts.append(_label(x_of(end), TOP - 7, format_bound(end), "middle", OK_COLOUR))
+    parts.append(_label(PAD, base + 16, _num(low), "start", "#333"))
+    parts.append(_label(PAD + plot, base + 16, _num(high), "end", "#333"))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _label(x: float, y: float, text: str, anchor: str, colour: str) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y}" font-size="11" text-anchor="{anchor}" fill="{colour}">'
+        f"{escape(text)}</text>"
+    )
 
 
 def _num(value: float | None) -> str:
