@@ -10,10 +10,9 @@ so an error stops `fit` with the weights as they were.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
-
-import keras
 
 from vaecheck.errors import VaecheckError
 from vaecheck.live.errors import RangeMismatchError, RangeMismatchWarning
@@ -22,7 +21,22 @@ from vaecheck.report import CheckRun, Report, Severity
 ON_ERROR = ("raise", "warn")
 
 
-class RangeCheck(keras.callbacks.Callback):
+def __getattr__(name: str) -> Any:
+    # The class derives from Keras's Callback: Keras is imported when it is first asked for.
+    if name == "RangeCheck":
+        return range_check_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def range_check_class() -> type:
+    import keras
+
+    namespace = {"__module__": "vaecheck.keras", "__doc__": _RangeCheck.__doc__}
+    return type("RangeCheck", (_RangeCheck, keras.callbacks.Callback), namespace)
+
+
+class _RangeCheck:
     """Check that the model being trained can produce `data`'s targets, before it trains.
 
     `data` is what `vaecheck.check` accepts beside a live model: arrays, `(x, y)`, a
@@ -40,7 +54,7 @@ class RangeCheck(keras.callbacks.Callback):
         max_batches: int | None = None,
         **options: Any,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[call-arg]
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
         self.data = data
@@ -54,7 +68,8 @@ class RangeCheck(keras.callbacks.Callback):
         from vaecheck.api import check
 
         try:
-            self.report = check(self.model, self.data, max_batches=self.max_batches, **self.options)
+            model = self.model  # type: ignore[attr-defined]
+            self.report = check(model, self.data, max_batches=self.max_batches, **self.options)
         except VaecheckError as exc:
             raise RangeMismatchError(f"vaecheck could not check the model: {exc}", None) from None
         if not self.report.fails(self.fail_on):

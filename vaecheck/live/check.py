@@ -13,7 +13,7 @@ from vaecheck.live.detect import is_live_model
 from vaecheck.live.model import LiveModel, read_live_model
 from vaecheck.losses import LossSpec
 from vaecheck.readers.data import DataSource
-from vaecheck.report import CheckRun, Report, Severity
+from vaecheck.report import CheckRun, Fix, Report, Severity
 
 UNTRACED = (
     "a subclassed model whose call() could not be traced ({why}): its range is observed by "
@@ -73,7 +73,10 @@ def check_live(
             run_probe = lambda _source, observe=observe, inputs=inputs: observe(inputs)  # noqa: E731
             reason = UNTRACED.format(why=live_model.untraced)
         elif probe is not None and live_model is None:
-            run_probe = lambda chosen, probe=probe: _run_probe(model, chosen, probe)  # noqa: E731
+            probed_rows = _probe_rows(live_data)
+            run_probe = lambda chosen, probe=probe, rows=probed_rows: _run_probe(  # noqa: E731
+                model, rows or chosen, probe
+            )
         report = report_for(
             model_name,
             chosen_file,
@@ -87,6 +90,8 @@ def check_live(
             weights=live_model.weights if live_model is not None else None,
             unknown_reason=reason,
         )
+        if live_model is not None and live_model.weights is not None:
+            report = weights_in_memory(report)
         extra = tuple(live_model.notes) if live_model is not None else ()
         if live_data.read_note:
             extra += (live_data.read_note,)
@@ -100,6 +105,48 @@ def check_live(
     return CheckRun(tuple(reports))
 
 
+# Where the range engine's prose says the weights came from: a file, for the file door.
+_WEIGHTS_PROSE = (
+    ("for the weights in this file", "for the weights the model holds now"),
+    ("the saved weights of", "the weights in memory of"),
+    ("(saved weights)", "(weights in memory)"),
+)
+
+
+def _in_memory_text(text: str) -> str:
+    for saved, live in _WEIGHTS_PROSE:
+        text = text.replace(saved, live)
+    return text
+
+
+def weights_in_memory(report: Report) -> Report:
+    """The report with the prose that says where weights came from saying: from memory."""
+    outputs = []
+    for output in report.outputs:
+        codomain = dataclasses.replace(
+            output.codomain,
+            bounded_by=tuple(map(_in_memory_text, output.codomain.bounded_by)),
+            notes=tuple(map(_in_memory_text, output.codomain.notes)),
+        )
+        findings = tuple(
+            dataclasses.replace(f, message=_in_memory_text(f.message), fix=_fix_in_memory(f.fix))
+            for f in output.findings
+        )
+        outputs.append(
+            dataclasses.replace(
+                output, codomain=codomain, findings=findings, fix=_fix_in_memory(output.fix)
+            )
+        )
+    return dataclasses.replace(report, outputs=tuple(outputs))
+
+
+def _fix_in_memory(fix: Fix | None) -> Any:
+    if fix is None:
+        return None
+    alternative = _in_memory_text(fix.alternative) if fix.alternative is not None else None
+    return dataclasses.replace(fix, summary=_in_memory_text(fix.summary), alternative=alternative)
+
+
 def _data(data: Any, max_batches: int | None, follow_links: bool) -> LiveData:
     if isinstance(data, (str, os.PathLike)) or hasattr(data, "read") or _is_ndarray(data):
         from vaecheck.api import _data_source
@@ -109,6 +156,17 @@ def _data(data: Any, max_batches: int | None, follow_links: bool) -> LiveData:
         source = _data_source(data, None, None, follow_links)
         return LiveData(source, sample_rows(source, INPUT_SAMPLE_ROWS), source.path, None, True)
     return read_live_data(data, max_batches=max_batches)
+
+
+def _probe_rows(live_data: LiveData) -> DataSource | None:
+    """What a probe runs a saved model on: the inputs when targets are not the inputs."""
+    import numpy as np
+
+    from vaecheck.readers.data import array_source
+
+    if live_data.targets_are_inputs or not isinstance(live_data.inputs, np.ndarray):
+        return None
+    return array_source(live_data.inputs, live_data.origin)
 
 
 def _is_ndarray(data: Any) -> bool:

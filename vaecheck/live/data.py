@@ -79,6 +79,8 @@ def read_live_data(data: Any, *, max_batches: int | None = None, max_bytes: int 
 
 def _origin(data: Any) -> str:
     """How the data is named in the report: its kind, as the user would say it."""
+    if isinstance(data, tuple) and 1 <= len(data) <= 3:
+        return "<" + ("(x,)", "(x, y)", "(x, y, sample_weight)")[len(data) - 1] + ">"
     for cls in type(data).__mro__:
         module = (cls.__module__ or "").split(".")[0]
         if module == "tensorflow" and cls.__name__ in ("DatasetV2", "DatasetV1"):
