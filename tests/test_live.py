@@ -469,3 +469,22 @@ def test_live_report_as_json_is_valid(autoencoder: Any, rows: np.ndarray) -> Non
     report = vaecheck.check(autoencoder, rows)
     parsed = json.loads(json.dumps(report_dict(report)))
     assert parsed["model"] == "<live Functional 'ae'>"
+
+
+def test_tf_keras_subclassed_model_is_observed() -> None:
+    tf_keras = pytest.importorskip("tf_keras")
+
+    class Head(tf_keras.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dense = tf_keras.layers.Dense(3, activation="sigmoid")
+
+        def call(self, inputs: Any) -> Any:
+            return self.dense(inputs)
+
+    model = Head()
+    data = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    model(data[:2])
+    report = vaecheck.check(model, data)
+    assert report.probe is not None and report.outputs[0].probe is not None
+    assert [(f.code, f.severity.label) for f in report.findings] == [("VC004", "warning")]
