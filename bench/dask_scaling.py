@@ -112,7 +112,7 @@ def show(label: str, size: int, results: dict[str, dict[str, float]]) -> None:
         if r["partitions"]:
             busy = min(int(mode.split(":")[1]), int(r["partitions"]))  # workers with work
             per = r["measure"] / r["partitions"] * busy
-            print(f"  {mode}: {per:.3f} s of worker time per partition (measure time x workers / partitions)")
+            print(f"  {mode}: {per:.3f} s of worker time per partition (measure time x busy workers / partitions)")
 
 
 def main() -> None:

@@ -17,13 +17,17 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # `check` is imported on first use: `vaecheck --version` must not import numpy.
+    # Imported on first use: `vaecheck --version` must not import numpy, nor a framework.
     if name == "check":
         from vaecheck.api import api_check
 
         globals()["check"] = api_check
         return api_check
+    if name in ("RangeMismatchError", "RangeMismatchWarning"):
+        from vaecheck.live import errors
+
+        return getattr(errors, name)
     raise AttributeError(f"module 'vaecheck' has no attribute {name!r}")
 
 
-__all__ = ["VaecheckError", "__version__", "check"]
+__all__ = ["RangeMismatchError", "RangeMismatchWarning", "VaecheckError", "__version__", "check"]

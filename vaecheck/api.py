@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from vaecheck.ops import output_codomains
 from vaecheck.readers.archive import refuse_link
 from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
 from vaecheck.readers.model import ModelFile, read_model
-from vaecheck.readers.weights import open_weights
+from vaecheck.readers.weights import WeightSource, open_weights
 from vaecheck.report import (
     OutputResult,
     ProbeObservation,
@@ -30,9 +30,11 @@ from vaecheck.report import (
     Severity,
 )
 from vaecheck.shapes import Shape, output_shape
+from vaecheck.target_shapes import targets_match
 from vaecheck.stats import DataStats, measure_source, recognize, worst_features
 
 if TYPE_CHECKING:
+    from vaecheck.cluster import DaskOptions
     from vaecheck.probe import ObservedOutput, ProbeOptions, ProbeResult
 
 NO_SAVED_LOSS = (
@@ -66,6 +68,7 @@ def check(
     per_feature: bool | None = None,
     follow_links: bool = False,
     dask: Any = None,
+    max_batches: int | None = None,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
@@ -86,6 +89,12 @@ def check(
     on the current Dask client; `dask` measures a file's statistics on a Dask cluster: True for
     the current client, a scheduler address, `"local:N"`, a Client, or cluster.DaskOptions.
     Raises VaecheckError for input that cannot be used.
+
+    `model` may also be a live `keras.Model` (Keras 3 on any backend, or tf.keras), and `data`
+    anything in memory: an array-like, a DataFrame, `(x, y)`, a `tf.data.Dataset`, a
+    `PyDataset`, a generator of batches (see `vaecheck.live`), of which at most `max_batches`
+    batches are read. Targets given as a dict by output name give one report per output, as a
+    CheckRun.
     """
     try:
         enabled = enabled_codes(select, ignore)
@@ -98,6 +107,22 @@ def check(
         probe = ProbeOptions()
     elif probe is False:
         probe = None
+    if _is_live(model, data):
+        from vaecheck.live.check import check_live
+
+        return check_live(  # type: ignore[return-value]
+            model,
+            data,
+            stated=stated,
+            severities=severities,
+            enabled=enabled,
+            sample=sample,
+            seed=seed,
+            per_feature=per_feature,
+            max_batches=max_batches,
+            follow_links=follow_links,
+            probe=probe,
+        )
     if not follow_links:
         refuse_link(os.fspath(model), os.fspath(model))
     opaque = _is_opaque_saved_model(model)
@@ -114,14 +139,47 @@ def check(
     source = _data_source(data, key, columns, follow_links)
     if sample is not None:
         source = source.sample(sample, seed if seed is not None else 0)
+    run_probe = (lambda chosen: _run_probe(model, chosen, probe)) if probe is not None else None
+    return report_for(
+        os.fspath(model),
+        model_file,
+        source,
+        stated=stated,
+        severities=severities,
+        enabled=enabled,
+        run_probe=run_probe,
+        seed=seed,
+        per_feature=per_feature,
+        dask=_on_dask(data, source, dask),
+    )
+
+
+def report_for(
+    model_name: str,
+    model_file: ModelFile | None,
+    source: DataSource,
+    *,
+    stated: LossSpec | None,
+    severities: Mapping[str, Severity] | None,
+    enabled: Any,
+    run_probe: Callable[[DataSource], ProbeResult] | None,
+    seed: int | None,
+    per_feature: bool | None,
+    weights: WeightSource | None = None,
+    unknown_reason: str = SAVED_MODEL_UNKNOWN,
+    dask: DaskOptions | None = None,
+) -> Report:
+    """The report on a model read (or, with `model_file` None, only run by `run_probe`) and a
+    data source: the door-independent part of `check`. `weights` stand in for the file's.
+    With `dask`, the data's statistics are measured on that Dask cluster."""
     if model_file is not None:
-        candidates = _candidates(model_file)
+        candidates = _candidates(model_file, weights)
         losses, loss_notes = _losses(model_file, candidates, stated)
         selected, skipped = _match_shapes(candidates, source, losses)
-    probed = _run_probe(model, source, probe) if probe is not None else None
+    probed = run_probe(source) if run_probe is not None else None
     if model_file is None:
         assert probed is not None
-        candidates = _probed_candidates(probed)
+        candidates = _probed_candidates(probed, unknown_reason)
         losses = {c.output.name: stated for c in candidates} if stated is not None else {}
         loss_notes = []
         selected, skipped = _match_shapes(candidates, source, losses)
@@ -137,8 +195,7 @@ def check(
     needed = StatsRequest.union(
         statistics_needed(losses.get(c.output.name), c.codomain, c.shape) for c in selected
     )
-    on_dask = _on_dask(data, source, dask)
-    if on_dask is not None:
+    if dask is not None:
         from vaecheck.cluster import measure_on_dask
         from vaecheck.stats import StatsPlan
 
@@ -151,7 +208,7 @@ def check(
             tuple(needed.row_axes),
             tuple(needed.value_counts) if needed.value_counts is not None else None,
         )
-        stats = measure_on_dask(source, plan, on_dask)
+        stats = measure_on_dask(source, plan, dask)
     else:
         stats = measure_source(
             source,
@@ -205,7 +262,7 @@ def check(
     sampled = source.sampled_from is not None
     graph_notes = tuple(model_file.graph.notes) if model_file is not None else ()
     return Report(
-        model=model_file.path if model_file is not None else os.fspath(model),
+        model=model_file.path if model_file is not None else model_name,
         data=source.path,
         data_description=source.description,
         stats=stats,
@@ -238,6 +295,16 @@ def _swapped(model: str | os.PathLike[str], data: Any) -> VaecheckError | None:
     )
 
 
+def _is_live(model: Any, data: Any) -> bool:
+    """A model object or in-memory data other than a numpy array: the live door (no framework
+    is imported to tell)."""
+    from vaecheck.cluster import is_dask_collection
+    from vaecheck.live.detect import is_live_data, is_live_model
+
+    # A Dask collection is measured where its blocks are, not read into this process.
+    return is_live_model(model) or (is_live_data(data) and not is_dask_collection(data))
+
+
 def _is_opaque_saved_model(model: str | os.PathLike[str]) -> bool:
     """A SavedModel directory with no Keras configuration at all (Keras 3 `model.export()`)."""
     if not os.path.isdir(model):
@@ -256,14 +323,16 @@ def _run_probe(
     return probe_model(model, sample_rows(source, options.samples), options)
 
 
-def _probed_candidates(probed: ProbeResult) -> list[_Candidate]:
+def _probed_candidates(
+    probed: ProbeResult, reason: str = SAVED_MODEL_UNKNOWN
+) -> list[_Candidate]:
     """Outputs known only from running the model: their shapes are measured, ranges unknown."""
     return [
         _Candidate(
             output=ModelOutput(output.name, TensorRef(output.name)),
             label=output.name,
             shape=(None, *output.shape),
-            codomain=Codomain.unknown(output.name, SAVED_MODEL_UNKNOWN),
+            codomain=Codomain.unknown(output.name, reason),
         )
         for output in probed.outputs
     ]
@@ -357,12 +426,13 @@ def _on_dask(data: Any, source: DataSource, dask: Any) -> Any:
     return options
 
 
-def _candidates(model_file: ModelFile) -> list[_Candidate]:
+def _candidates(model_file: ModelFile, weights: WeightSource | None = None) -> list[_Candidate]:
     graph = model_file.graph
     # Opened lazily: a model whose ranges need no weights never reads them.
-    weights = open_weights(
-        model_file.path, model_file.format, model_file.config, model_file.keras_version
-    )
+    if weights is None:
+        weights = open_weights(
+            model_file.path, model_file.format, model_file.config, model_file.keras_version
+        )
     try:
         codomains = output_codomains(graph, model_file.keras_version, weights)
     finally:
@@ -403,21 +473,9 @@ def _losses(
 
 
 def shapes_match(sample_shape: tuple[int, ...], output: Shape, loss: LossSpec | None = None) -> bool:
-    """Whether data samples of `sample_shape` can be compared with this output."""
-    per_sample = output[1:]
-    if len(per_sample) == len(sample_shape):
-        if all(d is None or d == s for d, s in zip(per_sample, sample_shape)):
-            return True
-    # Class indices, (N,) or (N, 1) against (None, C): the targets of a categorical loss.
-    if loss is not None and (loss.is_sparse_categorical or loss.is_categorical_crossentropy):
-        leading = per_sample[:-1]
-        for indices in (leading, (*leading, 1)):
-            if len(indices) == len(sample_shape) and all(
-                d is None or d == s for d, s in zip(indices, sample_shape)
-            ):
-                return True
-    # 1-D targets against a one-unit output: Keras compares them after expanding the targets.
-    return sample_shape == () and per_sample in ((1,), (None,))
+    """Whether data samples of `sample_shape` can be compared with this output, by the shape
+    rules of Keras's losses (see `vaecheck.target_shapes`)."""
+    return targets_match(tuple(sample_shape), tuple(output[1:]), loss)
 
 
 def _match_shapes(

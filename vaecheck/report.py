@@ -197,6 +197,12 @@ class Report:
     def ok(self) -> bool:
         return not self.fails(Severity.ERROR)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows a report as HTML: verdict, each output, an SVG histogram of the data."""
+        from vaecheck.formats.html import render_html
+
+        return render_html(self)
+
 
 @dataclass(frozen=True)
 class UnusablePair:
@@ -237,3 +243,8 @@ class CheckRun:
     @property
     def ok(self) -> bool:
         return not self.unusable and all(report.ok for report in self.reports)
+
+    def _repr_html_(self) -> str:
+        from vaecheck.formats.html import render_run_html
+
+        return render_run_html(self)

@@ -92,6 +92,7 @@ def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
         color_system="standard" if color else None,
         highlight=False,
         emoji=False,
+        force_jupyter=False,  # in a notebook, rich would display the text instead of returning it
     )
     return console, buffer
 
