@@ -1,7 +1,7 @@
 """The data statistics on a local Dask cluster against the local single-process path.
 
     python bench/dask_scaling.py                       # 2 GiB and 1 MiB, writes and deletes them
-    python bench/dask_scaling.py --size-gb 0.5 --repeat 3
+    python bench/dask_scaling.py --size-gb 0.25 2 --repeat 3
 
 A benchmark run by hand, never a test (it needs vaecheck[dask]). It writes a float32 .npy of
 --size-gb (rows of --features standardized values) and one of 1 MiB, then runs on each, every
@@ -117,17 +117,21 @@ def show(label: str, size: int, results: dict[str, dict[str, float]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-gb", type=float, default=2.0)
+    parser.add_argument("--size-gb", type=float, nargs="+", default=[2.0], help="one or more sizes")
     parser.add_argument("--features", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=1)
     options = parser.parse_args()
     print(json.dumps(describe(), indent=1))
     with tempfile.TemporaryDirectory(prefix="vaecheck-dask-bench-") as folder:
-        big, small = Path(folder) / "big.npy", Path(folder) / "small.npy"
-        _, big_size = write_data(big, int(options.size_gb * 2**30), options.features)
+        small = Path(folder) / "small.npy"
         _, small_size = write_data(small, 2**20, options.features)
         show("small file (scheduling cost)", small_size, measure(small, max(3, options.repeat)))
-        show("large file", big_size, measure(big, options.repeat))
+        small.unlink()
+        for size_gb in options.size_gb:
+            big = Path(folder) / "big.npy"
+            _, big_size = write_data(big, int(size_gb * 2**30), options.features)
+            show("large file", big_size, measure(big, options.repeat))
+            big.unlink()
 
 
 if __name__ == "__main__":

@@ -322,3 +322,28 @@ def test_dask_without_the_extra_names_the_install_line(
 def test_data_held_here_is_refused(cluster: Any) -> None:
     with pytest.raises(VaecheckError, match="cannot be read by Dask workers"):
         check(RELU_VAE, np.zeros((4, 16), np.float32), dask=DaskOptions(cluster))
+
+
+def test_the_api_names_its_own_arguments_in_errors() -> None:
+    import vaecheck
+
+    with pytest.raises(VaecheckError, match=r"^dask='not an address': not a scheduler address"):
+        vaecheck.check(RELU_VAE, str(SAMPLES / "standardized.npy"), dask="not an address")
+
+
+def test_partial_statistics_travel_small_and_whole() -> None:
+    import pickle
+
+    from vaecheck.sketch import QuantileSketch
+    from vaecheck.stats import StatsAccumulator
+
+    sketch = QuantileSketch(4, -40, 40, features=3)
+    sketch.add(np.array([0.5, -2.0, 7.0, 1e-30]), np.array([0, 1, 2, 0]))
+    travelled = pickle.loads(pickle.dumps(sketch))
+    np.testing.assert_array_equal(travelled.counts, sketch.counts)
+    assert travelled.counts.dtype == sketch.counts.dtype
+    accumulator = StatsAccumulator((100_000, 16), np.dtype(np.float32))
+    accumulator.update(awkward_data(1000, 8))
+    payload = pickle.dumps(accumulator)
+    assert len(payload) < 100_000  # the sketches' empty bins do not travel (dense: 700 kB)
+    assert pickle.loads(payload).result().count == accumulator.result().count

@@ -520,6 +520,9 @@ _API_TERMS = (
     (re.compile(r"--custom-objects\b"), "ProbeOptions(custom_objects=...)"),
     (re.compile(r"--unsafe\b"), "ProbeOptions(safe_mode=False)"),
     (re.compile(r"--probe\b"), "probe=True"),
+    (re.compile(r"--dask-timeout\b"), "DaskOptions(timeout=...)"),
+    (re.compile(r"--dask ('[^']*')"), r"dask=\1"),
+    (re.compile(r"--dask\b"), "dask=..."),
     (re.compile(r"\bMODEL and DATA\b"), "model and data"),
 )
 _FLAG_VALUES = {"follow-links": "follow_links=True", "per-feature": "per_feature=True"}

@@ -291,7 +291,7 @@ def dask_client(options: DaskOptions) -> Iterator[Any]:
 
         workers = int(local.group(1) or os.cpu_count() or 1)
         if workers < 1:
-            raise VaecheckError(f"--dask {scheduler}: a local cluster needs at least one worker")
+            raise VaecheckError(f"--dask '{scheduler}': a local cluster needs at least one worker")
         cluster = distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
