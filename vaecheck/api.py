@@ -191,6 +191,7 @@ def check(
             if sampled
             else None
         ),
+        missing_chunks=source.missing_chunks,
     )
 
 

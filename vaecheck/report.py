@@ -12,6 +12,7 @@ import numpy as np
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec
+from vaecheck.readers.data import MissingChunks
 from vaecheck.stats import DataKind, DataStats, FeatureOutside
 
 REPORT_VERSION = 1
@@ -177,6 +178,7 @@ class Report:
     sampled: bool = False
     probe: ProbeSummary | None = None
     sample: SampleInfo | None = None  # set when sampled
+    missing_chunks: MissingChunks | None = None  # chunks a Zarr store lacks (read as fill value)
 
     @property
     def findings(self) -> tuple[Finding, ...]:

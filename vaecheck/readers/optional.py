@@ -1,0 +1,26 @@
+"""Optional packages a data source needs, imported only when that source is named.
+
+A missing one is exit 2 with the install line that works from a clone of the repository.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from vaecheck.errors import VaecheckError
+
+
+def install_line(extra: str) -> str:
+    return f"pip install -e '.[{extra}]'"
+
+
+def require(module: str, what: str, extra: str, path: str | None = None) -> ModuleType:
+    """Import `module`, or say which extra brings it: `what` is the feature, as "Parquet data"."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = module.split(".")[0]
+        raise VaecheckError(
+            f"{what} needs the optional package {package}: {install_line(extra)}", path
+        ) from None
