@@ -359,7 +359,7 @@ def _learn_list_lengths(columns: list[_Column], handle: Any, format: str, file: 
     import pyarrow.compute as pc
 
     varying = [column.name for column in columns if column.varying]
-    first = _first_batch(handle, format, varying)
+    first = _first_batch(handle, format, varying, file)
     learned: dict[str, int] = {}
     for name in varying:
         if first is None or first.num_rows == 0:
@@ -380,12 +380,15 @@ def _learn_list_lengths(columns: list[_Column], handle: Any, format: str, file: 
     return result
 
 
-def _first_batch(handle: Any, format: str, names: list[str]) -> Any:
+def _first_batch(handle: Any, format: str, names: list[str], file: str) -> Any:
+    import pyarrow as pa
+
     if format == "parquet":
         return next(iter(handle.iter_batches(batch_size=1, columns=names)), None)
     if format == "arrow-file":
         return handle.get_batch(0) if handle.num_record_batches else None
-    return None  # a stream already counted to its end; its first row is read again in blocks
+    # A stream reads once: its first batch, from the start again.
+    return next(iter(pa.ipc.open_stream(pa.OSFile(file))), None)
 
 
 def _feature_names(layout: _Layout) -> list[str]:
