@@ -49,6 +49,7 @@ BOMB_RATIO = 1000
 PART_BYTES = 64 * 2**20
 MAX_LISTED = 20
 MAX_STORE_ENTRIES = 10_000_000
+MAX_CHUNKS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -89,23 +90,18 @@ def open_zarr(location: str, key: str | None = None, shown: str | None = None) -
     if zipped:
         _open_regular(location).close()
     name = _array_path(key, shown)
-    stored = None if zipped else _walk_store(location, name, shown)
+    stored = 0 if zipped else _walk_store(location, name, shown)
     with _zarr_errors(shown, "not a Zarr store, or a damaged one"):
         with _opened(_Store(location, name, zipped)) as node:
             array, name = _choose_array(node, name, shown)
             info = _inspect(array, name, shown)
-            chunks = int(array.nchunks)
-            missing = chunks - int(array.nchunks_initialized)
-            fill_value = array.fill_value
             if zipped:
                 stored = _zip_stored_bytes(location, name)
-    declared = math.prod(info.shape) * info.dtype.itemsize
-    if stored is not None and declared > BOMB_DECLARED_BYTES and declared > BOMB_RATIO * stored:
-        raise VaecheckError(
-            f"array '/{name}' declares {declared:,} bytes ({info.dtype}, shape "
-            f"{_format_shape(info.shape)}) but stores {stored:,}: refusing a likely shape bomb",
-            shown,
-        )
+            _refuse_bomb(info, name, stored, shown)
+            chunks = int(array.nchunks)
+            # zarr lists the store's keys to count the chunks it holds.
+            missing = chunks - int(array.nchunks_initialized)
+            fill_value = array.fill_value
     store = _Store(location, name, zipped)
     base = os.path.basename(os.path.normpath(location))
     return DataSource(
@@ -117,6 +113,23 @@ def open_zarr(location: str, key: str | None = None, shown: str | None = None) -
         _body=_ArrayBody(store, info, 0, info.shape[0]),
         missing_chunks=MissingChunks(missing, chunks, _fill_number(fill_value)) if missing else None,
     )
+
+
+def _refuse_bomb(info: _ArrayInfo, name: str, stored: int, shown: str) -> None:
+    declared = math.prod(info.shape) * info.dtype.itemsize
+    if declared > BOMB_DECLARED_BYTES and declared > BOMB_RATIO * stored:
+        raise VaecheckError(
+            f"array '/{name}' declares {declared:,} bytes ({info.dtype}, shape "
+            f"{_format_shape(info.shape)}) but stores {stored:,}: refusing a likely shape bomb",
+            shown,
+        )
+    grid = math.prod(math.ceil(d / c) for d, c in zip(info.shape, info.chunks))
+    if grid > MAX_CHUNKS:
+        raise VaecheckError(
+            f"array '/{name}' is split into {grid:,} chunks, more than the {MAX_CHUNKS:,} "
+            f"vaecheck reads",
+            shown,
+        )
 
 
 def split_store_path(source: str) -> tuple[str, str] | None:
