@@ -62,8 +62,11 @@ def open_tfrecord(path: str, key: str | None = None, shown: str | None = None) -
     compressed = _is_gzip(path)
     feature: _Feature | None = None
     records = 0
-    for index, record in _records(path, compressed, shown):
+    # Counting the records skips their data (where the file can seek): the CRCs of the data are
+    # checked as each record is read.
+    for index, record in _records(path, compressed, shown, skip_after=1):
         if feature is None:
+            assert record is not None
             feature = _describe(_parse(record, index, shown), key, index, shown)
         records += 1
     if feature is None:
@@ -139,8 +142,11 @@ def _masked_crc(data: bytes | memoryview) -> int:
     return (((crc >> 15) | (crc << 17)) + CRC_MASK_DELTA) & 0xFFFFFFFF
 
 
-def _records(path: str, compressed: bool, shown: str) -> Iterator[tuple[int, bytes]]:
-    """Each record's data, CRCs checked, with its index in the file."""
+def _records(
+    path: str, compressed: bool, shown: str, skip_after: int | None = None
+) -> Iterator[tuple[int, bytes | None]]:
+    """Each record's data, CRCs checked, with its index in the file; from record `skip_after`
+    on, an uncompressed file's data is skipped (None) and only the framing checked."""
     raw = _open_regular(path)
     size = os.fstat(raw.fileno()).st_size
     stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw  # type: ignore[assignment]
@@ -160,6 +166,13 @@ def _records(path: str, compressed: bool, shown: str) -> Iterator[tuple[int, byt
                 if length > MAX_RECORD_BYTES or (left is not None and length + FOOTER.size > left):
                     limit = f"the {left:,} left in the file" if left is not None and length + FOOTER.size > left else f"the {MAX_RECORD_BYTES:,} a record may have"
                     raise VaecheckError(f"record {index}: declares {length:,} bytes, more than {limit}", shown)
+                if skip_after is not None and index >= skip_after and not compressed:
+                    raw.seek(length, os.SEEK_CUR)
+                    if len(_read(stream, FOOTER.size, shown, index)) < FOOTER.size:
+                        raise VaecheckError(f"record {index}: the file ends inside it", shown)
+                    yield index, None
+                    index += 1
+                    continue
                 data = _read(stream, length, shown, index)
                 footer = _read(stream, FOOTER.size, shown, index)
                 if len(data) < length or len(footer) < FOOTER.size:
@@ -268,6 +281,7 @@ class _RecordsBody:
         for index, record in _records(self.file, self.compressed, source.path):
             if index >= source.rows:
                 raise VaecheckError("the file changed while vaecheck was reading it", source.path)
+            assert record is not None
             row = self._row(record, index, source.path)
             block[filled] = row
             filled += 1
