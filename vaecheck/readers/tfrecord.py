@@ -261,6 +261,8 @@ def _decode_image(data: bytes, key: str, index: int, shown: str) -> np.ndarray:
 
 
 def _list(names: list[str]) -> str:
+    if not names:
+        return "no features"
     shown = ", ".join(repr(n) for n in names[:MAX_LISTED])
     return shown if len(names) <= MAX_LISTED else f"{shown}, … ({len(names) - MAX_LISTED} more)"
 
