@@ -52,6 +52,7 @@ PART_BYTES = 64 * 2**20
 # The widest table measured per feature (stats.MAX_FEATURES); wider is refused from the schema.
 MAX_FEATURES = 2**18
 MAX_FILES = 100_000
+READ_BUFFER_BYTES = 2**20
 # A footer bigger than this is not a table's: pyarrow's own limits are 100 MB and 1M entries.
 THRIFT_STRING_LIMIT = 16 * 2**20
 THRIFT_CONTAINER_LIMIT = 2**20
@@ -212,9 +213,12 @@ def _parquet_file(path: str) -> Any:
     import pyarrow.parquet as pq
 
     _open_regular(path).close()  # the same checks as every data file: no FIFOs, devices, ...
+    # No pre-buffering, and column chunks read through a 1 MiB buffer rather than whole: the
+    # memory a row group costs is then about one batch of it.
     return pq.ParquetFile(
         path,
         pre_buffer=False,
+        buffer_size=READ_BUFFER_BYTES,
         memory_map=False,
         thrift_string_size_limit=THRIFT_STRING_LIMIT,
         thrift_container_size_limit=THRIFT_CONTAINER_LIMIT,
@@ -482,13 +486,18 @@ def _block(batch: Any, layout: _Layout, file: str, first_row: int) -> np.ndarray
     if len(layout.columns) == 1:
         values = _values(batch.column(0), layout.columns[0], rows, file, first_row)
         return values.reshape((rows, *layout.sample_shape))
-    block = np.empty((rows, layout.sample_shape[0]), dtype=layout.dtype)
+    # Columns are stored apart: filled as the rows of a (features, rows) array, each write is
+    # contiguous. Its transpose is the block, a Fortran-ordered view of the same rows.
+    columns = np.empty((layout.sample_shape[0], rows), dtype=layout.dtype)
     position = 0
     for column, array in zip(layout.columns, batch.columns):
         values = _values(array, column, rows, file, first_row)
-        block[:, position : position + column.width] = values.reshape(rows, column.width)
+        if column.width == 1:
+            columns[position] = values
+        else:
+            columns[position : position + column.width] = values.reshape(rows, column.width).T
         position += column.width
-    return block
+    return columns.T
 
 
 def _values(array: Any, column: _Column, rows: int, file: str, first_row: int) -> np.ndarray:
