@@ -204,6 +204,19 @@ def open_data(
         if key is not None or columns is not None:
             raise VaecheckError("--key and --columns do not apply to a .npy on standard input")
         return open_stream(_standard_input())
+    from vaecheck.readers.urls import is_url
+
+    if is_url(source):
+        from vaecheck.readers.sources import open_url
+
+        remote = open_url(source, key, columns)
+        if remote is None:
+            raise VaecheckError(
+                "by URL, vaecheck reads Parquet, Feather and Arrow files or datasets, Zarr stores "
+                "and TFRecord files",
+                source,
+            )
+        return remote
     if not follow_links:
         _refuse_link(source)
     if os.path.isdir(source):

@@ -7,6 +7,7 @@ Each answers None when the path is none of these, and the array readers go on as
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 
 from vaecheck.errors import VaecheckError
@@ -88,6 +89,33 @@ def open_store_path(
     from vaecheck.readers.zarr import open_zarr
 
     return open_zarr(location, name, shown=source)
+
+
+def open_url(
+    source: str, key: str | None, columns: str | Sequence[str | int] | None
+) -> DataSource | None:
+    """Parquet/Arrow files or datasets, Zarr stores and TFRecord files named by URL."""
+    from vaecheck.readers.table import TABLE_SUFFIXES, open_table
+    from vaecheck.readers.tfrecord import is_tfrecord_name, open_tfrecord
+
+    lower = source.lower().rstrip("/")
+    named = re.match(r"^(.*?\.zarr)(?::(/.*))?$", source.rstrip("/"), re.IGNORECASE)
+    if named is not None:
+        location, name = named.group(1), named.group(2)
+        if name is not None and key is not None and key.strip("/") != name.strip("/"):
+            raise VaecheckError(f"the array is named twice: '{name}' in the path, '{key}' by --key", source)
+        _no_columns(columns, source, "Zarr arrays")
+        from vaecheck.readers.zarr import open_zarr
+
+        return open_zarr(location, name or key, shown=source)
+    if is_tfrecord_name(lower):
+        _no_columns(columns, source, "TFRecord files")
+        return open_tfrecord(source, key, shown=source)
+    if lower.endswith(TABLE_SUFFIXES) or source.endswith("/"):
+        if key is not None:
+            raise VaecheckError("--key does not apply to tables: use --columns", source)
+        return open_table(source, columns)
+    return None
 
 
 def _no_columns(columns: object, source: str, what: str) -> None:

@@ -38,6 +38,7 @@ from vaecheck.readers.data import (
 )
 from vaecheck.readers.delimited import _select_columns
 from vaecheck.readers.optional import require
+from vaecheck.readers.urls import is_url, remote_errors, url_filesystem
 
 PARQUET_MAGIC = b"PAR1"
 ARROW_FILE_MAGIC = b"ARROW1"
@@ -129,7 +130,17 @@ def open_table(
     """Open a Parquet/Feather/Arrow IPC file, or a directory of them, as rows of numbers."""
     what = "Parquet and Arrow data"
     require("pyarrow", what, "parquet", shown or path)
-    if os.path.isdir(path):
+    if is_url(path):
+        files = _remote_files(path)
+        if len(files) == 1 and files[0] == path:
+            description = path.rstrip("/").rsplit("/", 1)[-1]
+            format = format or table_format(b"", path)
+            if format is None:
+                raise VaecheckError(f"a URL to a table needs a suffix ({', '.join(TABLE_SUFFIXES)})", path)
+        else:
+            format = _one_format(files, path)
+            description = f"{path.rstrip('/').rsplit('/', 1)[-1]}/ ({len(files)} file{'s' if len(files) != 1 else ''})"
+    elif os.path.isdir(path):
         files = _dataset_files(path)
         formats = {table_format(b"", file) for file in files}
         if len(formats) > 1:
@@ -163,6 +174,34 @@ def open_table(
         _body=_TableBody(layout, tuple(pieces)),
         feature_names=names,
     )
+
+
+def _one_format(files: list[str], shown: str) -> str:
+    formats = {table_format(b"", file) for file in files}
+    if len(formats) > 1:
+        raise VaecheckError("the directory mixes Parquet and Arrow files: name one kind", shown)
+    found = formats.pop()
+    assert found is not None
+    return found
+
+
+def _remote_files(url: str) -> list[str]:
+    """The URL itself when it names an object; the table files under it when it is a prefix."""
+    filesystem, root = url_filesystem(url)
+    with remote_errors(url):
+        if filesystem.isfile(root):
+            return [url]
+        found = [
+            path
+            for path in filesystem.find(root)
+            if _is_table_name(path.rsplit("/", 1)[-1])
+            and not any(part.startswith((".", "_")) for part in path[len(root) :].split("/"))
+        ]
+    if not found:
+        raise VaecheckError(f"no table files ({', '.join(TABLE_SUFFIXES)}) under this URL", url)
+    if len(found) > MAX_FILES:
+        raise VaecheckError(f"the dataset has more than {MAX_FILES:,} files", url)
+    return [filesystem.unstrip_protocol(path) for path in sorted(found, key=_natural)]
 
 
 def _is_table_name(name: str) -> bool:
@@ -204,7 +243,11 @@ def _arrow_errors(path: str, doing: str) -> Iterator[None]:
         yield
     except VaecheckError:
         raise
-    except (pa.ArrowException, OSError, ValueError, EOFError, IndexError, MemoryError) as exc:
+    except Exception as exc:
+        known = (pa.ArrowException, OSError, ValueError, EOFError, IndexError, MemoryError)
+        if not isinstance(exc, known) and not is_url(path):
+            raise
+        # Over a URL, the storage client's own errors (botocore, aiohttp, ...) arrive here too.
         text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
         raise VaecheckError(f"{doing} ({text})", path) from None
 
@@ -212,7 +255,12 @@ def _arrow_errors(path: str, doing: str) -> Iterator[None]:
 def _parquet_file(path: str) -> Any:
     import pyarrow.parquet as pq
 
-    _open_regular(path).close()  # the same checks as every data file: no FIFOs, devices, ...
+    filesystem = None
+    if is_url(path):
+        # Read by range requests: the footer, then each column chunk through the buffer.
+        filesystem, path = url_filesystem(path)
+    else:
+        _open_regular(path).close()  # the same checks as every data file: no FIFOs, devices, ...
     # No pre-buffering, and column chunks read through a 1 MiB buffer rather than whole: the
     # memory a row group costs is then about one batch of it.
     return pq.ParquetFile(
@@ -220,6 +268,7 @@ def _parquet_file(path: str) -> Any:
         pre_buffer=False,
         buffer_size=READ_BUFFER_BYTES,
         memory_map=False,
+        filesystem=filesystem,
         thrift_string_size_limit=THRIFT_STRING_LIMIT,
         thrift_container_size_limit=THRIFT_CONTAINER_LIMIT,
     )
@@ -240,12 +289,10 @@ def _inspect(
                 handle = _parquet_file(file)
                 file_schema = handle.schema_arrow
             elif format == "arrow-file":
-                _open_regular(file).close()
-                handle = pa.ipc.open_file(pa.OSFile(file))
+                handle = pa.ipc.open_file(_arrow_input(file))
                 file_schema = handle.schema
             else:
-                _open_regular(file).close()
-                handle = pa.ipc.open_stream(pa.OSFile(file))
+                handle = pa.ipc.open_stream(_arrow_input(file))
                 file_schema = handle.schema
             if layout is None:
                 schema = file_schema
@@ -392,7 +439,19 @@ def _first_batch(handle: Any, format: str, names: list[str], file: str) -> Any:
     if format == "arrow-file":
         return handle.get_batch(0) if handle.num_record_batches else None
     # A stream reads once: its first batch, from the start again.
-    return next(iter(pa.ipc.open_stream(pa.OSFile(file))), None)
+    return next(iter(pa.ipc.open_stream(_arrow_input(file))), None)
+
+
+def _arrow_input(file: str, mapped: bool = False) -> Any:
+    """An Arrow IPC file to read: a URL through fsspec, a local file after the usual checks."""
+    import pyarrow as pa
+
+    if is_url(file):
+        filesystem, path = url_filesystem(file)
+        with remote_errors(file):
+            return pa.PythonFile(filesystem.open(path, "rb"), mode="r")
+    _open_regular(file).close()
+    return pa.memory_map(file, "r") if mapped else pa.OSFile(file)
 
 
 def _feature_names(layout: _Layout) -> list[str]:
@@ -459,13 +518,11 @@ def _batches(layout: _Layout, piece: _Piece, batch_rows: int, shown: str) -> Ite
             batches = handle.iter_batches(
                 batch_size=batch_rows, row_groups=list(piece.groups), columns=layout.names
             )
+        elif layout.format == "arrow-file":
+            reader = pa.ipc.open_file(_arrow_input(piece.file, mapped=True))
+            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
         else:
-            _open_regular(piece.file).close()
-            if layout.format == "arrow-file":
-                reader = pa.ipc.open_file(pa.memory_map(piece.file, "r"))
-                batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-            else:
-                batches = iter(pa.ipc.open_stream(pa.OSFile(piece.file)))
+            batches = iter(pa.ipc.open_stream(_arrow_input(piece.file)))
         while True:
             with _arrow_errors(piece.file, f"cannot read the {name} data"):
                 batch = next(batches, None)

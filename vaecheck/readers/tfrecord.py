@@ -31,6 +31,7 @@ import numpy as np
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
 from vaecheck.readers.data import DataSource, Index, _open_regular, _reason
 from vaecheck.readers.optional import require
+from vaecheck.readers.urls import is_url, remote_errors, url_filesystem
 
 TFRECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfrec", ".tfrecord.gz", ".tfrecords.gz")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -131,8 +132,19 @@ def _parser(shown: str) -> None:
 
 
 def _is_gzip(path: str) -> bool:
-    with _open_regular(path) as stream:
+    stream, _ = _open_input(path)
+    with stream:
         return stream.read(2) == GZIP_MAGIC
+
+
+def _open_input(path: str) -> tuple[BinaryIO, int]:
+    """The file to read and its size: a URL through fsspec, a local file after the usual checks."""
+    if is_url(path):
+        filesystem, inside = url_filesystem(path)
+        with remote_errors(path):
+            return filesystem.open(inside, "rb"), int(filesystem.size(inside))
+    raw = _open_regular(path)
+    return raw, os.fstat(raw.fileno()).st_size
 
 
 def _masked_crc(data: bytes | memoryview) -> int:
@@ -147,8 +159,7 @@ def _records(
 ) -> Iterator[tuple[int, bytes | None]]:
     """Each record's data, CRCs checked, with its index in the file; from record `skip_after`
     on, an uncompressed file's data is skipped (None) and only the framing checked."""
-    raw = _open_regular(path)
-    size = os.fstat(raw.fileno()).st_size
+    raw, size = _open_input(path)
     stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw  # type: ignore[assignment]
     index = 0
     try:
@@ -183,6 +194,12 @@ def _records(
                 index += 1
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise VaecheckError(f"record {index}: cannot read it ({_reason(exc)})", shown) from None
+    except Exception as exc:
+        if not is_url(path) or isinstance(exc, VaecheckError):
+            raise
+        # A storage client's own error (botocore, aiohttp, ...), mid-file.
+        text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise VaecheckError(f"record {index}: cannot read it ({text})", shown) from None
 
 
 def _read(stream: BinaryIO, size: int, shown: str, index: int) -> bytes:

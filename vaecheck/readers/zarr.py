@@ -38,6 +38,7 @@ from vaecheck.readers.data import (
     row_batches,
 )
 from vaecheck.readers.optional import require
+from vaecheck.readers.urls import is_url, remote_errors, url_filesystem
 
 METADATA_NAMES = ("zarr.json", ".zarray", ".zgroup")
 ZIP_SUFFIXES = (".zip",)
@@ -86,11 +87,15 @@ def open_zarr(location: str, key: str | None = None, shown: str | None = None) -
     """Open the array `key` (a path in the store) of a Zarr directory or zip store."""
     shown = shown or location
     require("zarr", "Zarr data", "zarr", shown)
-    zipped = not os.path.isdir(location)
+    remote = is_url(location)
+    zipped = not remote and not os.path.isdir(location)
     if zipped:
         _open_regular(location).close()
     name = _array_path(key, shown)
-    stored = 0 if zipped else _walk_store(location, name, shown)
+    if remote:
+        stored = _remote_stored_bytes(location, name)
+    else:
+        stored = 0 if zipped else _walk_store(location, name, shown)
     with _zarr_errors(shown, "not a Zarr store, or a damaged one"):
         with _opened(_Store(location, name, zipped)) as node:
             array, name = _choose_array(node, name, shown)
@@ -103,7 +108,7 @@ def open_zarr(location: str, key: str | None = None, shown: str | None = None) -
             missing = chunks - int(array.nchunks_initialized)
             fill_value = array.fill_value
     store = _Store(location, name, zipped)
-    base = os.path.basename(os.path.normpath(location))
+    base = location.rstrip("/").rsplit("/", 1)[-1] if remote else os.path.basename(os.path.normpath(location))
     return DataSource(
         path=shown,
         description=printable(f"{base}:/{name}" if name else base, MAX_NAME_CHARACTERS),
@@ -176,6 +181,14 @@ def _walk_store(location: str, name: str, shown: str) -> int:
     return stored
 
 
+def _remote_stored_bytes(location: str, name: str) -> int:
+    filesystem, root = url_filesystem(location)
+    with remote_errors(location):
+        if not filesystem.exists(root):
+            raise FileNotFoundError(location)
+        return int(filesystem.du(f"{root.rstrip('/')}/{name}" if name else root))
+
+
 def _zip_stored_bytes(location: str, name: str) -> int:
     prefix = f"{name}/" if name else ""
     with zipfile.ZipFile(location) as archive:
@@ -187,7 +200,11 @@ def _opened(store: _Store) -> Iterator[Any]:
     import zarr
     from zarr.storage import LocalStore, ZipStore
 
-    if store.zipped:
+    if is_url(store.location):
+        from zarr.storage import FsspecStore
+
+        backing = FsspecStore.from_url(store.location, read_only=True)
+    elif store.zipped:
         backing = ZipStore(store.location, mode="r")
     else:
         backing = LocalStore(store.location, read_only=True)
