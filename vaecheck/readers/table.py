@@ -191,6 +191,8 @@ def _remote_files(url: str) -> list[str]:
     with remote_errors(url):
         if filesystem.isfile(root):
             return [url]
+        if not filesystem.isdir(root):
+            raise FileNotFoundError(url)
         found = [
             path
             for path in filesystem.find(root)

@@ -40,10 +40,9 @@ def remote_errors(url: str, doing: str = "cannot reach the data") -> Iterator[No
     except VaecheckError:
         raise
     except ImportError as exc:
-        package = getattr(exc, "name", None) or "its storage package"
-        raise VaecheckError(
-            f"{doing}: this kind of URL needs {package}: pip install -e '.[cloud]'", url
-        ) from None
+        # fsspec names the package a protocol needs ("Install gcsfs to access Google Storage").
+        text = (str(exc).strip() or "a storage package is missing").splitlines()[0].rstrip(".")
+        raise VaecheckError(f"{doing}: {text}: pip install -e '.[cloud]'", url) from None
     except FileNotFoundError:
         raise VaecheckError("no such object (or no access to the bucket that would hold it)", url) from None
     except PermissionError:
