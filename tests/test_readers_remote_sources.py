@@ -125,3 +125,22 @@ def test_a_refusing_endpoint_is_one_line(monkeypatch: pytest.MonkeyPatch) -> Non
     assert raised.value.path == f"s3://{BUCKET}/unit.parquet"
     assert raised.value.problem.startswith("cannot reach the data (EndpointConnectionError: Could not connect")
     assert "\n" not in str(raised.value)
+
+
+def test_a_tfrecord_and_a_feather_file_by_url(s3: dict[str, Any], tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.feather as feather
+    import s3fs
+    import tensorflow as tf
+
+    unit = s3["unit"]
+    with tf.io.TFRecordWriter(str(tmp_path / "unit.tfrecord.gz"), options="GZIP") as writer:
+        for row in unit:
+            feature = {"x": tf.train.Feature(float_list=tf.train.FloatList(value=row))}
+            writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    feather.write_feather(pa.table({f"f{i}": unit[:, i] for i in range(16)}), tmp_path / "unit.feather")
+    filesystem = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3["endpoint"]})
+    filesystem.put(str(tmp_path / "unit.tfrecord.gz"), f"{BUCKET}/unit.tfrecord.gz")
+    filesystem.put(str(tmp_path / "unit.feather"), f"{BUCKET}/unit.feather")
+    np.testing.assert_array_equal(read_all(open_data(f"s3://{BUCKET}/unit.tfrecord.gz")), unit)
+    np.testing.assert_array_equal(read_all(open_data(f"s3://{BUCKET}/unit.feather")), unit)
