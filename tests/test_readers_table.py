@@ -240,7 +240,7 @@ def test_a_missing_pyarrow_is_the_install_line(tmp_path: Path, monkeypatch: pyte
     [
         (b"PAR1" + b"\x00" * 64 + b"\xff\xff\xff\x7fPAR1", "not a Parquet file, or a damaged one ("),
         (b"PAR1" + b"\x17" * 300 + (250).to_bytes(4, "little") + b"PAR1", "not a Parquet file, or a damaged one ("),
-        (b"ARROW1\x00\x00" + b"\x01" * 40 + b"ARROW1", "not a Arrow IPC (Feather) file, or a damaged one ("),
+        (b"ARROW1\x00\x00" + b"\x01" * 40 + b"ARROW1", "not an Arrow IPC (Feather) file, or a damaged one ("),
     ],
     ids=["footer-longer-than-file", "garbage-footer", "garbage-arrow"],
 )

@@ -175,7 +175,7 @@ def test_a_missing_pillow_for_images_is_the_install_line(written: dict[str, Any]
     with pytest.raises(VaecheckError) as raised:
         open_data(written["paths"]["plain"], key="image")
     assert raised.value.problem == (
-        "images in TFRecord bytes features needs the optional package PIL: pip install -e '.[images]'"
+        "images in TFRecord bytes features needs the optional package Pillow: pip install -e '.[images]'"
     )
 
 
@@ -192,3 +192,13 @@ def test_the_reader_imports_no_tensorflow(written: dict[str, Any]) -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"LOADED [] {int(written['image'].astype(np.int64).sum())}" in result.stdout
+
+
+@pytest.mark.parametrize(("module", "package"), [("google.protobuf", "protobuf"), ("google_crc32c", "google_crc32c")])
+def test_a_missing_tfrecord_extra_is_the_install_line(written: dict[str, Any], monkeypatch: pytest.MonkeyPatch, module: str, package: str) -> None:
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(VaecheckError) as raised:
+        open_data(written["paths"]["plain"], key="x")
+    assert raised.value.problem == (
+        f"TFRecord data needs the optional package {package}: pip install -e '.[tfrecord]'"
+    )

@@ -15,12 +15,15 @@ def install_line(extra: str) -> str:
     return f"pip install -e '.[{extra}]'"
 
 
-def require(module: str, what: str, extra: str, path: str | None = None) -> ModuleType:
-    """Import `module`, or say which extra brings it: `what` is the feature, as "Parquet data"."""
+def require(
+    module: str, what: str, extra: str, path: str | None = None, package: str | None = None
+) -> ModuleType:
+    """Import `module`, or say which extra brings it: `what` is the feature, as "Parquet data";
+    `package` is what pip calls it, when not the module's first name."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        package = module.split(".")[0]
+        package = package or module.split(".")[0]
         raise VaecheckError(
             f"{what} needs the optional package {package}: {install_line(extra)}", path
         ) from None

@@ -286,7 +286,8 @@ def _inspect(
     schema: Any = None
     pieces: list[_Piece] = []
     for file in files:
-        with _arrow_errors(file, f"not a {name} file, or a damaged one"):
+        article = "an" if name[0] in "AEIOU" else "a"
+        with _arrow_errors(file, f"not {article} {name} file, or a damaged one"):
             if format == "parquet":
                 handle = _parquet_file(file)
                 file_schema = handle.schema_arrow

@@ -127,7 +127,7 @@ def _example_class() -> Any:
 
 
 def _parser(shown: str) -> None:
-    require("google.protobuf", "TFRecord data", "tfrecord", shown)
+    require("google.protobuf", "TFRecord data", "tfrecord", shown, package="protobuf")
     require("google_crc32c", "TFRecord data", "tfrecord", shown)
 
 
@@ -263,7 +263,7 @@ def _values(feature: Any, key: str, kind: str, index: int, shown: str) -> np.nda
 
 
 def _decode_image(data: bytes, key: str, index: int, shown: str) -> np.ndarray:
-    require("PIL", "images in TFRecord bytes features", "images", shown)
+    require("PIL", "images in TFRecord bytes features", "images", shown, package="Pillow")
     from PIL import Image, UnidentifiedImageError
 
     try:
