@@ -46,8 +46,8 @@ DEFAULT_BLOCK_BYTES = 32 * 2**20
 # zipfile copies what one read asks for several times over; reading in pieces bounds that.
 READ_PIECE_BYTES = 2**20
 SUPPORTED = (
-    "vaecheck reads .npy, .npz, .csv, .tsv, .h5 and .hdf5, Parquet, Feather and Arrow IPC, Zarr "
-    "stores and TFRecord files"
+    "vaecheck reads .npy, .npz, .csv, .tsv, .h5, .hdf5, Parquet, Feather, Arrow IPC, Zarr and "
+    "TFRecord"
 )
 DELIMITED_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 HDF5_SUFFIXES = (".h5", ".hdf5", ".he5", ".hdf")
