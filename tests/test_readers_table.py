@@ -262,3 +262,15 @@ def test_a_link_inside_a_dataset_is_refused(tmp_path: Path) -> None:
     (root / "b.parquet").symlink_to(outside)
     with pytest.raises(VaecheckError, match="'b.parquet' is a symbolic link: refused"):
         open_data(root)
+
+
+def test_a_directory_of_tables_and_arrays_is_ambiguous(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"x": [0.5]}), tmp_path / "a.parquet")
+    np.save(tmp_path / "b.npy", np.zeros((1, 1)))
+    with pytest.raises(VaecheckError) as raised:
+        open_data(tmp_path)
+    assert raised.value.problem == (
+        "the directory holds both table files and array files (such as 'b.npy'): name one kind, "
+        "with a glob for the arrays"
+    )
+    assert open_data(tmp_path / "*.npy").shape == (1, 1)

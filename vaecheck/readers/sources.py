@@ -63,6 +63,15 @@ def open_other_directory(
     from vaecheck.readers.table import is_table_directory
 
     if is_table_directory(source):
+        from vaecheck.readers.data import DATA_SUFFIXES
+
+        arrays = [n for n in os.listdir(source) if os.path.splitext(n)[1].lower() in DATA_SUFFIXES]
+        if arrays:
+            raise VaecheckError(
+                f"the directory holds both table files and array files (such as '{sorted(arrays)[0]}'): "
+                f"name one kind, with a glob for the arrays",
+                source,
+            )
         if key is not None:
             raise VaecheckError("--key does not apply to a directory of tables: use --columns", source)
         from vaecheck.readers.table import open_table
