@@ -24,6 +24,8 @@ def open_other_file(
     shown: str | None = None,
 ) -> DataSource | None:
     """A Parquet/Arrow file, a zipped Zarr store or a TFRecord file; None for anything else."""
+    if head.startswith((b"\x93NUMPY", b"\x89HDF\r\n\x1a\n")):
+        return None  # the array readers' own: nothing else to import
     from vaecheck.readers.table import FORMAT_NAMES, table_format
 
     table = table_format(head, source)
