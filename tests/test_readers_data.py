@@ -522,7 +522,7 @@ def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     assert not reader.is_alive(), "open_data blocked on a FIFO"
     assert problems == [
         "not a regular file (a FIFO, socket or device): vaecheck reads .npy, .npz, .csv, .tsv, "
-        ".h5 and .hdf5 files"
+        ".h5, .hdf5, Parquet, Feather, Arrow IPC, Zarr and TFRecord files"
     ]
 
 

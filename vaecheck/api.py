@@ -277,6 +277,7 @@ def report_for(
             if sampled
             else None
         ),
+        missing_chunks=source.missing_chunks,
     )
 
 

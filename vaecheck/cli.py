@@ -111,11 +111,11 @@ def _codes_option(name: str, help_text: str) -> Any:
 @click.command("check", help=HELP, context_settings=CONTEXT, short_help="Check MODEL DATA pairs (the default command).")
 # readable=False: an unreadable file is the readers' one-line error, not a usage message.
 @click.argument("paths", nargs=-1, metavar="[MODEL DATA]...", type=click.Path(readable=False))
-@click.option("--key", metavar="NAME", help="The array of an .npz file, or the dataset of an HDF5 file.")
+@click.option("--key", metavar="NAME", help="The array of an .npz file or a Zarr store, the dataset of an HDF5 file, or the feature of TFRecord examples.")
 @click.option(
     "--columns",
     metavar="COLS",
-    help="Columns of a .csv/.tsv, by name or index from 0: 'x,y', '0,3' or '1:' (all but the first).",
+    help="Columns of a .csv/.tsv or a Parquet/Arrow table, by name or index from 0: 'x,y', '0,3' or '1:' (all but the first).",
 )
 @click.option(
     "--sample",

@@ -12,6 +12,7 @@ import numpy as np
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec
+from vaecheck.readers.data import MissingChunks
 from vaecheck.stats import DataKind, DataStats, FeatureOutside
 
 REPORT_VERSION = 1
@@ -178,6 +179,7 @@ class Report:
     probe: ProbeSummary | None = None
     sample: SampleInfo | None = None  # set when sampled
     saved_rescale: str | None = None  # where --save-rescale wrote the fix's rescaling
+    missing_chunks: MissingChunks | None = None  # chunks a Zarr store lacks (read as fill value)
 
     @property
     def findings(self) -> tuple[Finding, ...]:

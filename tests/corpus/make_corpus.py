@@ -1202,6 +1202,105 @@ def odd_huge_output_name(root: Path) -> Invocation:
     return pair(root, write_keras(root / "model.keras", relu_model("o" * 2**20)), None, "-q")
 
 
+# --- Parquet, Zarr and TFRecord (made with pyarrow, zarr and google-crc32c, test extras) --------
+
+
+def zarr_store(path: Path) -> Path:
+    import zarr
+
+    zarr.create_array(path, shape=(ROWS, FEATURES), chunks=(16, FEATURES), dtype="f4", zarr_format=2)[:] = 0.5
+    return path
+
+
+@case(2, "in the store is a symbolic link: refused")
+def zarr_chunk_links_outside(root: Path) -> Invocation:
+    """A Zarr chunk that is a symbolic link to a file outside the store."""
+    store = zarr_store(root / "data.zarr")
+    secret = root / "secret.bin"
+    secret.write_bytes(b"\x00" * 256)
+    (store / "1.0").unlink()
+    (store / "1.0").symlink_to(secret)
+    return pair(root, None, store, blame=store)
+
+
+@case(2, "Expected an '.' or '/' separator")
+def zarr_separator_traversal(root: Path) -> Invocation:
+    """A Zarr .zarray whose chunk key separator climbs out of the store ("/../../")."""
+    store = zarr_store(root / "data.zarr")
+    meta = json.loads((store / ".zarray").read_text())
+    meta["dimension_separator"] = "/../../"
+    (store / ".zarray").write_text(json.dumps(meta))
+    return pair(root, None, store, blame=store)
+
+
+@case(2, "holds '.' or '..': name it from the store's root")
+def zarr_key_traversal(root: Path) -> Invocation:
+    """A Zarr array named by a path that climbs out of the store."""
+    store = zarr_store(root / "data.zarr")
+    zarr_store(root / "outside.zarr")
+    return pair(root, None, store, "--key", "../outside.zarr", blame=store)
+
+
+@case(2, "not a Parquet file, or a damaged one (")
+def parquet_footer_longer_than_file(root: Path) -> Invocation:
+    """A Parquet file whose footer declares 2 GiB of metadata in a file of 80 bytes."""
+    data = root / "data.parquet"
+    data.write_bytes(b"PAR1" + b"\x00" * 64 + struct.pack("<I", 2**31 - 1) + b"PAR1")
+    return pair(root, None, data, blame=data)
+
+
+@case(2, "not a Parquet file, or a damaged one (")
+def parquet_garbage_metadata(root: Path) -> Invocation:
+    """A Parquet file whose footer is random bytes of a plausible length."""
+    data = root / "data.parquet"
+    garbage = np.random.default_rng(13).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    data.write_bytes(b"PAR1" + garbage + struct.pack("<I", len(garbage)) + b"PAR1")
+    return pair(root, None, data, blame=data)
+
+
+@case(2, "Exceeded size limit")
+def parquet_huge_metadata(root: Path) -> Invocation:
+    """A valid Parquet file carrying 20 MB of key-value metadata in its footer."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = root / "data.parquet"
+    table = pa.table({f"f{i}": np.full(ROWS, 0.5) for i in range(FEATURES)})
+    pq.write_table(table.replace_schema_metadata({"junk": "j" * (20 * 2**20)}), data)
+    return pair(root, None, data, blame=data)
+
+
+def tfrecord_frame(payload: bytes, length: int | None = None) -> bytes:
+    import google_crc32c
+
+    def masked(chunk: bytes) -> bytes:
+        crc = google_crc32c.value(chunk)
+        return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
+
+    header = struct.pack("<Q", len(payload) if length is None else length)
+    return header + masked(header) + payload + masked(payload)
+
+
+@case(2, "record 1: declares 1,152,921,504,606,846,976 bytes, more than the")
+def tfrecord_lying_length(root: Path) -> Invocation:
+    """A TFRecord whose second record declares 2**60 bytes, its length's CRC correct."""
+    from vaecheck.readers.tfrecord import _example_class
+
+    example = _example_class()()
+    example.features.feature["x"].float_list.value.extend([0.5] * FEATURES)
+    data = root / "data.tfrecord"
+    data.write_bytes(tfrecord_frame(example.SerializeToString()) + tfrecord_frame(b"", length=2**60))
+    return pair(root, None, data, "--key", "x", blame=data)
+
+
+@case(2, "record 0 is not a tf.train.Example")
+def tfrecord_garbage_record(root: Path) -> Invocation:
+    """A TFRecord whose one record, CRCs correct, is not a protobuf message."""
+    data = root / "data.tfrecord"
+    data.write_bytes(tfrecord_frame(b"\xff\xff\xff\xff\x0f not protobuf"))
+    return pair(root, None, data, "--key", "x", blame=data)
+
+
 def build(directory: Path, cases: list[Case] | None = None) -> dict[str, Invocation]:
     """Write every case under `directory` (a folder each) and return how each is run."""
     made = {}

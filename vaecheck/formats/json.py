@@ -78,6 +78,14 @@ def report_dict(report: Report) -> dict[str, Any]:
     # Only a probed report has probe fields: a static report stays exactly as it was.
     if report.probe is not None:
         result["probe"] = _probe_summary(report.probe)
+    # Only a store with missing chunks says so: every other report stays exactly as it was.
+    if report.missing_chunks is not None:
+        missing = report.missing_chunks
+        result["data_summary"]["missing_chunks"] = {
+            "count": missing.missing,
+            "of_chunks": missing.chunks,
+            "fill_value": missing.fill_value,
+        }
     return result
 
 

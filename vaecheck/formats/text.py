@@ -146,6 +146,15 @@ def _header(console: Console, report: Report) -> None:
                 style="yellow",
             )
         )
+    missing = report.missing_chunks
+    if missing is not None:
+        console.print(
+            Text(
+                f"missing chunks: {missing.missing:,} of {missing.chunks:,} are not in the store "
+                f"and read as the fill value {_num(missing.fill_value)}",
+                style="yellow",
+            )
+        )
     console.print()
 
 

@@ -45,11 +45,15 @@ DEFLATE_SLACK_BYTES = 64 * 1024
 DEFAULT_BLOCK_BYTES = 32 * 2**20
 # zipfile copies what one read asks for several times over; reading in pieces bounds that.
 READ_PIECE_BYTES = 2**20
-SUPPORTED = "vaecheck reads .npy, .npz, .csv, .tsv, .h5 and .hdf5"
+SUPPORTED = (
+    "vaecheck reads .npy, .npz, .csv, .tsv, .h5, .hdf5, Parquet, Feather, Arrow IPC, Zarr and "
+    "TFRecord"
+)
 DELIMITED_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 HDF5_SUFFIXES = (".h5", ".hdf5", ".he5", ".hdf")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-DATA_SUFFIXES = (".npy", ".npz", *DELIMITED_SUFFIXES, *HDF5_SUFFIXES)
+# TFRecord files join as shards too; tables and Zarr stores name their own files (readers/sources).
+DATA_SUFFIXES = (".npy", ".npz", *DELIMITED_SUFFIXES, *HDF5_SUFFIXES, ".tfrecord", ".tfrecords", ".tfrec")
 GLOB_CHARACTERS = "*?["
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -94,6 +98,15 @@ class _Body(Protocol):
 
 
 @dataclass(frozen=True)
+class MissingChunks:
+    """Chunks a chunked store (Zarr) does not hold, which read as the array's fill value."""
+
+    missing: int
+    chunks: int  # in the whole array
+    fill_value: float | None
+
+
+@dataclass(frozen=True)
 class DataSource:
     """An array on disk or in memory, read block by block.
 
@@ -109,6 +122,7 @@ class DataSource:
     feature_names: tuple[str, ...] | None = None  # names along the last axis (CSV headers)
     sampled_from: int | None = None  # rows of the data this source is a random sample of
     sample_seed: int | None = None
+    missing_chunks: MissingChunks | None = None
 
     @property
     def size(self) -> int:
@@ -215,13 +229,37 @@ def open_data(
         if key is not None or columns is not None:
             raise VaecheckError("--key and --columns do not apply to a .npy on standard input")
         return open_stream(_standard_input())
+    from vaecheck.readers.urls import is_url
+
+    if is_url(source):
+        from vaecheck.readers.sources import open_url
+
+        remote = open_url(source, key, columns)
+        if remote is None:
+            raise VaecheckError(
+                "by URL, vaecheck reads Parquet, Feather and Arrow files or datasets, Zarr stores "
+                "and TFRecord files",
+                source,
+            )
+        return remote
     if not follow_links:
         _refuse_link(source)
+    if os.path.isdir(source):
+        from vaecheck.readers.sources import open_other_directory
+
+        other = open_other_directory(source, key, columns)
+        if other is not None:
+            return other
     if os.path.isdir(source) or (not os.path.lexists(source) and _is_glob(source)):
         from vaecheck.readers.shards import open_shards
 
         return open_shards(source, key=key, columns=columns, follow_links=follow_links)
     if not os.path.lexists(source):
+        from vaecheck.readers.sources import open_store_path
+
+        store = open_store_path(source, key, columns)
+        if store is not None:
+            return store
         split = _split_dataset_path(source)
         if split is not None:
             file_path, dataset = split
@@ -262,6 +300,11 @@ def open_file(
         head = _read_exact(stream, len(HDF5_SIGNATURE))
         if not head:
             raise VaecheckError("the file is empty", source)
+        from vaecheck.readers.sources import open_other_file
+
+        other = open_other_file(source, head, key, columns, shown)
+        if other is not None:
+            return other
         if head.startswith(NPY_MAGIC) or head[:4] in ZIP_SIGNATURES:
             if columns is not None:
                 raise VaecheckError("--columns selects columns of .csv and .tsv files", source)
