@@ -208,12 +208,60 @@ def test_csv_files_are_partitions(cluster: Any, files: dict[str, Path]) -> None:
     assert_same_report(local, remote)
 
 
+def test_parquet_row_groups_and_zarr_chunk_rows_are_partitions(
+    cluster: Any, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import zarr
+
+    from vaecheck.readers import table as table_reader
+    from vaecheck.readers import zarr as zarr_reader
+
+    data = np.load(files["npy"])
+    columns = {f"f{i}": data[:, i] for i in range(16)}
+    (tmp_path / "parquet").mkdir()
+    pq.write_table(pa.table(columns), tmp_path / "parquet" / "a.parquet", row_group_size=400)
+    pq.write_table(pa.table({k: v[:500] for k, v in columns.items()}), tmp_path / "parquet" / "b.parquet")
+    zarr.create_array(tmp_path / "x.zarr", shape=data.shape, chunks=(128, 16), dtype="f4")[:] = data
+    # The readers' parts are what a cluster measures: small ones, to have many of them.
+    monkeypatch.setattr(table_reader, "PART_BYTES", 1)
+    monkeypatch.setattr(zarr_reader, "PART_BYTES", 128 * 16 * 4 * 3)
+    for path, parts in ((tmp_path / "parquet", 8 + 1), (tmp_path / "x.zarr", 8)):
+        partitions = partitions_of(open_data(path))
+        assert len(partitions) == parts
+        local = report_json(RELU_VAE, str(path))
+        remote = report_json(RELU_VAE, str(path), dask=DaskOptions(cluster))
+        assert local["outputs"][0]["data"]["count_below"] > 0
+        assert_same_report(local, remote)
+
+
 def test_a_dask_array_is_measured_where_its_blocks_are(cluster: Any, files: dict[str, Path]) -> None:
     data = np.load(files["npy"])
     local = report_json(RELU_VAE, data)
     with distributed.Client(cluster.scheduler.address):  # the current client
         remote = report_json(RELU_VAE, da.from_array(data, chunks=(250, 8)))
     assert remote["data_summary"]["description"] == "dask array (12 partitions)"
+    local["data_summary"]["description"] = remote["data_summary"]["description"]
+    local["data"] = remote["data"]
+    assert_same_report(local, remote)
+
+
+def test_a_dask_dataframe_is_measured_where_its_partitions_are(
+    cluster: Any, files: dict[str, Path], tmp_path: Path
+) -> None:
+    import dask.dataframe as dd
+    import pandas as pd
+
+    names = [f"c{i}" for i in range(16)]
+    values = np.load(files["npy"]).astype(np.float64)
+    np.savetxt(tmp_path / "named.csv", values, fmt="%.17g", delimiter=",", header=",".join(names), comments="")
+    frame = dd.from_pandas(pd.DataFrame(values, columns=names), npartitions=5)
+    local = report_json(RELU_VAE, str(tmp_path / "named.csv"))  # the same values and names
+    with distributed.Client(cluster.scheduler.address):
+        remote = report_json(RELU_VAE, frame)
+    assert remote["data_summary"]["description"] == "dask dataframe (5 partitions)"
+    assert remote["outputs"][0]["data"]["worst_features"][0]["name"].startswith("c")
     local["data_summary"]["description"] = remote["data_summary"]["description"]
     local["data"] = remote["data"]
     assert_same_report(local, remote)
