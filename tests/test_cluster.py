@@ -236,6 +236,34 @@ def test_parquet_row_groups_and_zarr_chunk_rows_are_partitions(
         assert_same_report(local, remote)
 
 
+def write_tfrecord(path: Path, rows: np.ndarray) -> None:
+    """tf.train.Example records of feature "x", framed as TFRecord (length, data, masked CRCs)."""
+    import struct
+
+    from vaecheck.readers.tfrecord import _example_class, _masked_crc
+
+    example_class = _example_class()
+    with open(path, "wb") as stream:
+        for row in rows:
+            example = example_class()
+            example.features.feature["x"].float_list.value.extend(row.tolist())
+            data = example.SerializeToString()
+            length = struct.pack("<Q", len(data))
+            stream.write(length + struct.pack("<I", _masked_crc(length)))
+            stream.write(data + struct.pack("<I", _masked_crc(data)))
+
+
+def test_tfrecord_files_are_partitions(cluster: Any, tmp_path: Path) -> None:
+    data = awkward_data(600, 9)
+    for number in range(3):
+        write_tfrecord(tmp_path / f"part-{number}.tfrecord", data[number * 200 : (number + 1) * 200])
+    assert len(partitions_of(open_data(tmp_path, key="x"))) == 3
+    local = report_json(RELU_VAE, str(tmp_path), key="x")
+    remote = report_json(RELU_VAE, str(tmp_path), key="x", dask=DaskOptions(cluster))
+    assert local["data_summary"]["shape"] == [600, 16] and local["data_summary"]["nonfinite"] > 0
+    assert_same_report(local, remote)
+
+
 def test_a_dask_array_is_measured_where_its_blocks_are(cluster: Any, files: dict[str, Path]) -> None:
     data = np.load(files["npy"])
     local = report_json(RELU_VAE, data)

@@ -1,8 +1,9 @@
 """The data statistics measured on a Dask cluster, with the same result as on this machine.
 
 A source is split into partitions: small descriptions of a part of it that a worker reopens
-itself (a shard file, a range of rows of a `.npy` or of an HDF5 dataset), or the blocks of a
-Dask array or dataframe, which stay on the workers. Each partition is measured on a worker by
+itself (a shard file, a range of rows of a `.npy` or of an HDF5 dataset, row groups of a
+Parquet file, chunk rows of a Zarr array, a TFRecord file), or the blocks of a Dask array or
+dataframe, which stay on the workers. Each partition is measured on a worker by
 the same `measure_part` the local path runs on each shard, and the partial statistics merge
 with the same `StatsAccumulator.merge`, as a tree of merges FAN_IN wide. Only the statistics
 travel: a few kilobytes per partition, never the data.
@@ -17,10 +18,12 @@ What is the same as the local run:
   stats.SKETCH_VALUES values); beyond, each is a sample's quantile within the sketch's stated
   rank error, as on this machine, drawn from other blocks.
 
-Partition protocol: a reader's body with `reads_row_ranges` True (a `.npy` in C order, HDF5)
-is split into row ranges of about PARTITION_BYTES (aligned to its `row_alignment`, the rows of
-an HDF5 chunk); a body with `partition_rows(source, target_bytes)` names its own ranges (row
-groups, chunk rows); any other part of a source is one partition. Workers read the files
+Partition protocol: the parts a source names (`DataSource.parts()`: shard files, Parquet row
+groups of about 64 MiB, Zarr chunk rows of about 64 MiB) are partitions, and a part whose body
+has `reads_row_ranges` True (a `.npy` in C order, HDF5) is split further into row ranges of
+about PARTITION_BYTES (aligned to its `row_alignment`, the rows of an HDF5 chunk), read by its
+`row_range`; a body with `partition_rows(source, target_bytes)` names its own ranges instead.
+Any other part is one partition. Workers read the files
 themselves, so paths and URLs must be reachable from them; data held only in this process (an
 array in memory, standard input) cannot be measured there.
 
