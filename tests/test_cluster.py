@@ -57,7 +57,7 @@ def cluster() -> Iterator[Any]:
         processes=True,
         threads_per_worker=1,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
         silence_logs=logging.CRITICAL,  # the partitions that fail on purpose
     ) as local_cluster:
         with distributed.Client(local_cluster) as client:

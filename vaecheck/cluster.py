@@ -300,7 +300,9 @@ def dask_client(options: DaskOptions) -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            # The scheduler serves HTTP whatever this says: on a free port of this machine only,
+            # not on 8787, which another cluster may hold (Dask would warn on stderr).
+            dashboard_address="127.0.0.1:0",
             # A partition's error reaches the user as one line; the workers' own log of it (a
             # traceback) would only repeat it.
             silence_logs=logging.CRITICAL,
