@@ -177,6 +177,8 @@ class Report:
     sampled: bool = False
     probe: ProbeSummary | None = None
     sample: SampleInfo | None = None  # set when sampled
+    rescaling: Any = None  # readers.rescaling.Rescaling: the pipeline's map, applied to the data
+    skipped_files: tuple[tuple[str, str], ...] = ()  # (file, why) left out with --skip-bad
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -1,0 +1,319 @@
+"""A folder of images (or one image file) -> a DataSource of decoded pixels.
+
+The layout `keras.utils.image_dataset_from_directory` reads: PNG, JPEG, BMP, GIF, WebP and
+TIFF files at any depth, class subfolders included, in natural order of their paths. Each
+image is decoded with Pillow (the `vaecheck[images]` extra) into the channels of the model's
+image output (1 grayscale, 3 RGB, 4 RGBA) or of `color_mode`, with Keras's names. Images are
+never resized: resampling changes values. When every image has one size the source is
+`(images, height, width, channels)` and is matched with outputs of that shape; when sizes
+differ it is `(pixels, channels)`, matched with outputs by channel count alone, and a sample
+still picks whole images.
+
+Opening reads each file's header (its format, size and mode), so a file that is not an
+image, and a decompression bomb (more pixels than Pillow's limit, which stays on), is named
+before any pixel is decoded. A truncated file is found when decoded. Each is exit 2 naming the
+file, unless `skip_bad`: then every file is decoded once at opening to find the bad ones, and
+the report counts and lists what was left out. The source's parts are runs of files, so a
+distributed engine can measure them apart and merge the results.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from vaecheck.errors import VaecheckError
+from vaecheck.readers.archive import FOLLOW_HINT, refuse_link
+from vaecheck.readers.data import DATA_SUFFIXES, DataSource, Index, _Body, row_batches
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+PILLOW_FORMATS = ["PNG", "JPEG", "BMP", "DIB", "GIF", "WEBP", "TIFF"]
+COLOR_MODES = {"grayscale": ("L", 1), "rgb": ("RGB", 3), "rgba": ("RGBA", 4)}
+MODE_OF_CHANNELS = {1: "grayscale", 3: "rgb", 4: "rgba"}
+# Grayscale images of more than eight bits keep their values (Keras decodes them so too).
+WIDE_GRAY = {"I;16": np.uint16, "I;16L": np.uint16, "I;16B": np.uint16, "I": np.int32, "F": np.float32}
+INSTALL_LINE = "pip install -e '.[images]'"
+IMAGES_PER_PART = 512
+MAX_NAMED = 3
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    path: str
+    width: int
+    height: int
+    dtype: np.dtype
+
+
+def is_image_location(path: str) -> bool:
+    """Whether `path` names an image file, or a folder of images (and no data files)."""
+    if os.path.isfile(path):
+        return path.lower().endswith(IMAGE_SUFFIXES)
+    if not os.path.isdir(path):
+        return False
+    try:
+        top = [name for name in os.listdir(path) if not name.startswith(".")]
+    except OSError:
+        return False
+    if any(os.path.splitext(name)[1].lower() in DATA_SUFFIXES for name in top):
+        return False
+    return next(_image_paths(path), None) is not None
+
+
+def open_images(
+    location: str,
+    *,
+    color_mode: str | None = None,
+    channels: Sequence[int] = (),
+    skip_bad: bool = False,
+    follow_links: bool = False,
+) -> DataSource:
+    """Open an image file or a folder of images as one source (see the module's docstring).
+
+    `channels` are the channel counts of the model's image outputs, used when `color_mode`
+    is None; with neither, images are read as RGB (Keras's default).
+    """
+    Image = import_pillow(location)
+    mode = _color_mode(color_mode, channels, location)
+    pil_mode, count = COLOR_MODES[mode]
+    if not follow_links:
+        refuse_link(location, location)
+    if os.path.isdir(location):
+        paths = sorted(_image_paths(location, follow_links), key=_natural)
+        if not follow_links:
+            for path in paths:
+                if os.path.islink(path):
+                    raise VaecheckError(f"a symbolic link among the images: {FOLLOW_HINT}", path)
+        shown = os.path.basename(os.path.normpath(location)) + os.sep
+    else:
+        paths = [location]
+        shown = os.path.basename(location)
+    skipped: list[tuple[str, str]] = []
+    files: list[ImageFile] = []
+    for path in paths:
+        try:
+            files.append(_read_header(Image, path, mode, verify=skip_bad))
+        except VaecheckError as error:
+            if not skip_bad:
+                raise
+            skipped.append((path, error.problem))
+    if not files:
+        problem = f"no readable image among {len(paths)} files" if paths else "no image files"
+        raise VaecheckError(f"{problem} ({', '.join(IMAGE_SUFFIXES)})", location)
+    sizes = {(f.height, f.width) for f in files}
+    dtype = np.result_type(*{f.dtype for f in files})
+    body = _ImagesBody(tuple(files), pil_mode, count, tuple(skipped))
+    noun = "image" if len(files) == 1 else "images"
+    if len(sizes) == 1:
+        (height, width), = sizes
+        shape: tuple[int, ...] = (len(files), height, width, count)
+        description = f"{shown} ({len(files)} {noun}, {mode})"
+    else:
+        shape = (sum(f.height * f.width for f in files), count)
+        description = f"{shown} ({len(files)} {noun} of {len(sizes)} sizes, as pixels, {mode})"
+    return DataSource(
+        path=location,
+        description=description,
+        shape=shape,
+        dtype=dtype,
+        fortran_order=False,
+        _body=body,
+    )
+
+
+def import_pillow(location: str) -> Any:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise VaecheckError(f"reading images needs the images extra: {INSTALL_LINE}", location) from None
+    return Image
+
+
+def skipped_files(source: DataSource) -> tuple[tuple[str, str], ...]:
+    """The files an image source left out (`skip_bad`), each with its problem."""
+    body = source._body
+    return body.skipped if isinstance(body, _ImagesBody) else ()
+
+
+def by_pixels(source: DataSource) -> bool:
+    """Whether this image source holds images of several sizes, as rows of pixels."""
+    body = source._body
+    return isinstance(body, _ImagesBody) and len(source.shape) == 2
+
+
+def sample_images(source: DataSource, images: int, seed: int | None) -> DataSource:
+    """A uniform random sample of whole images (without repeats, in file order)."""
+    body = source._body
+    assert isinstance(body, _ImagesBody)
+    if images <= 0:
+        raise VaecheckError(f"a sample needs at least one image, not {images}")
+    total = len(body.files)
+    if images >= total:
+        return source
+    chosen = np.sort(np.random.default_rng(seed).choice(total, size=images, replace=False))
+    files = tuple(body.files[i] for i in chosen.tolist())
+    sub = replace(body, files=files)
+    if len(source.shape) == 2:
+        shape: tuple[int, ...] = (sum(f.height * f.width for f in files), source.shape[1])
+    else:
+        shape = (len(files), *source.shape[1:])
+    return replace(source, shape=shape, _body=sub, sampled_from=total, sample_seed=seed)
+
+
+def _color_mode(color_mode: str | None, channels: Sequence[int], location: str) -> str:
+    if color_mode is not None:
+        if color_mode not in COLOR_MODES:
+            raise VaecheckError(
+                f"unknown colour mode '{color_mode}' (Keras's: {', '.join(COLOR_MODES)})", location
+            )
+        return color_mode
+    known = [c for c in channels if c in MODE_OF_CHANNELS]
+    return MODE_OF_CHANNELS[known[0]] if known else "rgb"
+
+
+def _image_paths(directory: str, follow_links: bool = False) -> Iterator[str]:
+    for root, folders, names in os.walk(directory, followlinks=follow_links):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(names):
+            if name.startswith(".") or not name.lower().endswith(IMAGE_SUFFIXES):
+                continue
+            yield os.path.join(root, name)
+
+
+def _natural(path: str) -> list[object]:
+    return [int(piece) if piece.isdigit() else piece for piece in re.split(r"(\d+)", path)]
+
+
+def _read_header(Image: Any, path: str, mode: str, verify: bool) -> ImageFile:
+    """Format, size and mode from the file's header; with `verify`, decode it all once."""
+    with _opened(Image, path) as image:
+        width, height = image.size
+        dtype = np.dtype(WIDE_GRAY.get(image.mode, np.uint8)) if mode == "grayscale" else np.dtype(np.uint8)
+        if verify:
+            _pixels(Image, image, path, COLOR_MODES[mode][0])
+    return ImageFile(path, int(width), int(height), dtype)
+
+
+class _opened:
+    """Image.open limited to the formats vaecheck reads, with Pillow's exceptions (and the
+    decompression-bomb warning) as VaecheckErrors naming the file."""
+
+    def __init__(self, Image: Any, path: str) -> None:
+        self._Image = Image
+        self._path = path
+        self._image: Any = None
+
+    def __enter__(self) -> Any:
+        Image = self._Image
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                self._image = Image.open(self._path, formats=PILLOW_FORMATS)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise VaecheckError(f"refusing a likely decompression bomb ({error})", self._path) from None
+        except Image.UnidentifiedImageError:
+            raise VaecheckError(
+                "not an image vaecheck reads (PNG, JPEG, BMP, GIF, WebP, TIFF)", self._path
+            ) from None
+        except (OSError, ValueError, SyntaxError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            raise VaecheckError(f"cannot read the image ({reason or type(error).__name__})", self._path) from None
+        return self._image
+
+    def __exit__(self, *exc: object) -> None:
+        if self._image is not None:
+            self._image.close()
+
+
+def _pixels(Image: Any, image: Any, path: str, pil_mode: str) -> np.ndarray:
+    """The image's first frame decoded into `pil_mode` (wide grayscale kept), as (h, w, c)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image.load()
+            if pil_mode == "L" and image.mode in WIDE_GRAY:
+                array = np.asarray(image)
+            else:
+                array = np.asarray(image if image.mode == pil_mode else image.convert(pil_mode))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise VaecheckError(f"refusing a likely decompression bomb ({error})", path) from None
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        reason = str(error) or type(error).__name__
+        raise VaecheckError(f"cannot decode the image ({reason})", path) from None
+    return array.reshape(array.shape[0], array.shape[1], -1)
+
+
+@dataclass(frozen=True, eq=False)
+class _ImagesBody:
+    files: tuple[ImageFile, ...]
+    pil_mode: str
+    channels: int
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        from PIL import Image
+
+        by_pixels = len(source.shape) == 2
+        if by_pixels:
+            yield from self._pixel_blocks(Image, source, max_bytes)
+            return
+        image_bytes = math.prod(source.shape[1:]) * source.dtype.itemsize
+        positions = np.arange(len(self.files))
+        for start, chosen in row_batches(positions, image_bytes, max_bytes):
+            block = np.empty((chosen.size, *source.shape[1:]), dtype=source.dtype)
+            for row, position in enumerate(chosen.tolist()):
+                block[row] = self._decode(Image, self.files[position], source)
+            yield (slice(start, start + chosen.size), slice(None), slice(None), slice(None)), block
+
+    def _pixel_blocks(
+        self, Image: Any, source: DataSource, max_bytes: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        pending: list[np.ndarray] = []
+        pending_bytes = 0
+        done = 0
+        for file in self.files:
+            pixels = self._decode(Image, file, source).reshape(-1, self.channels)
+            pending.append(pixels)
+            pending_bytes += pixels.nbytes
+            if pending_bytes >= max_bytes:
+                block = np.concatenate(pending).astype(source.dtype, copy=False)
+                yield (slice(done, done + block.shape[0]), slice(None)), block
+                done += block.shape[0]
+                pending, pending_bytes = [], 0
+        if pending:
+            block = np.concatenate(pending).astype(source.dtype, copy=False)
+            yield (slice(done, done + block.shape[0]), slice(None)), block
+
+    def _decode(self, Image: Any, file: ImageFile, source: DataSource) -> np.ndarray:
+        with _opened(Image, file.path) as image:
+            if image.size != (file.width, file.height):
+                raise VaecheckError("the image changed while vaecheck was reading it", file.path)
+            return _pixels(Image, image, file.path, self.pil_mode)
+
+    def parts(self, source: DataSource) -> tuple[DataSource, ...]:
+        if len(self.files) <= IMAGES_PER_PART:
+            return (source,)
+        pieces = []
+        for first in range(0, len(self.files), IMAGES_PER_PART):
+            files = self.files[first : first + IMAGES_PER_PART]
+            rows = len(files) if len(source.shape) == 4 else sum(f.height * f.width for f in files)
+            pieces.append(
+                replace(source, shape=(rows, *source.shape[1:]), _body=replace(self, files=files))
+            )
+        return tuple(pieces)
+
+    def take_rows(self, source: DataSource, rows: np.ndarray) -> _Body:
+        if len(source.shape) == 4:
+            return replace(self, files=tuple(self.files[i] for i in rows.tolist()))
+        from vaecheck.readers.data import _SelectedRowsBody
+
+        return _SelectedRowsBody(source, rows)
