@@ -45,9 +45,10 @@ SCHEMES = {
 }
 EXTRA = "cloud"
 INSTALL_LINE = "pip install -e '.[cloud]'"
-# Range requests this large: a full pass reads in pieces of this size, a sample of rows reads
-# only its rows (see read_ranges), never whole blocks around each.
-BLOCK_BYTES = 8 * 2**20
+# How far a read fetches past what it asks for: a pass from start to end reads in pieces of a
+# megabyte or more anyway, and a header read should not pull megabytes behind it. A sample
+# of rows reads only its rows (see read_ranges).
+BLOCK_BYTES = 64 * 2**10
 # Rows closer than this on the storage are fetched in one request: a request costs more than
 # this many bytes of transfer.
 MERGE_GAP_BYTES = 16 * 2**10
@@ -55,6 +56,7 @@ RANGES_PER_CALL = 512
 MASK = "***"
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_USERINFO = re.compile(r"([^@/?#:]*)(?::([^@?#]*))?@")
 _URL_ANYWHERE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|SIGNATURE|(?<![A-Z])KEY$|_KEY|SAS", re.I)
 # Environment values shorter than this are too common to mask (a region, "1", "true").
@@ -84,11 +86,13 @@ def redact(url: str) -> str:
     if match is None:
         return url
     rest = url[match.end() :]
+    # A password may hold any character but @, ? and # (even a /, which a URL should encode).
+    secret = _USERINFO.match(rest)
+    if secret is not None:
+        user, password = secret.group(1), secret.group(2)
+        masked = f"{user}:{MASK}@" if password is not None else f"{MASK}@"
+        rest = masked + rest[secret.end() :]
     authority, slash, tail = rest.partition("/")
-    if "@" in authority:
-        userinfo, _, host = authority.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        authority = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
     path, question, query = tail.partition("?")
     if question:
         query = "&".join(
@@ -139,7 +143,9 @@ def url_filesystem(url: str) -> tuple[Any, str]:
     """`(fs, path)` for `url`: an fsspec filesystem and the path within it."""
     fsspec = _import_fsspec(url)
     try:
-        fs, path = fsspec.core.url_to_fs(url, **storage_options(url))
+        # A fresh filesystem each time: cached ones keep the credentials and endpoint they
+        # were made with, and the environment may have changed since.
+        fs, path = fsspec.core.url_to_fs(url, skip_instance_cache=True, **storage_options(url))
     except ImportError as error:
         raise VaecheckError(
             f"reading {_URL.match(url).group(1)}:// URLs needs {error.name or 'a package'}: "  # type: ignore[union-attr]
@@ -248,9 +254,12 @@ def local_copy(url: str, what: str = "the file") -> Iterator[str]:
 def storage_error(error: BaseException, url: str) -> VaecheckError:
     """What went wrong with remote storage, as one line naming the (redacted) URL."""
     shown = redact(url)
-    kind = type(error).__name__
     if isinstance(error, VaecheckError):
         return error
+    unreachable = _connection_failure(error)
+    if unreachable:
+        return VaecheckError("cannot reach the storage endpoint (refused or unreachable)", shown)
+    kind = type(error).__name__
     if isinstance(error, FileNotFoundError):
         return VaecheckError("no such object in the storage (or no access to list it)", shown)
     if isinstance(error, PermissionError):
@@ -275,6 +284,23 @@ def storage_error(error: BaseException, url: str) -> VaecheckError:
         return VaecheckError("cannot reach the storage endpoint (refused or unreachable)", shown)
     reason = scrub(str(error).splitlines()[0] if str(error) else kind)
     return VaecheckError(f"cannot read from the storage ({reason})", shown)
+
+
+def _connection_failure(error: BaseException) -> bool:
+    """Whether the error, or one it was raised from, is a failure to connect at all (fsspec's
+    HTTP backend reports a refused connection as a missing file, raised from the real cause)."""
+    seen = 0
+    current: BaseException | None = error
+    while current is not None and seen < 8:
+        name = type(current).__name__
+        if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError",
+                    "ServerTimeoutError", "ConnectionRefusedError") or isinstance(
+            current, (ConnectionError, TimeoutError)
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False
 
 
 def _import_fsspec(url: str) -> Any:
