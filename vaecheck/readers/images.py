@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import struct
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -193,12 +194,42 @@ def _natural(path: str) -> list[object]:
 
 def _read_header(Image: Any, path: str, mode: str, verify: bool) -> ImageFile:
     """Format, size and mode from the file's header; with `verify`, decode it all once."""
+    if not verify:
+        png = _png_header(Image, path, mode)
+        if png is not None:
+            return png
     with _opened(Image, path) as image:
         width, height = image.size
         dtype = np.dtype(WIDE_GRAY.get(image.mode, np.uint8)) if mode == "grayscale" else np.dtype(np.uint8)
         if verify:
             _pixels(Image, image, path, COLOR_MODES[mode][0])
     return ImageFile(path, int(width), int(height), dtype)
+
+
+_PNG_IHDR = struct.Struct(">8sI4sIIBB")
+
+
+def _png_header(Image: Any, path: str, mode: str) -> ImageFile | None:
+    """A PNG's size and depth from its first 26 bytes, which is all the header pass needs;
+    None for anything else (Pillow then reads the header, and names any problem)."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(_PNG_IHDR.size)
+    except OSError:
+        return None
+    if len(head) < _PNG_IHDR.size:
+        return None
+    signature, length, kind, width, height, depth, color = _PNG_IHDR.unpack(head)
+    if signature != b"\x89PNG\r\n\x1a\n" or kind != b"IHDR" or length != 13 or not width or not height:
+        return None
+    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
+        raise VaecheckError(
+            f"refusing a likely decompression bomb ({width * height:,} pixels, more than "
+            f"Pillow's limit of {Image.MAX_IMAGE_PIXELS:,})",
+            path,
+        )
+    wide = mode == "grayscale" and color == 0 and depth == 16
+    return ImageFile(path, width, height, np.dtype(np.uint16 if wide else np.uint8))
 
 
 class _opened:
@@ -232,11 +263,12 @@ class _opened:
             self._image.close()
 
 
-def _pixels(Image: Any, image: Any, path: str, pil_mode: str) -> np.ndarray:
+def _pixels(Image: Any, image: Any, path: str, pil_mode: str, checked: bool = False) -> np.ndarray:
     """The image's first frame decoded into `pil_mode` (wide grayscale kept), as (h, w, c)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with warnings.catch_warnings() if not checked else _nothing():
+            if not checked:
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.load()
             if pil_mode == "L" and image.mode in WIDE_GRAY:
                 array = np.asarray(image)
@@ -248,6 +280,14 @@ def _pixels(Image: Any, image: Any, path: str, pil_mode: str) -> np.ndarray:
         reason = str(error) or type(error).__name__
         raise VaecheckError(f"cannot decode the image ({reason})", path) from None
     return array.reshape(array.shape[0], array.shape[1], -1)
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -294,10 +334,17 @@ class _ImagesBody:
             yield (slice(done, done + block.shape[0]), slice(None)), block
 
     def _decode(self, Image: Any, file: ImageFile, source: DataSource) -> np.ndarray:
-        with _opened(Image, file.path) as image:
+        # The header pass refused bombs; a file that grew since is caught by its size.
+        try:
+            image = Image.open(file.path, formats=PILLOW_FORMATS)
+        except (OSError, ValueError, SyntaxError):
+            with _opened(Image, file.path):  # names the problem
+                pass
+            raise
+        with image:
             if image.size != (file.width, file.height):
                 raise VaecheckError("the image changed while vaecheck was reading it", file.path)
-            return _pixels(Image, image, file.path, self.pil_mode)
+            return _pixels(Image, image, file.path, self.pil_mode, checked=True)
 
     def parts(self, source: DataSource) -> tuple[DataSource, ...]:
         if len(self.files) <= IMAGES_PER_PART:
