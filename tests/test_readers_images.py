@@ -274,3 +274,12 @@ def test_links_among_images_are_refused(tmp_path: Path, image_folder: Path, caps
     assert code == 2 and "symbolic link" in err
     code, _, _ = run([TANH_GENERATOR, str(folder), "--follow-links"], capsys)
     assert code == 1
+
+
+def test_missing_pillow_names_the_install_line(
+    image_folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "PIL", None)
+    code, out, err = run([TANH_GENERATOR, str(image_folder)], capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "pip install -e '.[images]'" in err

@@ -211,3 +211,12 @@ def test_url_filesystem_for_other_readers(s3: S3Server) -> None:
     fs, path = remote.url_filesystem(f"s3://{BUCKET}/data/standardized.npy")
     assert path == f"{BUCKET}/data/standardized.npy"
     assert fs.size(path) == STANDARDIZED.stat().st_size
+
+
+def test_missing_fsspec_names_the_install_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "fsspec", None)
+    code, out, err = run([str(RELU_VAE), "s3://bucket/x.npy"], capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "pip install -e '.[cloud]'" in err
