@@ -26,7 +26,7 @@ RELU_VAE = SAMPLES / "relu_vae.keras"
 STANDARDIZED = SAMPLES / "standardized.npy"
 FAKE_SECRET = "fAkE/SeCrEt+vaecheck+0123456789abcdefXYZ"
 BUCKET = "vaecheck-data"
-BIG_ROWS = 20_000  # 20,000 x 64 float64: 10 MB
+BIG_ROWS = 8_000  # 8,000 x 64 float64: 4 MB
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +220,23 @@ def test_missing_fsspec_names_the_install_line(
     code, out, err = run([str(RELU_VAE), "s3://bucket/x.npy"], capsys)
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and "pip install -e '.[cloud]'" in err
+
+
+def test_a_folder_or_glob_of_remote_shards(s3: S3Server) -> None:
+    client = s3.client()
+    data = np.load(STANDARDIZED)
+    for part in range(3):
+        path = Path(__file__).parent / f".shard-{part}.npy"  # written, uploaded, removed
+        np.save(path, data[part * 100 : (part + 1) * 100])
+        try:
+            client.upload_file(str(path), BUCKET, f"shards/part-{part}.npy")
+        finally:
+            path.unlink()
+    client.put_object(Bucket=BUCKET, Key="shards/README.txt", Body=b"not data")
+    for location in (f"s3://{BUCKET}/shards/", f"s3://{BUCKET}/shards/part-*.npy"):
+        source = open_data(location)
+        assert source.shape == (300, 16) and "3 shards" in source.description
+        assert np.array_equal(np.concatenate([b for _, b in source.chunks()]), data[:300])
+        assert len(source.parts()) == 3
+    with pytest.raises(remote.VaecheckError, match="no data file"):
+        open_data(f"s3://{BUCKET}/shards/none-*.npy")

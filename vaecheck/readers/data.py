@@ -193,6 +193,10 @@ def open_data(
             raise VaecheckError("--key and --columns do not apply to a .npy on standard input")
         return open_stream(_standard_input())
     if is_url(source):
+        if source.endswith("/") or _is_glob(source.split("://", 1)[1].split("?", 1)[0]):
+            from vaecheck.readers.shards import open_remote_shards
+
+            return open_remote_shards(source, key=key, columns=columns)
         return open_file(source, key=key, columns=columns)
     if not follow_links:
         _refuse_link(source)

@@ -48,10 +48,10 @@ INSTALL_LINE = "pip install -e '.[cloud]'"
 # How far a read fetches past what it asks for: a pass from start to end reads in pieces of a
 # megabyte or more anyway, and a header read should not pull megabytes behind it. A sample
 # of rows reads only its rows (see read_ranges).
-BLOCK_BYTES = 64 * 2**10
+BLOCK_BYTES = 16 * 2**10
 # Rows closer than this on the storage are fetched in one request: a request costs more than
 # this many bytes of transfer.
-MERGE_GAP_BYTES = 16 * 2**10
+MERGE_GAP_BYTES = 4 * 2**10
 RANGES_PER_CALL = 512
 MASK = "***"
 
@@ -61,6 +61,9 @@ _URL_ANYWHERE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|SIGNATURE|(?<![A-Z])KEY$|_KEY|SAS", re.I)
 # Environment values shorter than this are too common to mask (a region, "1", "true").
 _SHORTEST_SECRET = 8
+
+_CREDENTIAL_PREFIXES = ("AWS_", "GOOGLE_", "GCS", "AZURE_", "HTTP", "FSSPEC")
+_filesystems: dict[tuple[str, str, tuple[tuple[str, str], ...]], Any] = {}
 
 # Bytes fetched from remote storage by this process: what range requests actually transferred.
 _transferred = [0]
@@ -142,10 +145,20 @@ def storage_options(url: str) -> dict[str, Any]:
 def url_filesystem(url: str) -> tuple[Any, str]:
     """`(fs, path)` for `url`: an fsspec filesystem and the path within it."""
     fsspec = _import_fsspec(url)
+    options = storage_options(url)
+    # One filesystem per storage and credentials: a filesystem keeps the credentials and the
+    # endpoint it was made with, so the environment they come from is part of the key.
+    protocol = SCHEMES[_URL.match(url).group(1).lower()]  # type: ignore[union-attr]
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_CREDENTIAL_PREFIXES)))
+    cache_key = (protocol, repr(sorted(options.items())), environment)
     try:
-        # A fresh filesystem each time: cached ones keep the credentials and endpoint they
-        # were made with, and the environment may have changed since.
-        fs, path = fsspec.core.url_to_fs(url, skip_instance_cache=True, **storage_options(url))
+        cached = _filesystems.get(cache_key)
+        if cached is None:
+            fs, path = fsspec.core.url_to_fs(url, skip_instance_cache=True, **options)
+            _filesystems.clear()  # one at a time: credentials are not kept longer than needed
+            _filesystems[cache_key] = fs
+        else:
+            fs, path = cached, cached._strip_protocol(url)
     except ImportError as error:
         raise VaecheckError(
             f"reading {_URL.match(url).group(1)}:// URLs needs {error.name or 'a package'}: "  # type: ignore[union-attr]
