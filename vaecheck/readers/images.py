@@ -42,7 +42,6 @@ MODE_OF_CHANNELS = {1: "grayscale", 3: "rgb", 4: "rgba"}
 WIDE_GRAY = {"I;16": np.uint16, "I;16L": np.uint16, "I;16B": np.uint16, "I": np.int32, "F": np.float32}
 INSTALL_LINE = "pip install -e '.[images]'"
 IMAGES_PER_PART = 512
-DECODE_THREADS_FROM = 64  # files; fewer decode faster than threads start
 MAX_NAMED = 3
 
 
@@ -189,8 +188,14 @@ def _image_paths(directory: str, follow_links: bool = False) -> Iterator[str]:
             yield os.path.join(root, name)
 
 
-def _natural(path: str) -> list[object]:
-    return [int(piece) if piece.isdigit() else piece for piece in re.split(r"(\d+)", path)]
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _natural(path: str) -> tuple[object, ...]:
+    """img-2 before img-10, as a person orders files."""
+    pieces = _DIGITS.split(path)
+    pieces[1::2] = [int(piece) for piece in pieces[1::2]]  # type: ignore[call-overload]
+    return tuple(pieces)
 
 
 def _read_header(Image: Any, path: str, mode: str, verify: bool) -> ImageFile:
@@ -283,18 +288,6 @@ def _pixels(Image: Any, image: Any, path: str, pil_mode: str, checked: bool = Fa
     return array.reshape(array.shape[0], array.shape[1], -1)
 
 
-def _decoding_pool(files: int) -> Any:
-    """Threads to decode with, or None for few files or one CPU."""
-    from vaecheck.stats import default_workers
-
-    workers = min(default_workers(), 4)
-    if workers < 2 or files < DECODE_THREADS_FROM:
-        return None
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(workers, thread_name_prefix="vaecheck-images")
-
-
 class _nothing:
     def __enter__(self) -> None:
         return None
@@ -321,25 +314,13 @@ class _ImagesBody:
             return
         image_bytes = math.prod(source.shape[1:]) * source.dtype.itemsize
         positions = np.arange(len(self.files))
-        # Pillow releases the GIL while it inflates and unfilters: files decode side by side.
-        pool = _decoding_pool(len(self.files))
-        try:
-            for start, chosen in row_batches(positions, image_bytes, max_bytes):
-                block = np.empty((chosen.size, *source.shape[1:]), dtype=source.dtype)
-
-                def fill(row: int, position: int, block: np.ndarray = block) -> None:
-                    block[row] = self._decode(Image, self.files[position], source)
-
-                if pool is None:
-                    for row, position in enumerate(chosen.tolist()):
-                        fill(row, position)
-                else:
-                    for _ in pool.map(fill, range(chosen.size), chosen.tolist()):
-                        pass  # map raises here what a decode raised
-                yield (slice(start, start + chosen.size), slice(None), slice(None), slice(None)), block
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+        # One thread: for images of a few kilobytes Pillow's Python code dominates, and threads
+        # measured slower than one loop (bench/images_folder.py).
+        for start, chosen in row_batches(positions, image_bytes, max_bytes):
+            block = np.empty((chosen.size, *source.shape[1:]), dtype=source.dtype)
+            for row, position in enumerate(chosen.tolist()):
+                block[row] = self._decode(Image, self.files[position], source)
+            yield (slice(start, start + chosen.size), slice(None), slice(None), slice(None)), block
 
     def _pixel_blocks(
         self, Image: Any, source: DataSource, max_bytes: int
