@@ -189,7 +189,9 @@ def test_http_data_and_model(web: HTTPServer, capsys: pytest.CaptureFixture[str]
 def test_http_errors_and_passwords_in_urls(web: HTTPServer, capsys: pytest.CaptureFixture[str]) -> None:
     host = web.url.split("://", 1)[1]
     code, _, err = run([str(RELU_VAE), f"{web.url}/forbidden/x.npy"], capsys)
-    assert code == 2 and err.count("\n") == 1
+    assert code == 2 and err.count("\n") == 1 and "access denied by the storage (HTTP 403)" in err
+    code, _, err = run([f"{web.url}/forbidden/model.keras", str(STANDARDIZED)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "access denied" in err
     code, _, err = run([str(RELU_VAE), f"{web.url}/missing.npy"], capsys)
     assert code == 2 and err.count("\n") == 1 and "no such object" in err
     password = FAKE_SECRET.replace("/", "")  # a password in a URL cannot hold a bare /

@@ -272,6 +272,11 @@ def storage_error(error: BaseException, url: str) -> VaecheckError:
     unreachable = _connection_failure(error)
     if unreachable:
         return VaecheckError("cannot reach the storage endpoint (refused or unreachable)", shown)
+    status = _http_status(error)
+    if status in (401, 403):
+        return VaecheckError(f"access denied by the storage (HTTP {status})", shown)
+    if status in (404, 410):
+        return VaecheckError(f"no such object in the storage (HTTP {status})", shown)
     kind = type(error).__name__
     if isinstance(error, FileNotFoundError):
         return VaecheckError("no such object in the storage (or no access to list it)", shown)
@@ -299,21 +304,34 @@ def storage_error(error: BaseException, url: str) -> VaecheckError:
     return VaecheckError(f"cannot read from the storage ({reason})", shown)
 
 
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and those it was raised from or while handling, nearest first."""
+    current: BaseException | None = error
+    for _ in range(8):
+        if current is None:
+            return
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _http_status(error: BaseException) -> int | None:
+    """The HTTP status an error carries (aiohttp's `status`), here or in its causes."""
+    for cause in _causes(error):
+        status = getattr(cause, "status", None)
+        if isinstance(status, int) and 100 <= status < 600:
+            return status
+    return None
+
+
 def _connection_failure(error: BaseException) -> bool:
     """Whether the error, or one it was raised from, is a failure to connect at all (fsspec's
     HTTP backend reports a refused connection as a missing file, raised from the real cause)."""
-    seen = 0
-    current: BaseException | None = error
-    while current is not None and seen < 8:
-        name = type(current).__name__
-        if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError",
-                    "ServerTimeoutError", "ConnectionRefusedError") or isinstance(
-            current, (ConnectionError, TimeoutError)
-        ):
-            return True
-        current = current.__cause__ or current.__context__
-        seen += 1
-    return False
+    names = ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError",
+             "ServerTimeoutError", "ConnectionRefusedError")
+    return any(
+        type(cause).__name__ in names or isinstance(cause, (ConnectionError, TimeoutError))
+        for cause in _causes(error)
+    )
 
 
 def _import_fsspec(url: str) -> Any:
