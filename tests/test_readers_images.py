@@ -283,3 +283,23 @@ def test_missing_pillow_names_the_install_line(
     code, out, err = run([TANH_GENERATOR, str(image_folder)], capsys)
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and "pip install -e '.[images]'" in err
+
+
+def test_rescaling_per_configured_pair_and_urls_kept_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vaecheck.config import load_config
+
+    config = tmp_path / "vaecheck.toml"
+    images = SAMPLES / "images_uint8.npy"
+    config.write_text(
+        f'[[check]]\nmodel = "{TANH_GENERATOR}"\ndata = "{images}"\nrescaling = "1.98/255,-0.99"\n'
+        f'[[check]]\nmodel = "s3://bucket/m.keras"\ndata = "https://host/x.npy"\n'
+    )
+    pairs = load_config(config).pairs
+    assert pairs[0].rescaling == "1.98/255,-0.99"
+    assert (pairs[1].model, pairs[1].data) == ("s3://bucket/m.keras", "https://host/x.npy")
+    config.write_text(f'[[check]]\nmodel = "{TANH_GENERATOR}"\ndata = "{images}"\nrescaling = "1.98/255,-0.99"\n')
+    code, out, err = run(["--config", str(config), "--format", "json"], capsys)
+    assert (code, err) == (0, "")
+    # The command line wins over the file.
+    code, _, _ = run(["--config", str(config), "--rescaling", "1", "-q"], capsys)
+    assert code == 1

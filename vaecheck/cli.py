@@ -283,6 +283,7 @@ def check_command(
             pair.data,
             key=key or pair.key or config.key,
             loss=loss or pair.loss or config.loss,
+            rescaling=rescaling or pair.rescaling,
         )
         for pair in pairs
     )
@@ -301,7 +302,6 @@ def check_command(
         "seed": seed,
         "per_feature": True if per_feature else None,
         "follow_links": follow_links,
-        "rescaling": rescaling,
         "color_mode": color_mode,
         "skip_bad": skip_bad,
     }
@@ -373,6 +373,7 @@ def _check_pairs(
                     severities=config.severities,
                     select=enabled,
                     probe=probe,
+                    rescaling=pair.rescaling,
                     **(data_options or {}),
                 )
             )
