@@ -69,11 +69,13 @@ class _RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Static files with `Range: bytes=a-b`; `/forbidden/...` answers 403."""
 
     sent = [0]
+    requests = [0]
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
     def send_head(self) -> Any:
+        type(self).requests[0] += 1
         if self.path.startswith("/forbidden/"):
             self.send_error(403, "Forbidden")
             return None
@@ -115,7 +117,7 @@ class HTTPServer:
     """Files of `root` over plain HTTP on a free port of 127.0.0.1, in a thread."""
 
     def __init__(self, root: Path) -> None:
-        handler = type("Handler", (_RangeHandler,), {"sent": [0]})
+        handler = type("Handler", (_RangeHandler,), {"sent": [0], "requests": [0]})
         self._handler = handler
 
         def make(*args: Any, **kwargs: Any) -> Any:
@@ -129,6 +131,10 @@ class HTTPServer:
     @property
     def sent(self) -> int:
         return self._handler.sent[0]
+
+    @property
+    def requests(self) -> int:
+        return self._handler.requests[0]
 
     def stop(self) -> None:
         self._server.shutdown()
