@@ -19,6 +19,7 @@ distributed engine can measure them apart and merge the results.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -272,7 +273,7 @@ class _opened:
 def _pixels(Image: Any, image: Any, path: str, pil_mode: str, checked: bool = False) -> np.ndarray:
     """The image's first frame decoded into `pil_mode` (wide grayscale kept), as (h, w, c)."""
     try:
-        with warnings.catch_warnings() if not checked else _nothing():
+        with warnings.catch_warnings() if not checked else contextlib.nullcontext():
             if not checked:
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.load()
@@ -286,14 +287,6 @@ def _pixels(Image: Any, image: Any, path: str, pil_mode: str, checked: bool = Fa
         reason = str(error) or type(error).__name__
         raise VaecheckError(f"cannot decode the image ({reason})", path) from None
     return array.reshape(array.shape[0], array.shape[1], -1)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @dataclass(frozen=True, eq=False)

@@ -43,7 +43,6 @@ SCHEMES = {
     "http": "http",
     "https": "http",
 }
-EXTRA = "cloud"
 INSTALL_LINE = "pip install -e '.[cloud]'"
 # How far a read fetches past what it asks for: a pass from start to end reads in pieces of a
 # megabyte or more anyway, and a header read should not pull megabytes behind it. A sample
