@@ -149,3 +149,37 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class SilentServer:
+    """A TCP port of 127.0.0.1 that accepts connections and never answers: an endpoint that
+    hangs, as a blackholed or overloaded one does."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)
+        self.port = self._socket.getsockname()[1]
+        self._held: list[Any] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+        self._thread.start()
+
+    def _hold(self) -> None:
+        self._socket.settimeout(0.1)
+        while not self._stopping.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                continue
+            self._held.append(connection)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+        for connection in self._held:
+            connection.close()
+        self._socket.close()
+

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("s3fs")
 pytest.importorskip("moto.moto_server.werkzeug_app")
 
-from storage_servers import HTTPServer, S3Server, closed_port  # noqa: E402
+from storage_servers import HTTPServer, S3Server, SilentServer, closed_port  # noqa: E402
 
 from vaecheck.api import check  # noqa: E402
 from vaecheck.cli import main  # noqa: E402
@@ -176,6 +176,20 @@ def test_refused_and_unreachable_endpoints(
         assert (code, out) == (2, "")
         assert err.count("\n") == 1 and "cannot reach the storage endpoint" in err, err
         assert FAKE_SECRET not in err
+
+
+def test_an_endpoint_that_never_answers_is_given_up_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(remote, "READ_SECONDS", 0.5)
+    monkeypatch.setattr(remote, "CONNECT_SECONDS", 0.5)
+    silent = SilentServer()
+    try:
+        code, out, err = run([str(RELU_VAE), f"http://127.0.0.1:{silent.port}/x.npy"], capsys)
+    finally:
+        silent.stop()
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "cannot reach the storage endpoint" in err, err
 
 
 def test_http_data_and_model(web: HTTPServer, capsys: pytest.CaptureFixture[str]) -> None:

@@ -52,6 +52,9 @@ BLOCK_BYTES = 16 * 2**10
 # this many bytes of transfer.
 MERGE_GAP_BYTES = 4 * 2**10
 RANGES_PER_CALL = 512
+# An endpoint that does not answer is given up on after these, not after aiohttp's 5 minutes.
+CONNECT_SECONDS = 10.0
+READ_SECONDS = 60.0
 MASK = "***"
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -130,27 +133,33 @@ def storage_options(url: str) -> dict[str, Any]:
     if protocol == "s3":
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         # A wrong endpoint or a refused connection fails after a few quick tries, not minutes.
-        config = {"connect_timeout": 10, "retries": {"max_attempts": 2, "mode": "standard"}}
+        config = {
+            "connect_timeout": CONNECT_SECONDS,
+            "read_timeout": READ_SECONDS,
+            "retries": {"max_attempts": 2, "mode": "standard"},
+        }
         options: dict[str, Any] = {"config_kwargs": config}
         if endpoint:
             options["client_kwargs"] = {"endpoint_url": endpoint}
         return options
     if protocol == "http":
-        # fsspec would otherwise follow a server that ignores ranges by downloading everything.
-        return {"block_size": BLOCK_BYTES}
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(connect=CONNECT_SECONDS, sock_read=READ_SECONDS)
+        return {"block_size": BLOCK_BYTES, "client_kwargs": {"timeout": timeout}}
     return {}
 
 
 def url_filesystem(url: str) -> tuple[Any, str]:
     """`(fs, path)` for `url`: an fsspec filesystem and the path within it."""
     fsspec = _import_fsspec(url)
-    options = storage_options(url)
     # One filesystem per storage and credentials: a filesystem keeps the credentials and the
     # endpoint it was made with, so the environment they come from is part of the key.
     protocol = SCHEMES[_URL.match(url).group(1).lower()]  # type: ignore[union-attr]
     environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_CREDENTIAL_PREFIXES)))
-    cache_key = (protocol, repr(sorted(options.items())), environment)
     try:
+        options = storage_options(url)
+        cache_key = (protocol, repr(sorted(options.items(), key=str)), environment)
         cached = _filesystems.get(cache_key)
         if cached is None:
             fs, path = fsspec.core.url_to_fs(url, skip_instance_cache=True, **options)
@@ -270,7 +279,9 @@ def storage_error(error: BaseException, url: str) -> VaecheckError:
         return error
     unreachable = _connection_failure(error)
     if unreachable:
-        return VaecheckError("cannot reach the storage endpoint (refused or unreachable)", shown)
+        return VaecheckError(
+            "cannot reach the storage endpoint (refused, unreachable or not answering)", shown
+        )
     status = _http_status(error)
     if status in (401, 403):
         return VaecheckError(f"access denied by the storage (HTTP {status})", shown)
@@ -295,10 +306,6 @@ def storage_error(error: BaseException, url: str) -> VaecheckError:
         )
     if kind in ("ClientAuthenticationError", "CredentialUnavailableError"):
         return VaecheckError("no usable credentials for Azure storage", shown)
-    if kind in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError") or isinstance(
-        error, (ConnectionError, TimeoutError)
-    ):
-        return VaecheckError("cannot reach the storage endpoint (refused or unreachable)", shown)
     reason = scrub(str(error).splitlines()[0] if str(error) else kind)
     return VaecheckError(f"cannot read from the storage ({reason})", shown)
 
@@ -325,8 +332,8 @@ def _http_status(error: BaseException) -> int | None:
 def _connection_failure(error: BaseException) -> bool:
     """Whether the error, or one it was raised from, is a failure to connect at all (fsspec's
     HTTP backend reports a refused connection as a missing file, raised from the real cause)."""
-    names = ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError",
-             "ServerTimeoutError", "ConnectionRefusedError")
+    names = ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
+             "ClientConnectorError", "ServerTimeoutError", "ConnectionRefusedError")
     return any(
         type(cause).__name__ in names or isinstance(cause, (ConnectionError, TimeoutError))
         for cause in _causes(error)
