@@ -256,3 +256,21 @@ def test_a_folder_or_glob_of_remote_shards(s3: S3Server) -> None:
         assert len(source.parts()) == 3
     with pytest.raises(remote.VaecheckError, match="no data file"):
         open_data(f"s3://{BUCKET}/shards/none-*.npy")
+
+
+def test_a_folder_of_images_in_remote_storage(s3: S3Server, tmp_path: Path) -> None:
+    from PIL import Image
+
+    blobs = np.load(SAMPLES / "images_uint8.npy")[:12]
+    client = s3.client()
+    for number, image in enumerate(blobs):
+        path = tmp_path / f"{number}.png"
+        Image.fromarray(image[:, :, 0], mode="L").save(path)
+        client.upload_file(str(path), BUCKET, f"images/{'a' if number % 2 else 'b'}/{number}.png")
+    tanh_generator = str(SAMPLES / "tanh_generator.keras")
+    report = check(tanh_generator, f"s3://{BUCKET}/images/")
+    assert report.stats.shape == (12, 16, 16, 1)
+    assert (report.stats.min, report.stats.max) == (float(blobs.min()), float(blobs.max()))
+    assert report.data_description.startswith("images/ (12 images")
+    one = check(tanh_generator, f"s3://{BUCKET}/images/a/1.png")
+    assert one.stats.shape == (1, 16, 16, 1)

@@ -34,6 +34,7 @@ import numpy as np
 from vaecheck.errors import VaecheckError
 from vaecheck.readers.archive import FOLLOW_HINT, refuse_link
 from vaecheck.readers.data import DATA_SUFFIXES, DataSource, Index, _Body, row_batches
+from vaecheck.readers.remote import display_name, is_url
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 PILLOW_FORMATS = ["PNG", "JPEG", "BMP", "DIB", "GIF", "WEBP", "TIFF"]
@@ -55,7 +56,16 @@ class ImageFile:
 
 
 def is_image_location(path: str) -> bool:
-    """Whether `path` names an image file, or a folder of images (and no data files)."""
+    """Whether `path` names an image file, or a folder of images (and no data files).
+
+    A URL is an image when its name says so; a folder of remote storage (a URL ending in /)
+    holds images when it has no data files at its top and images below.
+    """
+    if is_url(path):
+        name = path.split("?", 1)[0]
+        if name.lower().endswith(IMAGE_SUFFIXES):
+            return True
+        return name.endswith("/") and bool(_remote_image_paths(path)) if _has_fsspec() else False
     if os.path.isfile(path):
         return path.lower().endswith(IMAGE_SUFFIXES)
     if not os.path.isdir(path):
@@ -85,9 +95,16 @@ def open_images(
     Image = import_pillow(location)
     mode = _color_mode(color_mode, channels, location)
     pil_mode, count = COLOR_MODES[mode]
-    if not follow_links:
+    remote = is_url(location)
+    if not follow_links and not remote:
         refuse_link(location, location)
-    if os.path.isdir(location):
+    if remote and location.split("?", 1)[0].endswith("/"):
+        paths = _remote_image_paths(location)
+        shown = display_name(location.rstrip("/")) + "/"
+    elif remote:
+        paths = [location]
+        shown = display_name(location)
+    elif os.path.isdir(location):
         paths = sorted(_image_paths(location, follow_links), key=_natural)
         if not follow_links:
             for path in paths:
@@ -180,6 +197,52 @@ def _color_mode(color_mode: str | None, channels: Sequence[int], location: str) 
     return MODE_OF_CHANNELS[known[0]] if known else "rgb"
 
 
+def _has_fsspec() -> bool:
+    try:
+        import fsspec  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _remote_image_paths(location: str) -> list[str]:
+    """Image objects under a folder of remote storage, at any depth, as URLs, in natural order;
+    [] when the folder's top holds data files (it is a folder of shards then)."""
+    from vaecheck.readers.remote import storage_error, url_filesystem
+
+    fs, path = url_filesystem(location)
+    try:
+        found = fs.find(path.rstrip("/"), detail=False)
+    except Exception as error:
+        raise storage_error(error, location) from None
+    base = path.rstrip("/") + "/"
+    relative = [name[len(base) :] for name in found if name.startswith(base)]
+    if any("/" not in name and name.lower().endswith(DATA_SUFFIXES) for name in relative):
+        return []
+    images = [
+        location.split("?", 1)[0] + name
+        for name in relative
+        if name.lower().endswith(IMAGE_SUFFIXES)
+        and not any(part.startswith(".") for part in name.split("/"))
+    ]
+    return sorted(images, key=_natural)
+
+
+def _image_source(path: str) -> Any:
+    """What Pillow opens: the path of a local file, or an object's bytes fetched in one request."""
+    if not is_url(path):
+        return path
+    import io
+
+    from vaecheck.readers.remote import storage_error, url_filesystem
+
+    fs, inner = url_filesystem(path)
+    try:
+        return io.BytesIO(fs.cat_file(inner))
+    except Exception as error:
+        raise storage_error(error, path) from None
+
+
 def _image_paths(directory: str, follow_links: bool = False) -> Iterator[str]:
     for root, folders, names in os.walk(directory, followlinks=follow_links):
         folders[:] = sorted(name for name in folders if not name.startswith("."))
@@ -219,11 +282,21 @@ _PNG_IHDR = struct.Struct(">8sI4sIIBB")
 def _png_header(Image: Any, path: str, mode: str) -> ImageFile | None:
     """A PNG's size and depth from its first 26 bytes, which is all the header pass needs;
     None for anything else (Pillow then reads the header, and names any problem)."""
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(_PNG_IHDR.size)
-    except OSError:
-        return None
+    if is_url(path):
+        from vaecheck.readers.remote import read_ranges
+
+        try:
+            head = next(iter(read_ranges(path, [(0, _PNG_IHDR.size)])))
+        except VaecheckError as error:
+            if "ended early" in error.problem:
+                return None  # shorter than a PNG header: Pillow names the problem
+            raise
+    else:
+        try:
+            with open(path, "rb") as stream:
+                head = stream.read(_PNG_IHDR.size)
+        except OSError:
+            return None
     if len(head) < _PNG_IHDR.size:
         return None
     signature, length, kind, width, height, depth, color = _PNG_IHDR.unpack(head)
@@ -253,7 +326,7 @@ class _opened:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                self._image = Image.open(self._path, formats=PILLOW_FORMATS)
+                self._image = Image.open(_image_source(self._path), formats=PILLOW_FORMATS)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise VaecheckError(f"refusing a likely decompression bomb ({error})", self._path) from None
         except Image.UnidentifiedImageError:
@@ -337,7 +410,7 @@ class _ImagesBody:
     def _decode(self, Image: Any, file: ImageFile, source: DataSource) -> np.ndarray:
         # The header pass refused bombs; a file that grew since is caught by its size.
         try:
-            image = Image.open(file.path, formats=PILLOW_FORMATS)
+            image = Image.open(_image_source(file.path), formats=PILLOW_FORMATS)
         except (OSError, ValueError, SyntaxError):
             with _opened(Image, file.path):  # names the problem
                 pass
