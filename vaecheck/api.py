@@ -20,6 +20,8 @@ from vaecheck.ops import output_codomains
 from vaecheck.readers.archive import refuse_link
 from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
 from vaecheck.readers.model import ModelFile, read_model
+from vaecheck.readers.remote import is_url, redact
+from vaecheck.readers.rescaling import Rescaling, as_rescaling, rescaled
 from vaecheck.readers.weights import WeightSource, open_weights
 from vaecheck.report import (
     OutputResult,
@@ -67,6 +69,9 @@ def check(
     per_feature: bool | None = None,
     follow_links: bool = False,
     max_batches: int | None = None,
+    rescaling: Rescaling | tuple[float, float] | str | None = None,
+    color_mode: str | None = None,
+    skip_bad: bool = False,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
@@ -83,7 +88,12 @@ def check(
     latent draws), and each output's observed range is set beside its codomain; a SavedModel
     directory without Keras metadata can only be checked so. `probe=True` probes with the
     defaults (safe mode on). A symbolic link, as `model`, as `data` or among shards, is
-    refused unless `follow_links`. Raises VaecheckError for input that cannot be used.
+    refused unless `follow_links`. `rescaling=(scale, offset)` states the map the training
+    pipeline applies to the data (`x * scale + offset`, as `keras.layers.Rescaling`); the data
+    is checked as the loss sees it. `model` and a `data` path may be URLs (s3://, gs://, az://,
+    https://). A folder of images takes `color_mode` ("grayscale", "rgb", "rgba"; by default
+    the channels of the model's output) and `skip_bad` (count unreadable images instead of
+    stopping). Raises VaecheckError for input that cannot be used.
 
     `model` may also be a live `keras.Model` (Keras 3 on any backend, or tf.keras), and `data`
     anything in memory: an array-like, a DataFrame, `(x, y)`, a `tf.data.Dataset`, a
@@ -91,6 +101,26 @@ def check(
     batches are read. Targets given as a dict by output name give one report per output, as a
     CheckRun.
     """
+    if is_url(model):
+        return _check_remote_model(
+            str(model),
+            data,
+            key=key,
+            loss=loss,
+            severities=severities,
+            select=select,
+            ignore=ignore,
+            probe=probe,
+            columns=columns,
+            sample=sample,
+            seed=seed,
+            per_feature=per_feature,
+            follow_links=follow_links,
+            rescaling=rescaling,
+            color_mode=color_mode,
+            skip_bad=skip_bad,
+        )
+    scaling = as_rescaling(rescaling)
     try:
         enabled = enabled_codes(select, ignore)
     except ValueError as error:
@@ -117,6 +147,7 @@ def check(
             max_batches=max_batches,
             follow_links=follow_links,
             probe=probe,
+            rescaling=scaling,
         )
     if not follow_links:
         refuse_link(os.fspath(model), os.fspath(model))
@@ -131,9 +162,21 @@ def check(
         model_file = None if opaque else read_model(model, follow_links=follow_links)
     except VaecheckError as error:
         raise _swapped(model, data) or error from None
-    source = _data_source(data, key, columns, follow_links)
+    source = _data_source(
+        data, key, columns, follow_links, _images_options(model_file, color_mode, skip_bad)
+    )
+    from vaecheck.readers.images import by_pixels, sample_images, skipped_files
+
+    per_pixel = by_pixels(source)
+    skipped_images = skipped_files(source)
     if sample is not None:
-        source = source.sample(sample, seed if seed is not None else 0)
+        seed_used = seed if seed is not None else 0
+        source = (
+            sample_images(source, sample, seed_used)
+            if per_pixel
+            else source.sample(sample, seed_used)
+        )
+    source = rescaled(source, scaling)
     run_probe = (lambda chosen: _run_probe(model, chosen, probe)) if probe is not None else None
     return report_for(
         os.fspath(model),
@@ -145,6 +188,9 @@ def check(
         run_probe=run_probe,
         seed=seed,
         per_feature=per_feature,
+        per_pixel=per_pixel,
+        rescaling=scaling,
+        skipped_files=skipped_images,
     )
 
 
@@ -161,20 +207,23 @@ def report_for(
     per_feature: bool | None,
     weights: WeightSource | None = None,
     unknown_reason: str = SAVED_MODEL_UNKNOWN,
+    per_pixel: bool = False,
+    rescaling: Rescaling | None = None,
+    skipped_files: tuple[tuple[str, str], ...] = (),
 ) -> Report:
     """The report on a model read (or, with `model_file` None, only run by `run_probe`) and a
     data source: the door-independent part of `check`. `weights` stand in for the file's."""
     if model_file is not None:
         candidates = _candidates(model_file, weights)
         losses, loss_notes = _losses(model_file, candidates, stated)
-        selected, skipped = _match_shapes(candidates, source, losses)
+        selected, skipped = _match_shapes(candidates, source, losses, per_pixel)
     probed = run_probe(source) if run_probe is not None else None
     if model_file is None:
         assert probed is not None
         candidates = _probed_candidates(probed, unknown_reason)
         losses = {c.output.name: stated for c in candidates} if stated is not None else {}
         loss_notes = []
-        selected, skipped = _match_shapes(candidates, source, losses)
+        selected, skipped = _match_shapes(candidates, source, losses, per_pixel)
     observed = _observed_outputs(candidates, selected, probed)
 
     intervals = [c.codomain.interval for c in selected if c.codomain.interval is not None]
@@ -240,7 +289,7 @@ def report_for(
     graph_notes = tuple(model_file.graph.notes) if model_file is not None else ()
     return Report(
         model=model_file.path if model_file is not None else model_name,
-        data=source.path,
+        data=redact(source.path),
         data_description=source.description,
         stats=stats,
         data_kind=kind,
@@ -249,6 +298,8 @@ def report_for(
         notes=(*graph_notes, *loss_notes),
         probe=_probe_summary(probed),
         sampled=sampled,
+        rescaling=rescaling,
+        skipped_files=skipped_files,
         sample=(
             SampleInfo(source.rows, source.sampled_from or source.rows, source.sample_seed)
             if sampled
@@ -279,6 +330,22 @@ def _is_live(model: Any, data: Any) -> bool:
     from vaecheck.live.detect import is_live_data, is_live_model
 
     return is_live_model(model) or is_live_data(data)
+
+
+def _check_remote_model(url: str, data: Any, **options: Any) -> Report:
+    """Check a model in remote storage: read from a private local copy, reported by its URL."""
+    from dataclasses import replace
+
+    from vaecheck.readers.remote import local_copy
+
+    shown = redact(url)
+    with local_copy(url, "the model") as local:
+        try:
+            report = check(local, data, **options)
+        except VaecheckError as error:
+            path = shown if error.path == local else error.path
+            raise VaecheckError(error.problem.replace(local, shown), path) from None
+    return replace(report, model=shown)
 
 
 def _is_opaque_saved_model(model: str | os.PathLike[str]) -> bool:
@@ -365,8 +432,20 @@ def _probe_summary(probed: ProbeResult | None) -> ProbeSummary | None:
     )
 
 
-def _data_source(data: Any, key: str | None, columns: Any, follow_links: bool = False) -> DataSource:
+def _data_source(
+    data: Any,
+    key: str | None,
+    columns: Any,
+    follow_links: bool = False,
+    images: Mapping[str, Any] | None = None,
+) -> DataSource:
     if isinstance(data, (str, os.PathLike)):
+        from vaecheck.readers.images import is_image_location, open_images
+
+        if is_image_location(os.fspath(data)):
+            if key is not None or columns is not None:
+                raise VaecheckError("--key and --columns do not apply to images", os.fspath(data))
+            return open_images(os.fspath(data), follow_links=follow_links, **(images or {}))
         return open_data(data, key=key, columns=columns, follow_links=follow_links)
     import numpy as np
 
@@ -379,6 +458,23 @@ def _data_source(data: Any, key: str | None, columns: Any, follow_links: bool = 
     raise VaecheckError(
         f"data must be a path, a binary stream or a numpy array, not {type(data).__name__}"
     )
+
+
+def _images_options(
+    model_file: ModelFile | None, color_mode: str | None, skip_bad: bool
+) -> dict[str, Any]:
+    """How to decode a folder of images: the colour mode given, or else the channels of the
+    model's image outputs (rank 4, with 1, 3 or 4 channels)."""
+    channels: tuple[int, ...] = ()
+    if color_mode is None and model_file is not None:
+        graph = model_file.graph
+        shapes = [output_shape(graph, output.ref) for output in graph.outputs]
+        channels = tuple(
+            dict.fromkeys(
+                shape[-1] for shape in shapes if shape is not None and len(shape) == 4 and shape[-1] in (1, 3, 4)
+            )
+        )
+    return {"color_mode": color_mode, "channels": channels, "skip_bad": skip_bad}
 
 
 def _candidates(model_file: ModelFile, weights: WeightSource | None = None) -> list[_Candidate]:
@@ -434,13 +530,19 @@ def shapes_match(sample_shape: tuple[int, ...], output: Shape, loss: LossSpec | 
 
 
 def _match_shapes(
-    candidates: list[_Candidate], source: DataSource, losses: Mapping[str, LossSpec]
+    candidates: list[_Candidate],
+    source: DataSource,
+    losses: Mapping[str, LossSpec],
+    per_pixel: bool = False,
 ) -> tuple[list[_Candidate], list[tuple[str, str]]]:
     sample_shape = tuple(source.shape[1:])
     selected = [
         c
         for c in candidates
-        if c.shape is None or shapes_match(sample_shape, c.shape, losses.get(c.output.name))
+        if c.shape is None
+        or shapes_match(sample_shape, c.shape, losses.get(c.output.name))
+        # Images of several sizes: an image output with as many channels takes them.
+        or (per_pixel and len(c.shape) == 4 and c.shape[-1] == sample_shape[-1])
     ]
     if not selected:
         shown = "; ".join(f"'{c.output.name}' {_fmt_shape(c.shape)}" for c in candidates)

@@ -48,8 +48,10 @@ MODEL  a saved Keras model: .keras (Keras 3), legacy .h5 (Keras 2, tf.keras, Ker
 DATA   the values the output is trained against (for an autoencoder, its input):
        .npy; .npz (--key picks the array); .csv or .tsv (--columns picks columns);
        an HDF5 dataset as data.h5:/group/dataset (or --key); a directory or a
-       quoted glob of such files (shards); - for a .npy on standard input.
+       quoted glob of such files (shards); - for a .npy on standard input;
+       a folder of images (PNG, JPEG, BMP, GIF, WebP, TIFF; vaecheck[images]).
        Read in blocks: any size fits in flat memory.
+       MODEL and DATA may be URLs: s3://, gs://, az://, https:// (vaecheck[cloud]).
 
 Several MODEL DATA pairs may follow one another; they are reported together under one exit
 code. With none, vaecheck checks the [[tool.vaecheck.check]] pairs of the nearest
@@ -73,6 +75,8 @@ Examples:
   vaecheck explain VC001
   vaecheck vae.keras x_train.npy --probe --custom-objects layers.py
   vaecheck vae.keras 'shards/*.npy' --sample 100000
+  vaecheck generator.keras images/ --rescaling 1/127.5,-1
+  vaecheck s3://models/vae.keras s3://data/x_train.npy --sample 10000
   python make_data.py | vaecheck vae.keras -
 
 \b
@@ -123,6 +127,22 @@ def _codes_option(name: str, help_text: str) -> Any:
     help="Check a uniform random sample of N rows, reading only those where the format allows.",
 )
 @click.option("--seed", type=int, metavar="S", help="Seed of the random sample (default 0: the same rows each run).")
+@click.option(
+    "--rescaling",
+    metavar="SCALE[,OFFSET]",
+    help="The map the training pipeline applies to the data, x * SCALE + OFFSET, as "
+    "keras.layers.Rescaling: e.g. 1/255 or 1/127.5,-1. The data is checked as the loss sees it.",
+)
+@click.option(
+    "--color-mode",
+    type=click.Choice(["grayscale", "rgb", "rgba"]),
+    help="How images are decoded (Keras's names).  [default: the channels of the model's output]",
+)
+@click.option(
+    "--skip-bad",
+    is_flag=True,
+    help="Leave out images that cannot be decoded, and count them in the report, instead of exit 2.",
+)
 @click.option(
     "--follow-links",
     is_flag=True,
@@ -223,6 +243,9 @@ def check_command(
     columns: str | None,
     sample: int | None,
     seed: int | None,
+    rescaling: str | None,
+    color_mode: str | None,
+    skip_bad: bool,
     follow_links: bool,
     per_feature: bool,
     save_rescale: str | None,
@@ -262,6 +285,7 @@ def check_command(
             pair.data,
             key=key or pair.key or default_key_for(pair.data, config.key),
             loss=loss or pair.loss or config.loss,
+            rescaling=rescaling or pair.rescaling,
         )
         for pair in pairs
     )
@@ -280,6 +304,8 @@ def check_command(
         "seed": seed,
         "per_feature": True if per_feature else None,
         "follow_links": follow_links,
+        "color_mode": color_mode,
+        "skip_bad": skip_bad,
     }
 
     enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))
@@ -358,6 +384,7 @@ def _check_pairs(
                     severities=config.severities,
                     select=enabled,
                     probe=probe,
+                    rescaling=pair.rescaling,
                     **(data_options or {}),
                 )
             )

@@ -17,6 +17,7 @@ model = "models/vae.keras"
 data = "data/x_train.npy"
 key = "x"                     # optional, overrides the default above
 loss = "binary_crossentropy"  # optional
+rescaling = "1/255"           # optional: the pipeline's x * scale + offset, as --rescaling
 ```
 
 A file not named pyproject.toml (a `vaecheck.toml`, say) holds the same keys at its top level,
@@ -42,7 +43,7 @@ from vaecheck.report import Severity
 PYPROJECT = "pyproject.toml"
 FORMATS = ("text", "json", "sarif", "github", "auto")
 TOP_LEVEL_KEYS = ("format", "fail-on", "select", "ignore", "key", "loss", "severity", "check")
-PAIR_KEYS = ("model", "data", "key", "loss")
+PAIR_KEYS = ("model", "data", "key", "loss", "rescaling")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Pair:
     data: str
     key: str | None = None
     loss: str | None = None
+    rescaling: str | None = None  # "1/255" or "1/127.5,-1", as --rescaling takes it
 
 
 @dataclass(frozen=True)
@@ -189,13 +191,15 @@ def _pair(entry: dict[str, Any], where: str, shown: str, base: Path) -> Pair:
         value = _string(entry, name, where, shown)
         if value is None:
             raise VaecheckError(f"{where} needs '{name}'", shown)
-        # An absolute path stays as written; a relative one is shown relative to the cwd.
-        paths[name] = value if os.path.isabs(value) else display_path(base / value)
+        # An absolute path or a URL stays as written; a relative one is shown relative to the cwd.
+        written = os.path.isabs(value) or "://" in value
+        paths[name] = value if written else display_path(base / value)
     return Pair(
         model=paths["model"],
         data=paths["data"],
         key=_string(entry, "key", where, shown),
         loss=_string(entry, "loss", where, shown),
+        rescaling=_string(entry, "rescaling", where, shown),
     )
 
 

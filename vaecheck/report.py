@@ -180,6 +180,8 @@ class Report:
     sample: SampleInfo | None = None  # set when sampled
     saved_rescale: str | None = None  # where --save-rescale wrote the fix's rescaling
     missing_chunks: MissingChunks | None = None  # chunks a Zarr store lacks (read as fill value)
+    rescaling: Any = None  # readers.rescaling.Rescaling: the pipeline's map, applied to the data
+    skipped_files: tuple[tuple[str, str], ...] = ()  # (file, why) left out with --skip-bad
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -1299,6 +1299,57 @@ def tfrecord_garbage_record(root: Path) -> Invocation:
     data = root / "data.tfrecord"
     data.write_bytes(tfrecord_frame(b"\xff\xff\xff\xff\x0f not protobuf"))
     return pair(root, None, data, "--key", "x", blame=data)
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height 8-bit grayscale pixels, over a tiny body."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    body = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def image_folder(root: Path, name: str, content: bytes) -> tuple[Path, Path]:
+    folder = root / "images"
+    (folder / "class_a").mkdir(parents=True)
+    bad = folder / "class_a" / name
+    bad.write_bytes(content)
+    return folder, bad
+
+
+@case(2, "refusing a likely decompression bomb")
+def images_decompression_bomb(root: Path) -> Invocation:
+    """A 200-byte PNG declaring 100,000 x 100,000 pixels (10 GB decoded), in a class folder."""
+    folder, bad = image_folder(root, "bomb.png", png_declaring(100_000, 100_000))
+    return pair(root, None, folder, blame=bad)
+
+
+@case(2, "refusing a likely decompression bomb")
+def images_bomb_below_twice_the_limit(root: Path) -> Invocation:
+    """A PNG declaring 10^8 pixels: past Pillow's limit, below twice it, where Pillow only warns."""
+    folder, bad = image_folder(root, "big.png", png_declaring(10_000, 10_000))
+    return pair(root, None, folder, blame=bad)
+
+
+@case(2, "not an image vaecheck reads")
+def images_not_an_image(root: Path) -> Invocation:
+    """A text file named .jpg among the images."""
+    folder, bad = image_folder(root, "photo.jpg", b"GIF89a? no, plain text\n")
+    return pair(root, None, folder, blame=bad)
+
+
+@case(2, "cannot reach the storage endpoint")
+def url_refused_http(root: Path) -> Invocation:
+    """DATA at http://127.0.0.1 on a port nothing listens on: refused, one line."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/x.npy"
+    model = write_keras(root / "model.keras", relu_model())
+    return Invocation((str(model), url), url)
 
 
 def build(directory: Path, cases: list[Case] | None = None) -> dict[str, Invocation]:

@@ -118,6 +118,16 @@ def _report_fields(report: Report) -> dict[str, Any]:
                 if report.sample is not None
                 else None
             ),
+            "rescaling": (
+                {
+                    "scale": report.rescaling.scale,
+                    "offset": report.rescaling.offset,
+                    "text": report.rescaling.text,
+                }
+                if report.rescaling is not None
+                else None
+            ),
+            "skipped_files": [{"file": path, "problem": why} for path, why in report.skipped_files],
             "robust_low": _number(stats.robust_low),
             "robust_high": _number(stats.robust_high),
             "quantiles": _quantiles(stats),

@@ -155,6 +155,15 @@ def _header(console: Console, report: Report) -> None:
                 style="yellow",
             )
         )
+    if report.rescaling is not None:
+        console.print(Text(f"rescaled: {report.rescaling.describe()}; the figures below are rescaled values", style="dim"))
+    if report.skipped_files:
+        count = len(report.skipped_files)
+        first, why = report.skipped_files[0]
+        more = f", and {count - 1} more" if count > 1 else ""
+        console.print(
+            Text(f"skipped {count} unreadable file{'s' if count != 1 else ''} (--skip-bad): {first}: {why}{more}", style="yellow")
+        )
     console.print()
 
 

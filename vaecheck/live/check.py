@@ -34,11 +34,13 @@ def check_live(
     max_batches: int | None,
     follow_links: bool,
     probe: Any,
+    rescaling: Any = None,
 ) -> Report | CheckRun:
     """A live model, a saved one, or either with in-memory data. With targets given per output
     (a dict), one report per output, as a CheckRun."""
     from vaecheck.api import SAVED_MODEL_UNKNOWN, _run_probe, report_for
     from vaecheck.readers.model import read_model
+    from vaecheck.readers.rescaling import rescaled
 
     live_data = _data(data, max_batches, follow_links)
     live_model: LiveModel | None = None
@@ -62,7 +64,7 @@ def check_live(
 
     reports = []
     for output, source in by_output.items():
-        source = _sampled(source, sample, seed)
+        source = rescaled(_sampled(source, sample, seed), rescaling)
         chosen_file = model_file
         if output is not None:
             chosen_file = _only_output(model_file, output, model_name)
@@ -89,6 +91,7 @@ def check_live(
             per_feature=per_feature,
             weights=live_model.weights if live_model is not None else None,
             unknown_reason=reason,
+            rescaling=rescaling,
         )
         if live_model is not None and live_model.weights is not None:
             report = weights_in_memory(report)

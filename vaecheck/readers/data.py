@@ -30,6 +30,7 @@ import numpy as np
 
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
 from vaecheck.readers.archive import open_zip, refuse_link, stat_input
+from vaecheck.readers.remote import display_name, is_url
 
 NPY_MAGIC = b"\x93NUMPY"
 NPY_VERSIONS = {(1, 0): ("<H", "latin1"), (2, 0): ("<I", "latin1"), (3, 0): ("<I", "utf8")}
@@ -58,6 +59,7 @@ GLOB_CHARACTERS = "*?["
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 CHANGED = "the file changed while vaecheck was reading it"
+REMOTE_FORMATS = "from a URL, vaecheck reads .npy and .npz files (download other formats first)"
 
 Index = tuple[slice, ...]
 
@@ -204,19 +206,17 @@ def open_data(
         if key is not None or columns is not None:
             raise VaecheckError("--key and --columns do not apply to a .npy on standard input")
         return open_stream(_standard_input())
-    from vaecheck.readers.urls import is_url
-
     if is_url(source):
         from vaecheck.readers.sources import open_url
 
         remote = open_url(source, key, columns)
-        if remote is None:
-            raise VaecheckError(
-                "by URL, vaecheck reads Parquet, Feather and Arrow files or datasets, Zarr stores "
-                "and TFRecord files",
-                source,
-            )
-        return remote
+        if remote is not None:
+            return remote
+        if source.endswith("/") or _is_glob(source.split("://", 1)[1].split("?", 1)[0]):
+            from vaecheck.readers.shards import open_remote_shards
+
+            return open_remote_shards(source, key=key, columns=columns)
+        return open_file(source, key=key, columns=columns)
     if not follow_links:
         _refuse_link(source)
     if os.path.isdir(source):
@@ -269,7 +269,7 @@ def open_file(
     The caller decides about links (open_data and the shards refuse them by default); with
     `follow_links` False, a link is refused here too.
     """
-    if not follow_links:
+    if not follow_links and not is_url(source):
         _refuse_link(source)
     with _open_regular(source) as stream:
         head = _read_exact(stream, len(HDF5_SIGNATURE))
@@ -293,12 +293,16 @@ def open_file(
     if head == HDF5_SIGNATURE or suffix in HDF5_SUFFIXES:
         if columns is not None:
             raise VaecheckError("--columns selects columns of .csv and .tsv files", source)
+        if is_url(source):
+            raise VaecheckError(REMOTE_FORMATS, source)
         from vaecheck.readers.hdf5 import open_hdf5
 
         return open_hdf5(source, key, shown=shown)
     if suffix in DELIMITED_SUFFIXES:
         if key is not None:
             raise VaecheckError(f"--key does not apply to {suffix} files: use --columns", source)
+        if is_url(source):
+            raise VaecheckError(REMOTE_FORMATS, source)
         from vaecheck.readers.delimited import open_delimited
 
         return open_delimited(source, DELIMITED_SUFFIXES[suffix], columns)
@@ -480,7 +484,7 @@ def _open_npy(stream: BinaryIO, source: str) -> DataSource:
     header = _npy_file_header(stream, source)
     return DataSource(
         path=source,
-        description=printable(os.path.basename(source), MAX_NAME_CHARACTERS),
+        description=printable(_file_name(source), MAX_NAME_CHARACTERS),
         shape=header.shape,
         dtype=header.dtype,
         fortran_order=header.fortran_order,
@@ -493,7 +497,7 @@ def _npy_file_header(stream: BinaryIO, source: str) -> _NpyHeader:
     try:
         stream.seek(0)
         header = _read_npy_header(stream)
-        file_bytes = os.fstat(stream.fileno()).st_size
+        file_bytes = _stream_size(stream)
     except _BadArray as exc:
         raise VaecheckError(str(exc), source) from None
     except OSError as exc:
@@ -546,6 +550,9 @@ class _NpyRowsBody:
         header = self.header
         row_shape = header.shape[1:]
         row_bytes = math.prod(row_shape) * header.dtype.itemsize
+        if is_url(source.path):
+            yield from self._remote_blocks(source, max_bytes, row_bytes)
+            return
         with _open_regular(source.path) as stream:
             if _npy_file_header(stream, source.path) != header:
                 raise VaecheckError(CHANGED, source.path)
@@ -566,6 +573,35 @@ class _NpyRowsBody:
                 index = (slice(start, start + chosen.size),) + (slice(None),) * len(row_shape)
                 yield index, buffer.view(header.dtype).reshape((chosen.size, *row_shape))
 
+    def _remote_blocks(
+        self, source: DataSource, max_bytes: int, row_bytes: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        """The rows of an object in remote storage: one range request per run of nearby rows,
+        sent together, so a sample transfers about what it keeps, not the whole object."""
+        from vaecheck.readers.remote import read_ranges
+
+        header = self.header
+        row_shape = header.shape[1:]
+        with _open_regular(source.path) as stream:
+            if _npy_file_header(stream, source.path) != header:
+                raise VaecheckError(CHANGED, source.path)
+        for start, chosen in row_batches(self.rows, row_bytes, max_bytes):
+            runs = list(row_runs(chosen))
+            ranges = [
+                (
+                    header.length + int(chosen[first]) * row_bytes,
+                    header.length + (int(chosen[stop - 1]) + 1) * row_bytes,
+                )
+                for first, stop in runs
+            ]
+            buffer = np.empty(chosen.size * row_bytes, dtype=np.uint8)
+            for (first, stop), piece in zip(runs, read_ranges(source.path, ranges)):
+                buffer[first * row_bytes : stop * row_bytes] = np.frombuffer(piece, dtype=np.uint8)
+            if header.dtype.kind == "b":
+                np.not_equal(buffer, 0, out=buffer)
+            index = (slice(start, start + chosen.size),) + (slice(None),) * len(row_shape)
+            yield index, buffer.view(header.dtype).reshape((chosen.size, *row_shape))
+
 
 # --- .npz archives ----------------------------------------------------------------------------
 
@@ -578,7 +614,7 @@ def _open_npz(stream: BinaryIO, source: str, key: str | None) -> DataSource:
     return DataSource(
         path=source,
         description=printable(
-            f"{os.path.basename(source)}[{_array_name(info.filename)}]", MAX_NAME_CHARACTERS
+            f"{_file_name(source)}[{_array_name(info.filename)}]", MAX_NAME_CHARACTERS
         ),
         shape=header.shape,
         dtype=header.dtype,
@@ -591,7 +627,7 @@ def _zip_archive(stream: BinaryIO, source: str) -> zipfile.ZipFile:
     """Open the archive and refuse it if any member declares an impossible size."""
     try:
         stream.seek(0)
-        archive_bytes = os.fstat(stream.fileno()).st_size
+        archive_bytes = _stream_size(stream)
         archive = open_zip(stream, source, "an .npz file", "not an .npz file: not a valid zip archive")
     except OSError as exc:
         problem = f"not an .npz file: not a valid zip archive ({_reason(exc)})"
@@ -975,11 +1011,16 @@ def _read_exact(stream: BinaryIO, size: int) -> bytes:
 
 
 def _open_regular(source: str) -> BinaryIO:
-    """Open a regular file for reading; refuse anything else before opening it.
+    """Open a regular file (or an object in remote storage) for reading; refuse anything else
+    before opening it.
 
     A FIFO opened for reading would block until a writer appears, so its type is checked with
     stat first, and the open itself is non-blocking in case the path is swapped in between.
     """
+    if is_url(source):
+        from vaecheck.readers.remote import open_url
+
+        return open_url(source)
     info = stat_input(source, "the data")
     _refuse_irregular(info.st_mode, source)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -993,6 +1034,18 @@ def _open_regular(source: str) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _stream_size(stream: BinaryIO) -> int:
+    """The size of an open file, local (by fstat) or remote (as the storage states it)."""
+    size = getattr(stream, "size", None)
+    if isinstance(size, int):
+        return size
+    return os.fstat(stream.fileno()).st_size
+
+
+def _file_name(source: str) -> str:
+    return display_name(source) if is_url(source) else os.path.basename(source)
 
 
 def _refuse_irregular(mode: int, source: str) -> None:

@@ -142,3 +142,50 @@ class _ShardsBody:
                 offsets.append(taken)
                 taken += high - low
         return _ShardsBody(tuple(shards), tuple(offsets))
+
+
+def open_remote_shards(
+    location: str,
+    key: str | None = None,
+    columns: str | Sequence[str | int] | None = None,
+) -> DataSource:
+    """Every data file under a folder (prefix) of remote storage, not recursing, or every
+    object a glob matches (`s3://bucket/train/part-*.npy`); each read by range requests."""
+    from vaecheck.readers.remote import display_name, redact, storage_error, url_filesystem
+
+    fs, path = url_filesystem(location)
+    try:
+        if any(character in path for character in "*?["):
+            found = fs.glob(path, detail=True)
+            listed = [name for name, info in found.items() if info.get("type") != "directory"]
+        else:
+            listed = [
+                info["name"]
+                for info in fs.ls(path.rstrip("/"), detail=True)
+                if info.get("type") != "directory"
+                and os.path.splitext(info["name"])[1].lower() in DATA_SUFFIXES
+                and not info["name"].rsplit("/", 1)[-1].startswith(".")
+            ]
+    except Exception as error:
+        raise storage_error(error, location) from None
+    if not listed:
+        raise VaecheckError("no data file in this folder of the storage, or matching this pattern", location)
+    files = [name if "://" in name else fs.unstrip_protocol(name) for name in sorted(listed, key=_natural)]
+    shards = tuple(open_file(url, key=key, columns=columns) for url in files)
+    _check_alike(shards, location)
+    offsets = []
+    rows = 0
+    for shard in shards:
+        offsets.append(rows)
+        rows += shard.rows
+    shown = display_name(location.rstrip("/")) + "/" if not any(c in location for c in "*?[") else redact(location)
+    return DataSource(
+        path=location,
+        description=f"{shown} ({len(shards)} shard{'s' if len(shards) != 1 else ''})",
+        shape=(rows, *shards[0].shape[1:]),
+        dtype=np.result_type(*(shard.dtype for shard in shards)),
+        fortran_order=False,
+        _body=_ShardsBody(shards, tuple(offsets)),
+        feature_names=next((s.feature_names for s in shards if s.feature_names), None),
+    )
+
