@@ -14,7 +14,7 @@ from vaecheck.fixes import suggest_fix, with_range_fixes
 from vaecheck.graph import ModelOutput, TensorRef
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
-from vaecheck.ops import output_codomains
+from vaecheck.ranges.evaluate import output_codomains
 from vaecheck.readers.archive import refuse_link
 from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
 from vaecheck.readers.model import ModelFile, read_model

@@ -1,0 +1,125 @@
+"""Which transfer function bounds a layer class, found by its class name.
+
+`FAMILIES` maps each family module of this package to the class names it bounds; a family's
+module is imported the first time one of its classes is met, so a model of five layers loads
+no more than the families it uses. A class no family holds is unknown: "not supported" for a
+Keras layer or op, "custom layer" otherwise. Results are taken as float32 holds them (an end
+past float32's largest is infinite). Facts: KERAS_FACTS §5 (layers and their effect on the
+range), §1.3 (`module` and `class_name` of a layer).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+
+import numpy as np
+
+from vaecheck.codomain import Codomain
+from vaecheck.intervals import INF, Interval
+from vaecheck.ranges.activations import _is_keras_module
+from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer
+from vaecheck.ranges.values import ConfigProblem
+
+
+MAX_WRAPPER_DEPTH = 16
+
+
+def transfer(call: LayerCall) -> Outputs:
+    """The codomain(s) a layer call produces, by its class's transfer function."""
+    if call.depth > MAX_WRAPPER_DEPTH:
+        return Codomain.unknown(call.label, "layers wrapped more than 16 deep")
+    function = transfers().get(call.op)
+    if function is None:
+        return Codomain.unknown(call.label, unsupported_reason(call.op, call.module))
+    try:
+        outputs = function(call)
+    except (ConfigProblem, ValueError, TypeError, ArithmeticError, KeyError, IndexError) as exc:
+        return Codomain.unknown(
+            call.label, f"{call.op}: cannot interpret its configuration ({exc})"
+        )
+    if isinstance(outputs, tuple):
+        return tuple(in_float32(c) for c in outputs)
+    return in_float32(outputs)
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+OVERFLOW_NOTE = "values past float32's largest, 3.4e38, overflow to inf"
+
+
+def in_float32(codomain: Codomain) -> Codomain:
+    """The range as float32 tensors hold it: an end past float32's largest value is infinite,
+    since Keras computes in float32 and such values overflow (exp(exp(6)) is inf)."""
+    interval = codomain.interval
+    if interval is None:
+        return codomain
+    low, low_closed = interval.low, interval.low_closed
+    high, high_closed = interval.high, interval.high_closed
+    overflows_high = FLOAT32_MAX < high < INF
+    overflows_low = -INF < low < -FLOAT32_MAX
+    if not (overflows_high or overflows_low):
+        return codomain
+    if overflows_high:
+        high, high_closed = INF, False
+        low, low_closed = min(low, FLOAT32_MAX), low_closed or low > FLOAT32_MAX
+    if overflows_low:
+        low, low_closed = -INF, False
+        high, high_closed = max(high, -FLOAT32_MAX), high_closed or high < -FLOAT32_MAX
+    widened = replace(codomain, interval=Interval(low, high, low_closed, high_closed))
+    return widened if OVERFLOW_NOTE in codomain.notes else widened.with_note(OVERFLOW_NOTE)
+
+
+def unsupported_reason(op: str, module: str | None) -> str:
+    if module is not None and module.startswith(("keras.src.ops", "keras.ops")):
+        return f"the {op} op is not supported by the range engine"
+    if op in KERAS_LAYERS_NOT_INTERPRETED:
+        return f"the {op} layer is not supported by the range engine"
+    if module is None:
+        return f"custom layer {op} (module null)"
+    if _is_keras_module(module):
+        return f"{op} ({module}) is not supported by the range engine"
+    return f"custom layer {op} (module {module})"
+
+
+# Keras layer classes (Keras 3 and tf_keras) with no transfer function yet: their range is
+# unknown, and the reason says "not supported" rather than "custom layer".
+KERAS_LAYERS_NOT_INTERPRETED = frozenset(
+    """AugMix AutoContrast CategoryEncoding CenterCrop ContrastLimitedAdaptiveHistogramEqualization
+    CutMix DenseFeatures Discretization Equalization FlaxLayer HashedCrossing Hashing
+    IntegerLookup JaxLayer MaxNumBoundingBoxes MelSpectrogram MixUp Pipeline RandAugment
+    RandomBrightness RandomColorDegeneration RandomColorJitter RandomContrast RandomCrop
+    RandomElasticTransform RandomErasing RandomFlip RandomGaussianBlur RandomGrayscale
+    RandomHeight RandomHue RandomInvert RandomPerspective RandomPosterization RandomRotation
+    RandomSaturation RandomSharpness RandomShear RandomTranslation RandomWidth RandomZoom
+    Resizing ReversibleEmbedding STFTSpectrogram Solarization StringLookup TFSMLayer
+    TextVectorization TorchModuleWrapper Wrapper Layer AbstractRNNCell StackedRNNCells
+    SimpleRNNCell GRUCell LSTMCell Functional Sequential Model""".split()
+)
+
+
+# The family modules of this package, each with its TRANSFERS. Loaded on the first call.
+FAMILIES = (
+    "core",
+    "activation_layers",
+    "convolutional",
+    "pooling",
+    "reshaping",
+    "normalization",
+    "preprocessing",
+    "regularization",
+    "recurrent",
+    "wrappers",
+    "merging",
+    "attention",
+    "keras_ops",
+    "tf_functions",
+)
+TRANSFERS: dict[str, Transfer] = {}
+
+
+def transfers() -> dict[str, Transfer]:
+    """Every transfer function, by class name."""
+    if not TRANSFERS:
+        for family in FAMILIES:
+            TRANSFERS.update(importlib.import_module(f"vaecheck.ranges.{family}").TRANSFERS)
+    return TRANSFERS
