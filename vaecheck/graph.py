@@ -7,9 +7,12 @@ by its path through the sub-models (`decoder/dec_out`). A model whose layers are
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PATH_SEPARATOR = " › "
 
@@ -68,3 +71,29 @@ def iter_refs(structure: Any) -> Iterator[TensorRef]:
         elif isinstance(item, (list, tuple)):
             stack.extend(reversed(item))
     yield from pending
+
+
+class WeightsUnavailable(Exception):
+    """The weights of a layer cannot be read; the message says why, for the report."""
+
+
+@dataclass(frozen=True)
+class LayerVariables:
+    """A layer's variables in the order Keras saves them (trainable, then non-trainable).
+
+    `names` holds each variable's name where the file records it ("kernel", "moving_mean"),
+    else None (the `.keras` layout numbers them).
+    """
+
+    arrays: tuple[np.ndarray, ...]
+    names: tuple[str | None, ...]
+
+
+class WeightSource(Protocol):
+    """What the range engine reads weights through."""
+
+    def variables(self, layer_path: Sequence[str]) -> LayerVariables:
+        """The variables of the layer at `layer_path`; raises WeightsUnavailable."""
+        ...
+
+    def close(self) -> None: ...

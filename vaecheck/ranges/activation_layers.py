@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vaecheck.codomain import Codomain
+from vaecheck.graph import WeightsUnavailable
 from vaecheck.intervals import format_bound
 from vaecheck.ranges.activations import _prelu_function, resolve_activation
 from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, _activate_input
 from vaecheck.ranges.piecewise import REAL_LINE, UNIT, union_hull
 from vaecheck.ranges.values import _hull_all, compact
 from vaecheck.ranges.weights import KernelNotUsable, _float_kernel
-from vaecheck.readers.weights import WeightsUnavailable
 
 
 def _activation_layer(call: LayerCall) -> Outputs:

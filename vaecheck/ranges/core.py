@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vaecheck.codomain import Codomain
+from vaecheck.graph import WeightsUnavailable
 from vaecheck.intervals import Interval
 from vaecheck.ranges.activations import (
     ACTIVATIONS,
@@ -35,7 +36,6 @@ from vaecheck.ranges.reshaping import _pads_with_zero
 from vaecheck.ranges.values import ConfigProblem, _is_int
 from vaecheck.ranges.weight_bounds import _weighted_sum
 from vaecheck.ranges.weights import KernelNotUsable, _float_kernel
-from vaecheck.readers.weights import WeightsUnavailable
 
 
 def input_layer(call: LayerCall) -> Outputs:

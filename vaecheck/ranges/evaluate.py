@@ -16,13 +16,12 @@ from typing import Any
 
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
-from vaecheck.graph import Graph, Node, TensorRef
+from vaecheck.graph import Graph, Node, TensorRef, WeightSource
 from vaecheck.intervals import Interval
 from vaecheck.ranges.activations import keras_major
 from vaecheck.ranges.dispatch import transfer
 from vaecheck.ranges.layer_call import LayerCall, Outputs
 from vaecheck.ranges.weights import WeightLedger
-from vaecheck.readers.weights import WeightSource
 
 
 def output_codomains(

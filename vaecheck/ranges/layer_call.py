@@ -14,12 +14,11 @@ from typing import Any, Union
 import numpy as np
 
 from vaecheck.codomain import Codomain
-from vaecheck.graph import Graph, Node, TensorRef
+from vaecheck.graph import Graph, Node, TensorRef, WeightsUnavailable
 from vaecheck.intervals import Interval
 from vaecheck.ranges.activations import Activation, ResolvedActivation, apply_activation
 from vaecheck.ranges.values import ConfigProblem
 from vaecheck.ranges.weights import WeightLedger
-from vaecheck.readers.weights import WeightsUnavailable
 from vaecheck.shapes import output_shape
 
 

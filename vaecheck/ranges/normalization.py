@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from vaecheck.codomain import Codomain
+from vaecheck.graph import WeightsUnavailable
 from vaecheck.intervals import Interval
 from vaecheck.ranges.layer_call import (
     LayerCall,
@@ -25,7 +26,6 @@ from vaecheck.ranges.piecewise import REAL_LINE, ZERO
 from vaecheck.ranges.values import ConfigProblem, _hull_all, number
 from vaecheck.ranges.weight_bounds import UNIT_ROUNDOFF_FLOAT32
 from vaecheck.ranges.weights import KernelNotUsable, _float_kernel
-from vaecheck.readers.weights import WeightsUnavailable
 
 
 def _batch_normalization(call: LayerCall) -> Outputs:

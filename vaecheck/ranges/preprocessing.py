@@ -11,10 +11,10 @@ import math
 import numpy as np
 
 from vaecheck.codomain import Codomain
+from vaecheck.graph import WeightsUnavailable
 from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, stepped
 from vaecheck.ranges.values import ConfigProblem, _hull_all, _is_zero, array, channel_pairs, compact
 from vaecheck.ranges.weights import _float_kernel
-from vaecheck.readers.weights import WeightsUnavailable
 
 
 def _rescaling(call: LayerCall) -> Outputs:

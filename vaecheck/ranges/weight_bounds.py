@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from vaecheck.codomain import Codomain
+from vaecheck.graph import WeightsUnavailable
 from vaecheck.intervals import Interval
 from vaecheck.ranges.layer_call import LayerCall
 from vaecheck.ranges.piecewise import _point
 from vaecheck.ranges.weights import KernelNotUsable, _float_kernel
-from vaecheck.readers.weights import WeightsUnavailable
 
 
 UNIT_ROUNDOFF_FLOAT32 = 2.0**-24

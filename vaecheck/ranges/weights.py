@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vaecheck.graph import Node
-from vaecheck.readers.weights import WeightSource, WeightsUnavailable
+from vaecheck.graph import Node, WeightSource, WeightsUnavailable
 
 
 @dataclass
