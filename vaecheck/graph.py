@@ -73,6 +73,15 @@ def iter_refs(structure: Any) -> Iterator[TensorRef]:
     yield from pending
 
 
+# What the range engine needs of a model's weights --------------------------------------------
+# A weight provider (the .keras/.h5 reader, a live model, an ONNX graph) is any object with
+# `variables(layer_path) -> LayerVariables` and `close()`. `layer_path` is a Node's
+# `layer_path`, the layer names from the top model down. The provider answers with the layer's
+# arrays, named where it knows the names ("kernel", "bias", "moving_mean", ...; Keras's
+# variable names, KERAS_FACTS §7) or else in Keras's save order, or raises WeightsUnavailable
+# with a short reason the report shows ("no weights for layer 'dec_out'"). It is asked only
+# when a range needs weights, so it can open its file on the first request. The engine never
+# writes to the arrays.
 class WeightsUnavailable(Exception):
     """The weights of a layer cannot be read; the message says why, for the report."""
 
@@ -90,7 +99,7 @@ class LayerVariables:
 
 
 class WeightSource(Protocol):
-    """What the range engine reads weights through."""
+    """What the range engine reads weights through: named arrays per layer, or unavailable."""
 
     def variables(self, layer_path: Sequence[str]) -> LayerVariables:
         """The variables of the layer at `layer_path`; raises WeightsUnavailable."""
