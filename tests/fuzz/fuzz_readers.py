@@ -172,7 +172,7 @@ def run_atheris(target: str, runs: int, extra: list[str]) -> None:
         import vaecheck.readers.model  # noqa: F401
         import vaecheck.ranges.dispatch
 
-        vaecheck.ranges.dispatch.transfers()  # imports every family module, instrumented
+        vaecheck.ranges.dispatch.all_transfers()  # imports every family module, instrumented
         import vaecheck.shapes  # noqa: F401
         import vaecheck.stats  # noqa: F401
     seeds = Path(tempfile.mkdtemp(prefix=f"vaecheck-seeds-{target}-", dir=SCRATCH))

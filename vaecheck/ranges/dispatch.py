@@ -1,6 +1,6 @@
 """Which transfer function bounds a layer class, found by its class name.
 
-`FAMILIES` maps each family module of this package to the class names it bounds; a family's
+`FAMILIES` names each family module of this package and the class names it bounds; a family's
 module is imported the first time one of its classes is met, so a model of five layers loads
 no more than the families it uses. A class no family holds is unknown: "not supported" for a
 Keras layer or op, "custom layer" otherwise. Results are taken as float32 holds them (an end
@@ -29,7 +29,7 @@ def transfer(call: LayerCall) -> Outputs:
     """The codomain(s) a layer call produces, by its class's transfer function."""
     if call.depth > MAX_WRAPPER_DEPTH:
         return Codomain.unknown(call.label, "layers wrapped more than 16 deep")
-    function = transfers().get(call.op)
+    function = transfer_function(call.op)
     if function is None:
         return Codomain.unknown(call.label, unsupported_reason(call.op, call.module))
     try:
@@ -97,29 +97,71 @@ KERAS_LAYERS_NOT_INTERPRETED = frozenset(
 )
 
 
-# The family modules of this package, each with its TRANSFERS. Loaded on the first call.
-FAMILIES = (
-    "core",
-    "activation_layers",
-    "convolutional",
-    "pooling",
-    "reshaping",
-    "normalization",
-    "preprocessing",
-    "regularization",
-    "recurrent",
-    "wrappers",
-    "merging",
-    "attention",
-    "keras_ops",
-    "tf_functions",
-)
-TRANSFERS: dict[str, Transfer] = {}
+# Each family module and the class names its TRANSFERS holds (tests check the two agree).
+FAMILIES: dict[str, str] = {
+    "core": "InputLayer Identity Masking Dense EinsumDense Lambda Embedding",
+    "activation_layers": "Activation ReLU LeakyReLU ELU Softmax PReLU ThresholdedReLU",
+    "convolutional": """
+        Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose Conv3DTranspose SeparableConv1D
+        SeparableConv2D DepthwiseConv1D DepthwiseConv2D LocallyConnected1D LocallyConnected2D
+    """,
+    "pooling": """
+        MaxPooling1D MaxPooling2D MaxPooling3D GlobalMaxPooling1D GlobalMaxPooling2D
+        GlobalMaxPooling3D AdaptiveMaxPooling1D AdaptiveMaxPooling2D AdaptiveMaxPooling3D
+        AveragePooling1D AveragePooling2D AveragePooling3D GlobalAveragePooling1D
+        GlobalAveragePooling2D GlobalAveragePooling3D AdaptiveAveragePooling1D
+        AdaptiveAveragePooling2D AdaptiveAveragePooling3D
+    """,
+    "reshaping": """
+        Reshape Flatten Permute RepeatVector Cropping1D Cropping2D Cropping3D UpSampling1D
+        UpSampling3D UpSampling2D ZeroPadding1D ZeroPadding2D ZeroPadding3D
+    """,
+    "normalization": """
+        UnitNormalization BatchNormalization LayerNormalization GroupNormalization
+        RMSNormalization
+    """,
+    "preprocessing": "Rescaling Normalization",
+    "regularization": """
+        Dropout SpatialDropout1D SpatialDropout2D SpatialDropout3D GaussianNoise GaussianDropout
+        AlphaDropout ActivityRegularization
+    """,
+    "recurrent": "SimpleRNN GRU LSTM ConvLSTM1D ConvLSTM2D ConvLSTM3D RNN",
+    "wrappers": "Bidirectional TimeDistributed SpectralNormalization",
+    "merging": "Add Subtract Multiply Maximum Minimum Average Concatenate Dot",
+    "attention": "Attention AdditiveAttention MultiHeadAttention GroupedQueryAttention",
+    "keras_ops": """
+        StopGradient Copy Transpose Squeeze ExpandDims Ravel GetItem Flip Roll Tile Repeat
+        BroadcastTo Moveaxis Swapaxes Slice Take TakeAlongAxis Sort MaxPool AveragePool
+        AdaptiveMaxPool AdaptiveAveragePool Mean Max Min Amax Amin Median Sum Cast Divide
+        TrueDivide Stack Hstack Vstack Where Relu Relu6 Sigmoid SparseSigmoid Softplus Softsign
+        SoftShrink SparsePlus Silu Squareplus LogSigmoid LeakyRelu HardSigmoid HardSilu Elu Selu
+        Gelu Celu Glu TanhShrink HardTanh HardShrink Threshold LogSoftmax Sparsemax Mish Tanh
+        Exp Negative Absolute Abs Fabs Square Sqrt Exp2 Expm1 Log Log1p Sign Erf Arctan
+        Reciprocal Power Clip
+    """,
+    "tf_functions": "TFOpLambda SlicingOpLambda",
+}
+FAMILY_OF: dict[str, str] = {
+    name: family for family, block in FAMILIES.items() for name in block.split()
+}
+_loaded: dict[str, Transfer] = {}
 
 
-def transfers() -> dict[str, Transfer]:
-    """Every transfer function, by class name."""
-    if not TRANSFERS:
-        for family in FAMILIES:
-            TRANSFERS.update(importlib.import_module(f"vaecheck.ranges.{family}").TRANSFERS)
-    return TRANSFERS
+def transfer_function(op: str) -> Transfer | None:
+    """The transfer function of the class `op`, importing its family on first use; None for a
+    class no family holds."""
+    function = _loaded.get(op)
+    if function is None:
+        family = FAMILY_OF.get(op)
+        if family is None:
+            return None
+        _loaded.update(importlib.import_module(f"vaecheck.ranges.{family}").TRANSFERS)
+        function = _loaded[op]
+    return function
+
+
+def all_transfers() -> dict[str, Transfer]:
+    """Every family's transfer functions by class name, every family imported."""
+    for family in FAMILIES:
+        _loaded.update(importlib.import_module(f"vaecheck.ranges.{family}").TRANSFERS)
+    return dict(_loaded)
