@@ -12,16 +12,16 @@ from dataclasses import replace
 from vaecheck.codomain import Codomain
 from vaecheck.graph import WeightsUnavailable
 from vaecheck.intervals import format_bound
-from vaecheck.ranges.activations import _prelu_function, resolve_activation
-from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, _activate_input
+from vaecheck.ranges.activations import prelu_function, resolve_activation
+from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, activate_input
 from vaecheck.ranges.piecewise import REAL_LINE, UNIT, union_hull
-from vaecheck.ranges.values import _hull_all, compact
-from vaecheck.ranges.weights import KernelNotUsable, _float_kernel
+from vaecheck.ranges.values import compact, hull_all
+from vaecheck.ranges.weights import KernelNotUsable, float_kernel
 
 
 def _activation_layer(call: LayerCall) -> Outputs:
     activation = resolve_activation(call.config.get("activation", "linear"), call.keras_major)
-    return _activate_input(call, activation)
+    return activate_input(call, activation)
 
 
 def _activation_class(call: LayerCall) -> Outputs:
@@ -33,7 +33,7 @@ def _activation_class(call: LayerCall) -> Outputs:
     activation = resolve_activation(
         {"class_name": call.op, "config": call.config}, call.keras_major
     )
-    result = _activate_input(call, activation)
+    result = activate_input(call, activation)
     if call.op == "Softmax" and result.known and _masked(call):
         # Masked positions get a large negative logit: their outputs are 0, the others up to 1.
         result = replace(result, interval=result.interval.hull(UNIT))  # type: ignore[union-attr]
@@ -49,16 +49,16 @@ def _prelu_with_alpha(call: LayerCall) -> Codomain | None:
         return None
     try:
         (alpha,) = call.variables([("alpha",)])
-        alphas = sorted(set(_float_kernel(alpha).ravel().tolist()))
+        alphas = sorted(set(float_kernel(alpha).ravel().tolist()))
     except (WeightsUnavailable, KernelNotUsable):
         return None
     if not alphas:
         return None
     assert interval is not None
-    images = [union_hull(_prelu_function(a).parts(interval))[0] for a in alphas]
+    images = [union_hull(prelu_function(a).parts(interval))[0] for a in alphas]
     start = base if base.known else Codomain.real_line()
     shown = compact(alphas) if len(alphas) > 1 else format_bound(alphas[0])
-    return start.with_step(_hull_all(images), f"{call.label}: prelu(alpha={shown}, saved weights)")
+    return start.with_step(hull_all(images), f"{call.label}: prelu(alpha={shown}, saved weights)")
 
 
 def _masked(call: LayerCall) -> bool:

@@ -21,26 +21,25 @@ from vaecheck.ranges.piecewise import (
     REAL_LINE,
     Formula,
     Piecewise,
-    _constant,
-    _exp,
-    _expm1,
-    _gelu,
-    _gelu_tanh,
-    _interval,
-    _linear,
-    _sigmoid,
-    _softplus,
-    _squareplus,
-    _with_limits,
     clamped,
+    constant_formula,
     dip,
+    exp_formula,
+    expm1_formula,
+    gelu_formula,
+    gelu_tanh_formula,
+    interval_between,
+    linear_formula,
     piecewise,
+    sigmoid_formula,
     smooth,
+    softplus_formula,
+    squareplus_formula,
     union_hull,
     union_note,
+    with_limits,
 )
-from vaecheck.ranges.values import ConfigProblem, _is_int, number
-
+from vaecheck.ranges.values import ConfigProblem, is_int, number
 
 MAX_ACTIVATION_NESTING = 16
 # SELU's constants, as Keras and TensorFlow define them.
@@ -126,9 +125,9 @@ class Params:
         """An axis, several, or None (keras.ops' "all axes", whose length is not known)."""
         self.read.add(key)
         value = self.values.get(key, default)
-        if value is None or _is_int(value):
+        if value is None or is_int(value):
             return value
-        if isinstance(value, list) and value and all(_is_int(v) for v in value):
+        if isinstance(value, list) and value and all(is_int(v) for v in value):
             return tuple(int(v) for v in value)
         raise ConfigProblem(f"{key} is not an axis")
 
@@ -187,22 +186,22 @@ def relu_function(slope: float, max_value: float | None, threshold: float) -> Pi
 
 def _leaky_relu(params: Params, _major: int | None, default: float = 0.2) -> Activation:
     slope = params.number("negative_slope", default)
-    function = piecewise([0.0], lambda x0: _linear(1.0) if x0 > 0 else _linear(slope))
+    function = piecewise([0.0], lambda x0: linear_formula(1.0) if x0 > 0 else linear_formula(slope))
     return elementwise(_named("leaky_relu", ("negative_slope", slope, 0.2)), function)
 
 
 def _elu(params: Params, _major: int | None, default: float = 1.0) -> Activation:
     alpha = params.number("alpha", default)
-    negative = _with_limits(lambda x: alpha * _expm1(x), -alpha, INF)
-    function = piecewise([0.0], lambda x0: _linear(1.0) if x0 > 0 else negative)
+    negative = with_limits(lambda x: alpha * expm1_formula(x), -alpha, INF)
+    function = piecewise([0.0], lambda x0: linear_formula(1.0) if x0 > 0 else negative)
     return elementwise(_named("elu", ("alpha", alpha, 1.0)), function)
 
 
 def _selu(_params: Params, _major: int | None) -> Activation:
-    negative = _with_limits(
-        lambda x: SELU_SCALE * SELU_ALPHA * _expm1(x), -SELU_SCALE * SELU_ALPHA, 0
+    negative = with_limits(
+        lambda x: SELU_SCALE * SELU_ALPHA * expm1_formula(x), -SELU_SCALE * SELU_ALPHA, 0
     )
-    function = piecewise([0.0], lambda x0: _linear(SELU_SCALE) if x0 > 0 else negative)
+    function = piecewise([0.0], lambda x0: linear_formula(SELU_SCALE) if x0 > 0 else negative)
     return elementwise("selu", function)
 
 
@@ -210,22 +209,23 @@ def _celu(params: Params, _major: int | None) -> Activation:
     alpha = params.number("alpha", 1.0)
     if alpha <= 0:
         raise ConfigProblem("celu needs alpha > 0")
-    negative = _with_limits(lambda x: alpha * _expm1(x / alpha), -alpha, 0)
-    function = piecewise([0.0], lambda x0: _linear(1.0) if x0 > 0 else negative)
+    negative = with_limits(lambda x: alpha * expm1_formula(x / alpha), -alpha, 0)
+    function = piecewise([0.0], lambda x0: linear_formula(1.0) if x0 > 0 else negative)
     return elementwise(_named("celu", ("alpha", alpha, 1.0)), function)
 
 
 def _gelu_activation(params: Params, _major: int | None, default: bool = False) -> Activation:
     if params.flag("approximate", default):
         return elementwise(
-            "gelu(approximate=True)", dip(_gelu_tanh, GELU_TANH_MINIMISER, GELU_TANH_MINIMUM, INF)
+            "gelu(approximate=True)",
+            dip(gelu_tanh_formula, GELU_TANH_MINIMISER, GELU_TANH_MINIMUM, INF),
         )
-    return elementwise("gelu", dip(_gelu, GELU_MINIMISER, GELU_MINIMUM, INF))
+    return elementwise("gelu", dip(gelu_formula, GELU_MINIMISER, GELU_MINIMUM, INF))
 
 
 def _silu(params: Params, _major: int | None) -> Activation:
     beta = params.number("beta", 1.0)  # tf.nn.silu / swish only
-    silu = dip(lambda x: x * _sigmoid(x), SILU_MINIMISER, SILU_MINIMUM, INF)
+    silu = dip(lambda x: x * sigmoid_formula(x), SILU_MINIMISER, SILU_MINIMUM, INF)
     if beta == 1.0:
         return elementwise("silu", silu)
     if beta <= 0:
@@ -242,9 +242,9 @@ def _silu(params: Params, _major: int | None) -> Activation:
 def _hard_silu(_params: Params, _major: int | None) -> Activation:
     def branch(x0: float) -> Formula:
         if x0 <= -3:
-            return _constant(0.0)
+            return constant_formula(0.0)
         if x0 >= 3:
-            return _linear(1.0)
+            return linear_formula(1.0)
         return lambda x: x * (x + 3.0) / 6.0
 
     return elementwise("hard_silu", piecewise([-3.0, -1.5, 3.0], branch))
@@ -255,7 +255,7 @@ def _mish(_params: Params, _major: int | None) -> Activation:
 
 
 def _mish_formula(x: float) -> float:
-    return x * math.tanh(_softplus(x))
+    return x * math.tanh(softplus_formula(x))
 
 
 Builder = Callable[[Params, Union[int, None]], "ResolvedActivation"]
@@ -271,9 +271,9 @@ HARD_SIGMOID_KERAS2 = clamped(-2.5, 2.5, lambda x: 0.2 * x + 0.5, 0.0, 1.0)  # c
 SPARSE_PLUS = piecewise(
     [-1.0, 1.0],
     lambda x0: (
-        _constant(0.0)
+        constant_formula(0.0)
         if x0 <= -1
-        else _linear(1.0) if x0 >= 1 else (lambda x: 0.25 * (x + 1.0) ** 2)
+        else linear_formula(1.0) if x0 >= 1 else (lambda x: 0.25 * (x + 1.0) ** 2)
     ),
 )
 
@@ -306,7 +306,7 @@ def _squareplus_activation(params: Params, _major: int | None) -> Activation:
     name = _named("squareplus", ("b", b, 4.0))
     if b == 0:  # (x + |x|) / 2 is relu
         return elementwise(name, relu_function(0.0, None, 0.0))
-    return elementwise(name, smooth(_squareplus(b), 0.0, INF))
+    return elementwise(name, smooth(squareplus_formula(b), 0.0, INF))
 
 
 def _soft_shrink(params: Params, _major: int | None) -> Activation:
@@ -314,17 +314,19 @@ def _soft_shrink(params: Params, _major: int | None) -> Activation:
 
     def branch(x0: float) -> Formula:
         if x0 > t:
-            return _linear(1.0, -t)
+            return linear_formula(1.0, -t)
         if x0 < -t:
-            return _linear(1.0, t)
-        return _constant(0.0)
+            return linear_formula(1.0, t)
+        return constant_formula(0.0)
 
     return elementwise(_named("soft_shrink", ("threshold", t, 0.5)), piecewise([t, -t], branch))
 
 
 def _hard_shrink(params: Params, _major: int | None) -> Activation:
     t = params.number("threshold", 0.5)
-    function = piecewise([t, -t], lambda x0: _linear(1.0) if abs(x0) > t else _constant(0.0))
+    function = piecewise(
+        [t, -t], lambda x0: linear_formula(1.0) if abs(x0) > t else constant_formula(0.0)
+    )
     return elementwise(_named("hard_shrink", ("threshold", t, 0.5)), function)
 
 
@@ -335,12 +337,16 @@ def _threshold(params: Params, _major: int | None) -> ResolvedActivation:
             "the threshold activation needs threshold and default_value arguments; named "
             "without them, Keras cannot call it"
         )
-    function = piecewise([t], lambda x0: _linear(1.0) if x0 > t else _constant(default))
+    function = piecewise(
+        [t], lambda x0: linear_formula(1.0) if x0 > t else constant_formula(default)
+    )
     return elementwise(f"threshold({format_bound(t)}, {format_bound(default)})", function)
 
 
 def _thresholded_relu(theta: float) -> Activation:
-    function = piecewise([theta], lambda x0: _linear(1.0) if x0 > theta else _constant(0.0))
+    function = piecewise(
+        [theta], lambda x0: linear_formula(1.0) if x0 > theta else constant_formula(0.0)
+    )
     return elementwise(f"thresholded_relu(theta={format_bound(theta)})", function)
 
 
@@ -359,10 +365,10 @@ def softmax_image(interval: Interval, axis_size: int | None) -> Interval:
     spread = interval.high - interval.low
     if spread == 0:
         return Interval.point(1.0 / axis_size)
-    low = 1.0 / (1.0 + (axis_size - 1) * _exp(spread))
-    high = 1.0 / (1.0 + (axis_size - 1) * _exp(-spread))
+    low = 1.0 / (1.0 + (axis_size - 1) * exp_formula(spread))
+    high = 1.0 / (1.0 + (axis_size - 1) * exp_formula(-spread))
     attained = interval.low_closed and interval.high_closed
-    return _interval(low, high, attained, attained)
+    return interval_between(low, high, attained, attained)
 
 
 def _softmax(params: Params, _major: int | None) -> Activation:
@@ -382,7 +388,7 @@ def _log_softmax(params: Params, _major: int | None) -> Activation:
         probabilities = softmax_image(interval, axis_size)
         low = math.log(probabilities.low) if probabilities.low > 0 else -INF
         return Image(
-            _interval(
+            interval_between(
                 low,
                 math.log(probabilities.high),
                 probabilities.low_closed,
@@ -401,7 +407,7 @@ def _sparsemax(params: Params, _major: int | None) -> Activation:
         "threshold from the sum of the cumulative sums, so its outputs can exceed 1"
     )
 
-    def image(_interval: Interval, _axis_size: int | None) -> Image:
+    def image(interval_between: Interval, _axis_size: int | None) -> Image:
         return Image(Interval(0.0, INF, True, False), (note,))
 
     return Activation("sparsemax", image)
@@ -409,7 +415,7 @@ def _sparsemax(params: Params, _major: int | None) -> Activation:
 
 def _glu(params: Params, _major: int | None) -> Activation:
     params.axis()
-    sigmoid = smooth(_sigmoid, 0.0, 1.0)
+    sigmoid = smooth(sigmoid_formula, 0.0, 1.0)
 
     def image(interval: Interval, _axis_size: int | None) -> Image:
         gate, _ = union_hull(sigmoid.parts(interval))  # glu(x) = a * sigmoid(b), a, b halves of x
@@ -430,7 +436,7 @@ def _prelu_image(interval: Interval, _axis_size: int | None) -> Image:
 ACTIVATIONS: dict[str, Builder] = {
     "linear": lambda _params, _major: LINEAR,
     "relu": _relu,
-    "relu6": fixed("relu6", clamped(0.0, 6.0, _linear(1.0), 0.0, 6.0)),
+    "relu6": fixed("relu6", clamped(0.0, 6.0, linear_formula(1.0), 0.0, 6.0)),
     "leaky_relu": _leaky_relu,
     "elu": _elu,
     "selu": _selu,
@@ -439,21 +445,21 @@ ACTIVATIONS: dict[str, Builder] = {
     "silu": _silu,
     "hard_silu": _hard_silu,
     "mish": _mish,
-    "softplus": fixed("softplus", smooth(_softplus, 0.0, INF)),
+    "softplus": fixed("softplus", smooth(softplus_formula, 0.0, INF)),
     "softsign": fixed("softsign", smooth(lambda x: x / (1.0 + abs(x)), -1.0, 1.0)),
-    "sigmoid": fixed("sigmoid", smooth(_sigmoid, 0.0, 1.0)),
+    "sigmoid": fixed("sigmoid", smooth(sigmoid_formula, 0.0, 1.0)),
     "hard_sigmoid": _hard_sigmoid,
     "sparse_sigmoid": fixed(
         "sparse_sigmoid", clamped(-1.0, 1.0, lambda x: 0.5 * (x + 1.0), 0.0, 1.0)
     ),
     "tanh": fixed("tanh", smooth(math.tanh, -1.0, 1.0)),
-    "hard_tanh": fixed("hard_tanh", clamped(-1.0, 1.0, _linear(1.0), -1.0, 1.0)),
+    "hard_tanh": fixed("hard_tanh", clamped(-1.0, 1.0, linear_formula(1.0), -1.0, 1.0)),
     "tanh_shrink": fixed("tanh_shrink", smooth(lambda x: x - math.tanh(x), -INF, INF)),
     "softmax": _softmax,
     "log_softmax": _log_softmax,
     "sparsemax": _sparsemax,
-    "log_sigmoid": fixed("log_sigmoid", smooth(lambda x: -_softplus(-x), -INF, 0.0)),
-    "exponential": fixed("exponential", smooth(_exp, 0.0, INF)),
+    "log_sigmoid": fixed("log_sigmoid", smooth(lambda x: -softplus_formula(-x), -INF, 0.0)),
+    "exponential": fixed("exponential", smooth(exp_formula, 0.0, INF)),
     "sparse_plus": fixed("sparse_plus", SPARSE_PLUS),
     "squareplus": _squareplus_activation,
     "soft_shrink": _soft_shrink,
@@ -464,7 +470,7 @@ ACTIVATIONS: dict[str, Builder] = {
 ACTIVATION_ALIASES = {"swish": "silu", "hard_swish": "hard_silu", "softmax_v2": "softmax"}
 
 
-def _layer_params(config: Mapping[str, Any], *keys: str) -> Params:
+def layer_params(config: Mapping[str, Any], *keys: str) -> Params:
     return Params({key: config[key] for key in keys if key in config})
 
 
@@ -473,15 +479,15 @@ ACTIVATION_LAYERS: dict[
     str, Callable[[Mapping[str, Any], Union[int, None]], ResolvedActivation]
 ] = {
     "ReLU": lambda config, major: _relu(
-        _layer_params(config, "negative_slope", "max_value", "threshold"), major
+        layer_params(config, "negative_slope", "max_value", "threshold"), major
     ),
     "LeakyReLU": lambda config, major: _leaky_relu(
         Params({"negative_slope": config.get("negative_slope", config.get("alpha"))}),
         major,
         default=0.3,
     ),
-    "ELU": lambda config, major: _elu(_layer_params(config, "alpha"), major),
-    "Softmax": lambda config, major: _softmax(_layer_params(config, "axis"), major),
+    "ELU": lambda config, major: _elu(layer_params(config, "alpha"), major),
+    "Softmax": lambda config, major: _softmax(layer_params(config, "axis"), major),
     "PReLU": lambda _config, _major: Activation("prelu", _prelu_image),
     "ThresholdedReLU": lambda config, _major: _thresholded_relu(
         Params({"theta": config.get("theta")}).number("theta", 1.0)
@@ -504,7 +510,7 @@ def resolve_activation(spec: Any, keras_major: int | None) -> ResolvedActivation
             module = spec.get("module")
             if not isinstance(config, str):
                 return UnknownActivation("an activation function without a name")
-            if isinstance(module, str) and module != "builtins" and not _is_keras_module(module):
+            if isinstance(module, str) and module != "builtins" and not is_keras_module(module):
                 return UnknownActivation(
                     f"custom activation '{config}' from module {module} (its code is not in the file)"
                 )
@@ -584,16 +590,16 @@ def apply_activation(
     return result
 
 
-def _is_keras_module(module: str) -> bool:
+def is_keras_module(module: str) -> bool:
     top = module.split(".", 1)[0]
     return top in ("keras", "tf_keras", "keras_hub", "keras_cv", "keras_nlp", "tensorflow")
 
 
-def _prelu_function(alpha: float) -> Piecewise:
-    return piecewise([0.0], lambda x0: _linear(1.0) if x0 > 0 else _linear(alpha))
+def prelu_function(alpha: float) -> Piecewise:
+    return piecewise([0.0], lambda x0: linear_formula(1.0) if x0 > 0 else linear_formula(alpha))
 
 
-def _image_of_real_line(activation: Activation) -> Interval:
+def image_of_real_line(activation: Activation) -> Interval:
     if activation.image is None:
         return REAL_LINE
     return activation.image(REAL_LINE, None).interval

@@ -16,13 +16,12 @@ from vaecheck.ranges.layer_call import (
     LayerCall,
     Outputs,
     Transfer,
-    _first_unknown,
     combined,
+    first_unknown,
     without_simplex,
 )
-from vaecheck.ranges.piecewise import REAL_LINE, _interval
+from vaecheck.ranges.piecewise import REAL_LINE, interval_between
 from vaecheck.ranges.values import ConfigProblem, constant_interval
-
 
 Operand = Union[Codomain, Interval]  # a tensor's codomain, or a constant's hull
 BINARY_NAMES = ("x1", "x2", "x", "y")
@@ -59,7 +58,7 @@ def _constant_text(interval: Interval) -> str:
     return format_bound(interval.low) if interval.low == interval.high else str(interval)
 
 
-def _arithmetic(
+def arithmetic_transfer(
     combine: Callable[[list[Interval]], Interval],
     expression: Callable[[list[str]], str],
     arity: int | None = None,
@@ -70,7 +69,7 @@ def _arithmetic(
         if not values or (arity is not None and len(values) != arity):
             raise ConfigProblem(f"{len(values)} operands")
         tensors = [v for v in values if isinstance(v, Codomain)]
-        unknown = _first_unknown(tensors)
+        unknown = first_unknown(tensors)
         if unknown is not None:
             return unknown
         intervals = [v.interval if isinstance(v, Codomain) else v for v in values]
@@ -78,14 +77,16 @@ def _arithmetic(
         notes = []
         if len(tensors) == 1 and tensors[0].known and interval == tensors[0].interval:
             return without_simplex(tensors[0])
-        if divides and any(_reaches_zero(i) for i in intervals[1:]):
+        if divides and any(reaches_zero(i) for i in intervals[1:]):
             notes.append(DIVISION_NOTE)
         return combined(tensors, interval, f"{call.label}: {expression(_render(values))}", notes)
 
     return arithmetic
 
 
-def _fold(method: Callable[[Interval, Interval], Interval]) -> Callable[[list[Interval]], Interval]:
+def fold_with(
+    method: Callable[[Interval, Interval], Interval],
+) -> Callable[[list[Interval]], Interval]:
     def fold(intervals: list[Interval]) -> Interval:
         result = intervals[0]
         for interval in intervals[1:]:
@@ -98,24 +99,24 @@ def _fold(method: Callable[[Interval, Interval], Interval]) -> Callable[[list[In
 DIVISION_NOTE = "division by a range that holds 0: inf and nan are possible"
 
 
-def _reaches_zero(interval: Interval) -> bool:
+def reaches_zero(interval: Interval) -> bool:
     return interval.contains(0.0) or interval.low < 0 < interval.high
 
 
 def reciprocal(interval: Interval) -> Interval:
     """1/x on an interval; the real line when the interval holds 0 or lies on both sides of it."""
-    if _reaches_zero(interval):
+    if reaches_zero(interval):
         return REAL_LINE
 
     def inverse(x: float) -> float:
         return INF if x == 0 else 1.0 / x
 
     if interval.low >= 0:  # inside (0, inf]
-        return _interval(
+        return interval_between(
             inverse(interval.high), inverse(interval.low), interval.high_closed, interval.low_closed
         )
     low = -INF if interval.high == 0 else 1.0 / interval.high
-    return _interval(
+    return interval_between(
         low,
         1.0 / interval.low if interval.low != -INF else 0.0,
         interval.high_closed,
@@ -123,7 +124,7 @@ def reciprocal(interval: Interval) -> Interval:
     )
 
 
-def _divide(intervals: list[Interval]) -> Interval:
+def divide(intervals: list[Interval]) -> Interval:
     result = intervals[0]
     for divisor in intervals[1:]:
         result = result * reciprocal(divisor)

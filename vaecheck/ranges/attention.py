@@ -7,7 +7,7 @@ linear projection, the real line. Facts: KERAS_FACTS §5.4, §5.7.
 from __future__ import annotations
 
 from vaecheck.codomain import Codomain
-from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, _codomains_in, without_simplex
+from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, codomains_in, without_simplex
 from vaecheck.ranges.piecewise import UNIT
 from vaecheck.ranges.values import ConfigProblem
 
@@ -16,7 +16,7 @@ def _attention(call: LayerCall) -> Outputs:
     """Attention, AdditiveAttention: softmax weights average the value rows (convex)."""
     if call.kwargs.get("return_attention_scores"):
         return Codomain.unknown(call.label, "attention that also returns its scores")
-    tensors = _codomains_in(call.args)
+    tensors = codomains_in(call.args)
     if not tensors:
         raise ConfigProblem("no inputs")
     return without_simplex(tensors[1] if len(tensors) > 1 else tensors[0])

@@ -8,9 +8,8 @@ borders add 0 to the inputs). Facts: KERAS_FACTS §5.1, §7.
 
 from __future__ import annotations
 
-from vaecheck.ranges.core import _with_activation
+from vaecheck.ranges.core import with_activation
 from vaecheck.ranges.layer_call import Transfer, names
-
 
 TRANSFERS: dict[str, Transfer] = {
     **dict.fromkeys(
@@ -19,6 +18,6 @@ TRANSFERS: dict[str, Transfer] = {
             Conv3DTranspose SeparableConv1D SeparableConv2D DepthwiseConv1D
             DepthwiseConv2D LocallyConnected1D LocallyConnected2D
             """),
-        _with_activation,
+        with_activation,
     ),
 }

@@ -19,30 +19,23 @@ from vaecheck.ranges.activations import (
     ACTIVATION_ALIASES,
     Activation,
     Params,
-    _image_of_real_line,
     apply_activation,
+    image_of_real_line,
     named_activation,
     resolve_activation,
 )
-from vaecheck.ranges.layer_call import (
-    LayerCall,
-    Outputs,
-    Transfer,
-    _activate_input,
-    identity,
-    names,
-)
-from vaecheck.ranges.reshaping import _pads_with_zero
-from vaecheck.ranges.values import ConfigProblem, _is_int
-from vaecheck.ranges.weight_bounds import _weighted_sum
-from vaecheck.ranges.weights import KernelNotUsable, _float_kernel
+from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, activate_input, identity, names
+from vaecheck.ranges.reshaping import pads_with_zero
+from vaecheck.ranges.values import ConfigProblem, is_int
+from vaecheck.ranges.weight_bounds import weighted_sum
+from vaecheck.ranges.weights import KernelNotUsable, float_kernel
 
 
 def input_layer(call: LayerCall) -> Outputs:
     return call.inputs[0] if call.inputs else Codomain.real_line()
 
 
-def _with_activation(call: LayerCall) -> Outputs:
+def with_activation(call: LayerCall) -> Outputs:
     """Dense, convolutions, ...: the activation on the pre-activation. That is the real line,
     unless the saved kernel and bias bound it (a bounded input and weights to read)."""
     activation = resolve_activation(call.config.get("activation", "linear"), call.keras_major)
@@ -53,9 +46,9 @@ def _with_activation(call: LayerCall) -> Outputs:
     if (
         call.weights is not None
         and isinstance(activation, Activation)
-        and not _image_of_real_line(activation).is_bounded
+        and not image_of_real_line(activation).is_bounded
     ):
-        pre_activation = _weighted_sum(call)
+        pre_activation = weighted_sum(call)
     return apply_activation(call.label, activation, pre_activation, size)
 
 
@@ -65,11 +58,11 @@ def _units(call: LayerCall) -> int | None:
     if call.op == "EinsumDense":
         shape = config.get("output_shape")
         last = shape[-1] if isinstance(shape, list) and shape else shape
-        return last if _is_int(last) else None
+        return last if is_int(last) else None
     if config.get("data_format") == "channels_first":
         return None
     for key in ("units", "filters"):  # DepthwiseConv has neither: its channel count is not at hand
-        if _is_int(config.get(key)):
+        if is_int(config.get(key)):
             return config[key]
     return None
 
@@ -92,7 +85,7 @@ def _lambda(call: LayerCall) -> Outputs:
             params = Params(arguments)
             activation = named_activation(name, params, call.keras_major)
             if not params.unread():
-                return _activate_input(call, activation)
+                return activate_input(call, activation)
     return Codomain.unknown(call.label, "Lambda layer (its code is not read)")
 
 
@@ -104,7 +97,7 @@ def _embedding(call: LayerCall) -> Outputs:
         )
     try:
         (table,) = call.variables([("embeddings",)])
-        values = _float_kernel(table)
+        values = float_kernel(table)
     except (WeightsUnavailable, KernelNotUsable) as exc:
         return Codomain.unknown(call.label, f"Embedding: its vectors cannot be read ({exc})")
     if values.size == 0:
@@ -117,12 +110,12 @@ def _embedding(call: LayerCall) -> Outputs:
 TRANSFERS: dict[str, Transfer] = {
     "InputLayer": input_layer,
     "Identity": identity,
-    "Masking": _pads_with_zero("masked steps become 0"),
+    "Masking": pads_with_zero("masked steps become 0"),
     **dict.fromkeys(
         names("""
             Dense EinsumDense
             """),
-        _with_activation,
+        with_activation,
     ),
     # opaque by nature
     "Lambda": _lambda,

@@ -17,10 +17,9 @@ import numpy as np
 
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import INF, Interval
-from vaecheck.ranges.activations import _is_keras_module
+from vaecheck.ranges.activations import is_keras_module
 from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer
 from vaecheck.ranges.values import ConfigProblem
-
 
 MAX_WRAPPER_DEPTH = 16
 
@@ -76,7 +75,7 @@ def unsupported_reason(op: str, module: str | None) -> str:
         return f"the {op} layer is not supported by the range engine"
     if module is None:
         return f"custom layer {op} (module null)"
-    if _is_keras_module(module):
+    if is_keras_module(module):
         return f"{op} ({module}) is not supported by the range engine"
     return f"custom layer {op} (module {module})"
 

@@ -14,20 +14,20 @@ from typing import Any
 
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import INF, Interval, format_bound
-from vaecheck.ranges.activations import _layer_params, named_activation
+from vaecheck.ranges.activations import layer_params, named_activation
 from vaecheck.ranges.arithmetic import (
     DIVISION_NOTE,
-    _arithmetic,
-    _divide,
-    _reaches_zero,
+    arithmetic_transfer,
+    divide,
     operands,
+    reaches_zero,
     reciprocal,
 )
 from vaecheck.ranges.layer_call import (
     LayerCall,
     Outputs,
     Transfer,
-    _activate_input,
+    activate_input,
     combined,
     identity,
     names,
@@ -35,25 +35,25 @@ from vaecheck.ranges.layer_call import (
     values_subset,
     without_simplex,
 )
-from vaecheck.ranges.merging import _concatenate, _where, sum_of_unknown_count
+from vaecheck.ranges.merging import concatenate, sum_of_unknown_count, where_op
 from vaecheck.ranges.piecewise import (
     REAL_LINE,
     Piecewise,
-    _constant,
-    _exp,
-    _expm1,
-    _linear,
-    _power,
+    constant_formula,
+    exp_formula,
+    expm1_formula,
     intersect,
+    linear_formula,
     piecewise,
+    power_formula,
     smooth,
     union_hull,
     union_note,
 )
-from vaecheck.ranges.values import ConfigProblem, _hull_all, compact, constant_interval
+from vaecheck.ranges.values import ConfigProblem, compact, constant_interval, hull_all
 
 
-def _sum(call: LayerCall) -> Outputs:
+def sum_op(call: LayerCall) -> Outputs:
     base = call.first_input()
     if not base.known:
         return base
@@ -73,7 +73,7 @@ def _reduction(call: LayerCall) -> Outputs:
     return stepped(base, moved, f"{call.label}: with initial {compact(initial)}")
 
 
-def _clip(call: LayerCall) -> Outputs:
+def clip_op(call: LayerCall) -> Outputs:
     base = call.first_input()
     low = _argument(call, 1, ("x_min", "clip_value_min"))
     high = _argument(call, 2, ("x_max", "clip_value_max"))
@@ -83,7 +83,7 @@ def _clip(call: LayerCall) -> Outputs:
             return bound
     interval = base.interval if base.known else REAL_LINE
     # clip(x, l, h) is monotone in l and h: the corners of their ranges bound every case.
-    image = _hull_all(
+    image = hull_all(
         interval.clip(l, h)
         for l in (bounds[0].low, bounds[0].high)
         for h in (bounds[1].low, bounds[1].high)
@@ -149,20 +149,20 @@ def _elementwise_op(
     return elementwise_op
 
 
-def _negative(call: LayerCall) -> Outputs:
+def negative_op(call: LayerCall) -> Outputs:
     base = without_simplex(call.first_input())
     return base if not base.known else stepped(base, -base.interval, f"{call.label}: -x")
 
 
-def _reciprocal(call: LayerCall) -> Outputs:
+def reciprocal_op(call: LayerCall) -> Outputs:
     base = without_simplex(call.first_input())
     if not base.known:
         return base
-    note = DIVISION_NOTE if _reaches_zero(base.interval) else None
+    note = DIVISION_NOTE if reaches_zero(base.interval) else None
     return stepped(base, reciprocal(base.interval), f"{call.label}: 1/x", note)
 
 
-def _power_op(call: LayerCall) -> Outputs:
+def power_op(call: LayerCall) -> Outputs:
     values = operands(call)
     if len(values) != 2 or not isinstance(values[0], Codomain) or isinstance(values[1], Codomain):
         return Codomain.unknown(call.label, "a power with a tensor exponent")
@@ -177,9 +177,9 @@ def _power_op(call: LayerCall) -> Outputs:
     text = f"x**{format_bound(c)}"
     if float(c).is_integer():
         breakpoints = [0.0] if int(c) % 2 == 0 else []
-        return _elementwise_op(text, piecewise(breakpoints, lambda _x0: _power(c)))(call)
+        return _elementwise_op(text, piecewise(breakpoints, lambda _x0: power_formula(c)))(call)
     return _elementwise_op(
-        text, smooth(_power(c), 0.0, INF), Interval(0.0, INF, True, False), "below 0"
+        text, smooth(power_formula(c), 0.0, INF), Interval(0.0, INF, True, False), "below 0"
     )(call)
 
 
@@ -195,10 +195,10 @@ def _activation_op(name: str, *param_keys: str, **defaults: Any) -> Transfer:
     arguments from the op's configuration."""
 
     def activation_op(call: LayerCall) -> Outputs:
-        params = _layer_params(call.config, *param_keys)
+        params = layer_params(call.config, *param_keys)
         for key, value in defaults.items():
             params.values.setdefault(key, value)
-        return _activate_input(call, named_activation(name, params, call.keras_major))
+        return activate_input(call, named_activation(name, params, call.keras_major))
 
     return activation_op
 
@@ -217,15 +217,15 @@ TRANSFERS: dict[str, Transfer] = {
         values_subset,
     ),
     **dict.fromkeys(["Mean", "Max", "Min", "Amax", "Amin", "Median"], _reduction),
-    "Sum": _sum,
+    "Sum": sum_op,
     "Cast": _cast,
     # the ops of the merge layers' names (Add, Concatenate, ...) are in merging.py
-    "Divide": _arithmetic(_divide, " / ".join, arity=2, divides=True),
-    "TrueDivide": _arithmetic(_divide, " / ".join, arity=2, divides=True),
-    "Stack": _concatenate,
-    "Hstack": _concatenate,
-    "Vstack": _concatenate,
-    "Where": _where,
+    "Divide": arithmetic_transfer(divide, " / ".join, arity=2, divides=True),
+    "TrueDivide": arithmetic_transfer(divide, " / ".join, arity=2, divides=True),
+    "Stack": concatenate,
+    "Hstack": concatenate,
+    "Vstack": concatenate,
+    "Where": where_op,
     # Keras 3 activation ops (keras.src.ops.nn, keras.src.activations)
     "Relu": _activation_op("relu"),
     "Relu6": _activation_op("relu6"),
@@ -256,17 +256,19 @@ TRANSFERS: dict[str, Transfer] = {
     "Tanh": _activation_op("tanh"),
     "Exp": _activation_op("exponential"),
     # Keras 3 math ops
-    "Negative": _negative,
+    "Negative": negative_op,
     **dict.fromkeys(
         ["Absolute", "Abs", "Fabs"],
-        _elementwise_op("abs", piecewise([0.0], lambda x0: _linear(1.0 if x0 > 0 else -1.0))),
+        _elementwise_op(
+            "abs", piecewise([0.0], lambda x0: linear_formula(1.0 if x0 > 0 else -1.0))
+        ),
     ),
     "Square": _elementwise_op("square", piecewise([0.0], lambda _x0: lambda x: x * x)),
     "Sqrt": _elementwise_op(
         "sqrt", smooth(math.sqrt, 0.0, INF), Interval(0.0, INF, True, False), "below 0"
     ),
-    "Exp2": _elementwise_op("exp2", smooth(lambda x: _exp(x * math.log(2.0)), 0.0, INF)),
-    "Expm1": _elementwise_op("expm1", smooth(_expm1, -1.0, INF)),
+    "Exp2": _elementwise_op("exp2", smooth(lambda x: exp_formula(x * math.log(2.0)), 0.0, INF)),
+    "Expm1": _elementwise_op("expm1", smooth(expm1_formula, -1.0, INF)),
     "Log": _elementwise_op(
         "log",
         smooth(lambda x: math.log(x) if x > 0 else -INF, -INF, INF),
@@ -280,11 +282,12 @@ TRANSFERS: dict[str, Transfer] = {
         "below -1",
     ),
     "Sign": _elementwise_op(
-        "sign", piecewise([0.0], lambda x0: _constant(1.0 if x0 > 0 else -1.0 if x0 < 0 else 0.0))
+        "sign",
+        piecewise([0.0], lambda x0: constant_formula(1.0 if x0 > 0 else -1.0 if x0 < 0 else 0.0)),
     ),
     "Erf": _elementwise_op("erf", smooth(math.erf, -1.0, 1.0)),
     "Arctan": _elementwise_op("arctan", smooth(math.atan, -math.pi / 2, math.pi / 2)),
-    "Reciprocal": _reciprocal,
-    "Power": _power_op,
-    "Clip": _clip,
+    "Reciprocal": reciprocal_op,
+    "Power": power_op,
+    "Clip": clip_op,
 }

@@ -116,11 +116,11 @@ def combined(
     return Codomain(interval=interval, bounded_by=tuple(steps), notes=tuple(kept_notes))
 
 
-def _first_unknown(codomains: Iterable[Codomain]) -> Codomain | None:
+def first_unknown(codomains: Iterable[Codomain]) -> Codomain | None:
     return next((c for c in codomains if not c.known), None)
 
 
-def _codomains_in(structure: Any) -> list[Codomain]:
+def codomains_in(structure: Any) -> list[Codomain]:
     found: list[Codomain] = []
     stack = [structure]
     while stack:
@@ -159,7 +159,7 @@ def axis_size(call: LayerCall, axis: int | tuple[int, ...] | None) -> int | None
     return size
 
 
-def _activate_input(call: LayerCall, activation: ResolvedActivation) -> Codomain:
+def activate_input(call: LayerCall, activation: ResolvedActivation) -> Codomain:
     base = call.inputs[0] if call.inputs else Codomain.real_line()
     size = axis_size(call, activation.axis) if isinstance(activation, Activation) else None
     return apply_activation(call.label, activation, base, size)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import INF, Interval
-from vaecheck.ranges.arithmetic import _arithmetic, _fold, operands
+from vaecheck.ranges.arithmetic import arithmetic_transfer, fold_with, operands
 from vaecheck.ranges.layer_call import (
     LayerCall,
     Outputs,
     Transfer,
-    _first_unknown,
     combined,
+    first_unknown,
     values_subset,
     without_simplex,
 )
@@ -35,22 +35,22 @@ def _average(call: LayerCall) -> Outputs:
     return values_subset(call)
 
 
-_mean_of_inputs = _arithmetic(
-    lambda intervals: _fold(Interval.__add__)(intervals).scale(1.0 / len(intervals)),
+_mean_of_inputs = arithmetic_transfer(
+    lambda intervals: fold_with(Interval.__add__)(intervals).scale(1.0 / len(intervals)),
     lambda names: f"mean({', '.join(names)})",
 )
 
 
-def _where(call: LayerCall) -> Outputs:
+def where_op(call: LayerCall) -> Outputs:
     """where(condition, x1, x2): each value comes from x1 or x2."""
-    return _concatenate(call, skip=1)
+    return concatenate(call, skip=1)
 
 
-def _concatenate(call: LayerCall, skip: int = 0) -> Outputs:
+def concatenate(call: LayerCall, skip: int = 0) -> Outputs:
     """Concatenate, Stack: every value comes from one of the inputs."""
     values = operands(call, skip=skip)
     tensors = [v for v in values if isinstance(v, Codomain)]
-    unknown = _first_unknown(tensors)
+    unknown = first_unknown(tensors)
     if unknown is not None:
         return unknown
     intervals = [v.interval if isinstance(v, Codomain) else v for v in values]
@@ -69,7 +69,7 @@ def _dot(call: LayerCall) -> Outputs:
     if len(values) != 2:
         raise ConfigProblem(f"{len(values)} operands")
     tensors = [v for v in values if isinstance(v, Codomain)]
-    unknown = _first_unknown(tensors)
+    unknown = first_unknown(tensors)
     if unknown is not None:
         return unknown
     if call.config.get("normalize"):
@@ -89,12 +89,16 @@ def sum_of_unknown_count(interval: Interval) -> Interval:
 
 TRANSFERS: dict[str, Transfer] = {
     # merges; the Keras 3 ops of the same names take the same path (constants inline)
-    "Add": _arithmetic(_fold(Interval.__add__), " + ".join),
-    "Subtract": _arithmetic(_fold(Interval.__sub__), " - ".join, arity=2),
-    "Multiply": _arithmetic(_fold(Interval.__mul__), "*".join),
-    "Maximum": _arithmetic(_fold(Interval.maximum), lambda names: f"max({', '.join(names)})"),
-    "Minimum": _arithmetic(_fold(Interval.minimum), lambda names: f"min({', '.join(names)})"),
+    "Add": arithmetic_transfer(fold_with(Interval.__add__), " + ".join),
+    "Subtract": arithmetic_transfer(fold_with(Interval.__sub__), " - ".join, arity=2),
+    "Multiply": arithmetic_transfer(fold_with(Interval.__mul__), "*".join),
+    "Maximum": arithmetic_transfer(
+        fold_with(Interval.maximum), lambda names: f"max({', '.join(names)})"
+    ),
+    "Minimum": arithmetic_transfer(
+        fold_with(Interval.minimum), lambda names: f"min({', '.join(names)})"
+    ),
     "Average": _average,
-    "Concatenate": _concatenate,
+    "Concatenate": concatenate,
     "Dot": _dot,
 }

@@ -23,9 +23,9 @@ from vaecheck.ranges.layer_call import (
     without_simplex,
 )
 from vaecheck.ranges.piecewise import REAL_LINE, ZERO
-from vaecheck.ranges.values import ConfigProblem, _hull_all, number
+from vaecheck.ranges.values import ConfigProblem, hull_all, number
 from vaecheck.ranges.weight_bounds import UNIT_ROUNDOFF_FLOAT32
-from vaecheck.ranges.weights import KernelNotUsable, _float_kernel
+from vaecheck.ranges.weights import KernelNotUsable, float_kernel
 
 
 def _batch_normalization(call: LayerCall) -> Outputs:
@@ -46,7 +46,7 @@ def _batch_normalization(call: LayerCall) -> Outputs:
     if config.get("renorm"):
         expected += [("moving_stddev",), ("renorm_mean",), ("renorm_stddev",)]
     try:
-        saved = [_float_kernel(a) for a in call.variables(expected)]
+        saved = [float_kernel(a) for a in call.variables(expected)]
     except (WeightsUnavailable, KernelNotUsable) as exc:
         return Codomain.unknown(
             call.label, f"BatchNormalization: its statistics cannot be read ({exc})"
@@ -73,7 +73,7 @@ def _batch_normalization(call: LayerCall) -> Outputs:
         # Keras computes x * inverse + (beta - mean * inverse) in float32: allow its rounding.
         size = abs(s) * _magnitude(interval) + abs(o) + abs(m * s)
         images.append(_widened(interval.affine(s, o), 4 * UNIT_ROUNDOFF_FLOAT32 * size))
-    return stepped(base, _hull_all(images), f"{call.label}: batch normalization (saved statistics)")
+    return stepped(base, hull_all(images), f"{call.label}: batch normalization (saved statistics)")
 
 
 def _magnitude(interval: Interval) -> float:
@@ -100,7 +100,7 @@ def _unit_normalization(call: LayerCall) -> Outputs:
         parts.append(Interval(0.0, 1.0, False, True))
     if interval.contains(0.0) or not parts:
         parts.append(ZERO)
-    image = _hull_all(parts)
+    image = hull_all(parts)
     return stepped(base if base.known else Codomain.real_line(), image, f"{call.label}: unit norm")
 
 

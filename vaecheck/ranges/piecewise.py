@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from vaecheck.intervals import INF, Interval, format_bound
 from vaecheck.ranges.values import ConfigProblem
 
-
 REAL_LINE = Interval.real_line()
 ZERO = Interval.point(0.0)
 UNIT = Interval.closed(0.0, 1.0)
@@ -50,7 +49,7 @@ class Piecewise:
         reachable = interval.closure()
         for point, value in zip(self.breakpoints, self.values):
             if reachable.contains(point):
-                parts.append(_point(value))
+                parts.append(point_interval(value))
         return parts
 
 
@@ -69,14 +68,14 @@ def piecewise(
 
 def smooth(formula: Formula, at_minus_inf: float, at_plus_inf: float) -> Piecewise:
     """A monotone function on the whole real line, with its limits at the infinities."""
-    limited = _with_limits(formula, at_minus_inf, at_plus_inf)
+    limited = with_limits(formula, at_minus_inf, at_plus_inf)
     return Piecewise((), (limited,), ())
 
 
 def dip(formula: Formula, minimiser: float, minimum: float, at_plus_inf: float) -> Piecewise:
     """A function falling from 0 (at -inf) to `minimum` at `minimiser`, then rising."""
     # Float rounding near the minimiser must not dip below the true minimum and open a gap.
-    limited = _with_limits(lambda x: max(formula(x), minimum), 0.0, at_plus_inf)
+    limited = with_limits(lambda x: max(formula(x), minimum), 0.0, at_plus_inf)
     return Piecewise((minimiser,), (limited, limited), (minimum,))
 
 
@@ -141,13 +140,13 @@ def _monotone_image(formula: Formula, segment: Interval) -> Interval:
     if math.isnan(at_low) or math.isnan(at_high):
         raise ConfigProblem("a function gave nan on its own domain")
     if at_low == at_high:  # a flat piece, or a thin image that float rounding collapsed
-        return _point(at_low)
+        return point_interval(at_low)
     if at_low < at_high:
         return Interval(at_low, at_high, segment.low_closed, segment.high_closed)
     return Interval(at_high, at_low, segment.high_closed, segment.low_closed)
 
 
-def _point(value: float) -> Interval:
+def point_interval(value: float) -> Interval:
     # A value that overflowed float64 is huge but finite: keep the largest float, open above.
     if value == INF:
         return Interval(sys.float_info.max, INF, True, False)
@@ -156,14 +155,14 @@ def _point(value: float) -> Interval:
     return Interval.point(value)
 
 
-def _interval(low: float, high: float, low_closed: bool, high_closed: bool) -> Interval:
+def interval_between(low: float, high: float, low_closed: bool, high_closed: bool) -> Interval:
     """An interval from float arithmetic; rounding can collapse a thin one to a point."""
     if low >= high:
-        return _point(low if low == high else (low + high) / 2)
+        return point_interval(low if low == high else (low + high) / 2)
     return Interval(low, high, low_closed, high_closed)
 
 
-def _with_limits(formula: Formula, at_minus_inf: float, at_plus_inf: float) -> Formula:
+def with_limits(formula: Formula, at_minus_inf: float, at_plus_inf: float) -> Formula:
     def limited(x: float) -> float:
         if x == -INF:
             return at_minus_inf
@@ -174,50 +173,50 @@ def _with_limits(formula: Formula, at_minus_inf: float, at_plus_inf: float) -> F
     return limited
 
 
-def _linear(slope: float, offset: float = 0.0) -> Formula:
+def linear_formula(slope: float, offset: float = 0.0) -> Formula:
     # 0 * inf is nan in floats, but a zero slope is a constant whatever x is.
     return lambda x: (0.0 if slope == 0 else slope * x) + offset
 
 
-def _constant(value: float) -> Formula:
+def constant_formula(value: float) -> Formula:
     return lambda _x: value
 
 
-def _exp(x: float) -> float:
+def exp_formula(x: float) -> float:
     try:
         return math.exp(x)
     except OverflowError:
         return INF
 
 
-def _expm1(x: float) -> float:
+def expm1_formula(x: float) -> float:
     try:
         return math.expm1(x)
     except OverflowError:
         return INF
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid_formula(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     z = math.exp(x)
     return z / (1.0 + z)
 
 
-def _softplus(x: float) -> float:
+def softplus_formula(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-def _gelu(x: float) -> float:
+def gelu_formula(x: float) -> float:
     return 0.5 * x * math.erfc(-x / math.sqrt(2.0))
 
 
-def _gelu_tanh(x: float) -> float:
+def gelu_tanh_formula(x: float) -> float:
     inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)
     return 0.5 * x * (1.0 + math.tanh(inner))
 
 
-def _squareplus(b: float) -> Formula:
+def squareplus_formula(b: float) -> Formula:
     def formula(x: float) -> float:
         root = math.sqrt(x * x + b)
         # For x < 0 the sum cancels; its conjugate form keeps the digits.
@@ -226,7 +225,7 @@ def _squareplus(b: float) -> Formula:
     return formula
 
 
-def _power(exponent: float) -> Formula:
+def power_formula(exponent: float) -> Formula:
     def formula(x: float) -> float:
         try:
             return math.pow(x, exponent)
@@ -242,9 +241,9 @@ def clamped(low_x: float, high_x: float, formula: Formula, low: float, high: flo
 
     def branch(x0: float) -> Formula:
         if x0 <= low_x:
-            return _constant(low)
+            return constant_formula(low)
         if x0 >= high_x:
-            return _constant(high)
+            return constant_formula(high)
         return formula
 
     return piecewise([low_x, high_x], branch)

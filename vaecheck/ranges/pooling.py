@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from vaecheck.ranges.layer_call import Transfer, names, values_subset
 
-
 TRANSFERS: dict[str, Transfer] = {
     # value subsets (§5.3) and convex combinations (§5.4)
     **dict.fromkeys(

@@ -13,8 +13,8 @@ import numpy as np
 from vaecheck.codomain import Codomain
 from vaecheck.graph import WeightsUnavailable
 from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, stepped
-from vaecheck.ranges.values import ConfigProblem, _hull_all, _is_zero, array, channel_pairs, compact
-from vaecheck.ranges.weights import _float_kernel
+from vaecheck.ranges.values import ConfigProblem, array, channel_pairs, compact, hull_all, is_zero
+from vaecheck.ranges.weights import float_kernel
 
 
 def _rescaling(call: LayerCall) -> Outputs:
@@ -23,8 +23,8 @@ def _rescaling(call: LayerCall) -> Outputs:
     base = call.first_input()
     if not base.known:
         return base
-    image = _hull_all(base.interval.affine(s, o) for s, o in pairs)
-    expression = f"x*{compact(scale)}" + ("" if _is_zero(offset) else f" + {compact(offset)}")
+    image = hull_all(base.interval.affine(s, o) for s, o in pairs)
+    expression = f"x*{compact(scale)}" + ("" if is_zero(offset) else f" + {compact(offset)}")
     return stepped(base, image, f"{call.label}: {expression}")
 
 
@@ -48,7 +48,7 @@ def _normalization(call: LayerCall) -> Outputs:
                 call.label,
                 f"Normalization adapted to data: its mean and variance cannot be read ({exc})",
             )
-        mean, variance = _float_kernel(saved[0]).tolist(), _float_kernel(saved[1]).tolist()
+        mean, variance = float_kernel(saved[0]).tolist(), float_kernel(saved[1]).tolist()
         source = " (saved weights)"
     invert = call.config.get("invert", False)
     base = call.first_input()
@@ -62,7 +62,7 @@ def _normalization(call: LayerCall) -> Outputs:
         images.append(
             base.interval.affine(std, m) if invert else base.interval.shift(-m).scale(1.0 / std)
         )
-    image = _hull_all(images)
+    image = hull_all(images)
     std_text = compact(np.maximum(np.sqrt(array(variance, "variance")), 1e-7).tolist())
     expression = (
         f"x*{std_text} + {compact(mean)}" if invert else f"(x - {compact(mean)}) / {std_text}"

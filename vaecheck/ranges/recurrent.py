@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from vaecheck.codomain import Codomain
-from vaecheck.ranges.activations import UnknownActivation, _image_of_real_line, resolve_activation
-from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, _codomains_in, _first_unknown
+from vaecheck.ranges.activations import UnknownActivation, image_of_real_line, resolve_activation
+from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, codomains_in, first_unknown
 from vaecheck.ranges.piecewise import REAL_LINE, UNIT, ZERO
-
 
 RECURRENT_KINDS = {
     "SimpleRNN": "SimpleRNN",
@@ -69,7 +68,7 @@ def _recurrent_cell(
     activation = resolve_activation(cell_config.get("activation", "tanh"), call.keras_major)
     if isinstance(activation, UnknownActivation):
         return Codomain.unknown(call.label, activation.reason)
-    values = _image_of_real_line(activation)
+    values = image_of_real_line(activation)
     notes: list[str] = []
     if kind == "SimpleRNN":
         output = values
@@ -81,12 +80,12 @@ def _recurrent_cell(
         )
         if isinstance(gate_activation, UnknownActivation):
             return Codomain.unknown(call.label, gate_activation.reason)
-        gate = _image_of_real_line(gate_activation)
+        gate = image_of_real_line(gate_activation)
         if kind == "GRU":
             # h = z * h_prev + (1 - z) * act(...) from h_0 = 0 (or the given initial state).
             output = values.hull(ZERO)
-            initial = _codomains_in(call.args)[1:] + _codomains_in(call.kwargs.get("initial_state"))
-            unknown = _first_unknown(initial)
+            initial = codomains_in(call.args)[1:] + codomains_in(call.kwargs.get("initial_state"))
+            unknown = first_unknown(initial)
             if unknown is not None:
                 return unknown
             for state in initial:

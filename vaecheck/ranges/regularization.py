@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from vaecheck.ranges.layer_call import Transfer, identity, names
 
-
 TRANSFERS: dict[str, Transfer] = {
     # identity at inference (§5.2)
     **dict.fromkeys(

@@ -24,7 +24,7 @@ from vaecheck.ranges.layer_call import (
     without_simplex,
 )
 from vaecheck.ranges.piecewise import REAL_LINE, ZERO
-from vaecheck.ranges.values import ConfigProblem, _is_int
+from vaecheck.ranges.values import ConfigProblem, is_int
 
 
 def _up_sampling_2d(call: LayerCall) -> Outputs:
@@ -37,8 +37,8 @@ def _up_sampling_2d(call: LayerCall) -> Outputs:
             f"UpSampling2D with {interpolation} interpolation, which vaecheck does not know",
         )
     size = call.config.get("size", (2, 2))
-    factors = (size, size) if _is_int(size) else tuple(size) if isinstance(size, list) else ()
-    if len(factors) != 2 or not all(_is_int(f) and f >= 1 for f in factors):
+    factors = (size, size) if is_int(size) else tuple(size) if isinstance(size, list) else ()
+    if len(factors) != 2 or not all(is_int(f) and f >= 1 for f in factors):
         raise ConfigProblem("its size is not two positive integers")
     base = without_simplex(call.first_input())
     if not base.known:
@@ -121,7 +121,7 @@ def resampling_overshoot(interpolation: str, factor: int) -> float:
     return worst if worst > 1e-12 else 0.0  # sinc at whole numbers is 0 up to rounding
 
 
-def _pads_with_zero(what: str) -> Transfer:
+def pads_with_zero(what: str) -> Transfer:
     def zero_padding(call: LayerCall) -> Outputs:
         base = without_simplex(call.first_input())
         if not base.known:
@@ -141,7 +141,7 @@ TRANSFERS: dict[str, Transfer] = {
         values_subset,
     ),
     "UpSampling2D": _up_sampling_2d,
-    "ZeroPadding1D": _pads_with_zero("pads with 0"),
-    "ZeroPadding2D": _pads_with_zero("pads with 0"),
-    "ZeroPadding3D": _pads_with_zero("pads with 0"),
+    "ZeroPadding1D": pads_with_zero("pads with 0"),
+    "ZeroPadding2D": pads_with_zero("pads with 0"),
+    "ZeroPadding3D": pads_with_zero("pads with 0"),
 }

@@ -11,21 +11,21 @@ from vaecheck.codomain import Codomain
 from vaecheck.ranges.activations import Params, named_activation
 from vaecheck.ranges.keras_ops import (
     TRANSFERS as KERAS_OPS,
-    _clip,
-    _negative,
-    _power_op,
-    _reciprocal,
-    _sum,
+    clip_op,
+    negative_op,
+    power_op,
+    reciprocal_op,
+    sum_op,
 )
 from vaecheck.ranges.layer_call import (
     LayerCall,
     Outputs,
     Transfer,
-    _activate_input,
+    activate_input,
     names,
     values_subset,
 )
-from vaecheck.ranges.merging import TRANSFERS as MERGES, _concatenate, _where
+from vaecheck.ranges.merging import TRANSFERS as MERGES, concatenate, where_op
 
 
 def _tf_activation(name: str, **renamed: str) -> Transfer:
@@ -34,7 +34,7 @@ def _tf_activation(name: str, **renamed: str) -> Transfer:
             renamed.get(k, k): v for k, v in call.kwargs.items() if k in renamed or k == "axis"
         }
         activation = named_activation(name, Params(values), call.keras_major)
-        return _activate_input(call, activation)
+        return activate_input(call, activation)
 
     return tf_activation
 
@@ -78,7 +78,7 @@ TF_FUNCTIONS: dict[str, Transfer] = {
     },
     "math.maximum": MERGES["Maximum"],
     "math.minimum": MERGES["Minimum"],
-    "math.negative": _negative,
+    "math.negative": negative_op,
     "math.abs": KERAS_OPS["Abs"],
     "math.square": KERAS_OPS["Square"],
     "math.sqrt": KERAS_OPS["Sqrt"],
@@ -88,11 +88,11 @@ TF_FUNCTIONS: dict[str, Transfer] = {
     "math.sign": KERAS_OPS["Sign"],
     "math.erf": KERAS_OPS["Erf"],
     "math.atan": KERAS_OPS["Arctan"],
-    "math.reciprocal": _reciprocal,
-    "math.pow": _power_op,
-    "clip_by_value": _clip,
+    "math.reciprocal": reciprocal_op,
+    "math.pow": power_op,
+    "clip_by_value": clip_op,
     **dict.fromkeys(["math.reduce_mean", "math.reduce_max", "math.reduce_min"], values_subset),
-    "math.reduce_sum": _sum,
+    "math.reduce_sum": sum_op,
     **dict.fromkeys(
         names("""
             reshape transpose expand_dims squeeze identity __operators__.getitem
@@ -100,6 +100,6 @@ TF_FUNCTIONS: dict[str, Transfer] = {
             """),
         values_subset,
     ),
-    **dict.fromkeys(["concat", "stack"], _concatenate),
-    **dict.fromkeys(["where", "where_v2"], _where),
+    **dict.fromkeys(["concat", "stack"], concatenate),
+    **dict.fromkeys(["where", "where_v2"], where_op),
 }

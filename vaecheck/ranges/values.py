@@ -29,7 +29,7 @@ def number(value: Any, what: str = "value") -> float:
     return result
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -95,7 +95,7 @@ def compact(value: Any) -> str:
     return f"[{len(values)} values in {Interval.closed(min(values), max(values))}]"
 
 
-def _hull_all(intervals: Iterable[Interval]) -> Interval:
+def hull_all(intervals: Iterable[Interval]) -> Interval:
     result: Interval | None = None
     for interval in intervals:
         result = interval if result is None else result.hull(interval)
@@ -104,7 +104,7 @@ def _hull_all(intervals: Iterable[Interval]) -> Interval:
     return result
 
 
-def _is_zero(value: Any) -> bool:
+def is_zero(value: Any) -> bool:
     try:
         return all(v == 0 for v in numbers(value))
     except ConfigProblem:

@@ -20,9 +20,8 @@ from vaecheck.codomain import Codomain
 from vaecheck.graph import WeightsUnavailable
 from vaecheck.intervals import Interval
 from vaecheck.ranges.layer_call import LayerCall
-from vaecheck.ranges.piecewise import _point
-from vaecheck.ranges.weights import KernelNotUsable, _float_kernel
-
+from vaecheck.ranges.piecewise import point_interval
+from vaecheck.ranges.weights import KernelNotUsable, float_kernel
 
 UNIT_ROUNDOFF_FLOAT32 = 2.0**-24
 MAX_BLOCK_ENTRIES = 1 << 22  # kernel entries handled at once, to keep the temporaries small
@@ -31,7 +30,7 @@ KERNEL_LAYERS_WITH_ZERO_INPUTS = frozenset(
 )
 
 
-def _weighted_sum(call: LayerCall) -> Codomain:
+def weighted_sum(call: LayerCall) -> Codomain:
     """x·W + b over the input's range, with the saved kernel and bias: each output unit is a
     sum over its kernel taps (for a convolution, kernel positions times input channels)."""
     base = call.inputs[0] if call.inputs else None
@@ -49,7 +48,7 @@ def _weighted_sum(call: LayerCall) -> Codomain:
         assert call.weights is not None
         call.weights.failed.setdefault(call.node.id, (call.label, str(exc)))
         return Codomain.real_line()
-    bounded = Interval(low, high, True, True) if low < high else _point(low)
+    bounded = Interval(low, high, True, True) if low < high else point_interval(low)
     return base.with_step(bounded, f"{call.label}: x·W + b (saved weights)")
 
 
@@ -71,22 +70,22 @@ def _kernel_bounds(call: LayerCall, interval: Interval) -> tuple[float, float]:
     if op in ("SeparableConv1D", "SeparableConv2D"):
         expected = [("depthwise_kernel",), ("pointwise_kernel",)]
         arrays = call.variables(expected + ([("bias",)] if use_bias else []))
-        depthwise, pointwise = _float_kernel(arrays[0]), _float_kernel(arrays[1])
+        depthwise, pointwise = float_kernel(arrays[0]), float_kernel(arrays[1])
         if depthwise.ndim < 3 or pointwise.ndim < 3:
             raise KernelNotUsable("its kernels do not have the shape of a separable convolution")
         # Depthwise: one channel per (input channel, multiplier); then a Dense on those.
         lows, highs = _input_bounds(interval, depthwise.shape[0:-2], zero_inputs)
         depthwise_columns = depthwise.reshape(-1, math.prod(depthwise.shape[-2:]))
         mid_low, mid_high = linear_bounds(depthwise_columns, None, lows, highs)
-        bias = _float_kernel(arrays[2]) if use_bias else None
+        bias = float_kernel(arrays[2]) if use_bias else None
         pointwise_columns = pointwise.reshape(-1, pointwise.shape[-1])
         low, high = linear_bounds(pointwise_columns, bias, mid_low, mid_high)
         return float(low.min()), float(high.max())
     names = ("kernel", "depthwise_kernel") if op.startswith("DepthwiseConv") else ("kernel",)
     expected = [names] + ([("bias",)] if use_bias else [])
     arrays = call.variables(expected)
-    kernel = _float_kernel(arrays[0])
-    bias = _float_kernel(arrays[1]) if use_bias else None
+    kernel = float_kernel(arrays[0])
+    bias = float_kernel(arrays[1]) if use_bias else None
     if op == "Dense":
         if kernel.ndim != 2:
             raise KernelNotUsable("its kernel is not a matrix")
@@ -182,7 +181,7 @@ def _einsum_bounds(call: LayerCall, interval: Interval) -> tuple[float, float]:
     bias_axes = call.config.get("bias_axes")
     expected = [("kernel",)] + ([("bias",)] if bias_axes else [])
     arrays = call.variables(expected)
-    kernel = _float_kernel(arrays[0])
+    kernel = float_kernel(arrays[0])
     if kernel.ndim != len(kernel_axes):
         raise KernelNotUsable("its kernel does not match its equation")
     order = [kernel_axes.index(a) for a in summed + kept]
@@ -190,7 +189,7 @@ def _einsum_bounds(call: LayerCall, interval: Interval) -> tuple[float, float]:
         math.prod(kernel.shape[kernel_axes.index(a)] for a in summed),
         math.prod(kernel.shape[kernel_axes.index(a)] for a in kept),
     )
-    bias = _float_kernel(arrays[1]) if bias_axes else None
+    bias = float_kernel(arrays[1]) if bias_axes else None
     per_column = bias is not None and bias_axes == "".join(kept) and bias.size == columns.shape[1]
     lows, highs = _input_bounds(interval, (columns.shape[0],), False)
     low, high = linear_bounds(columns, bias.ravel() if per_column else None, lows, highs)

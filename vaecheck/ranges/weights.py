@@ -23,9 +23,7 @@ class WeightLedger:
     used: dict[str, str] = field(default_factory=dict)  # node id -> label
     failed: dict[str, tuple[str, str]] = field(default_factory=dict)  # node id -> label, why
 
-    def variables(
-        self, node: Node, expected: Sequence[tuple[str, ...]]
-    ) -> list[np.ndarray]:
+    def variables(self, node: Node, expected: Sequence[tuple[str, ...]]) -> list[np.ndarray]:
         """The variables of `node`'s layer in `expected` order, each named by its aliases
         (`("kernel", "depthwise_kernel")`); raises WeightsUnavailable."""
         try:
@@ -66,7 +64,7 @@ class KernelNotUsable(Exception):
     """A kernel the interval arithmetic does not cover; the range stays the real line."""
 
 
-def _float_kernel(array: np.ndarray) -> np.ndarray:
+def float_kernel(array: np.ndarray) -> np.ndarray:
     if array.dtype.kind != "f":
         raise KernelNotUsable(f"its kernel holds {array.dtype} values, not floats")
     result = np.asarray(array, dtype=np.float64)

@@ -11,7 +11,7 @@ from typing import Any
 
 from vaecheck.codomain import Codomain
 from vaecheck.ranges.dispatch import transfer
-from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, _first_unknown, combined
+from vaecheck.ranges.layer_call import LayerCall, Outputs, Transfer, combined, first_unknown
 
 
 def _wrapper(call: LayerCall) -> Outputs:
@@ -42,7 +42,7 @@ def _split(outputs: Outputs) -> tuple[Codomain, tuple[Codomain, ...]]:
 
 
 def _merge_directions(label: str, mode: Any, forward: Codomain, backward: Codomain) -> Codomain:
-    unknown = _first_unknown((forward, backward))
+    unknown = first_unknown((forward, backward))
     if unknown is not None:
         return unknown
     a, b = forward.interval, backward.interval
