@@ -16,14 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from vaecheck.errors import VaecheckError
-from vaecheck.readers.data import (
-    DATA_SUFFIXES,
-    DataSource,
-    Index,
-    _Body,
-    _format_shape,
-    open_file,
-)
+from vaecheck.readers.data import DATA_SUFFIXES, open_file
+from vaecheck.readers.source import DataSource, Index, _Body, _format_shape
 
 MAX_NAMED = 3
 
