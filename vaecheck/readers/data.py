@@ -7,6 +7,10 @@ content first and by suffix second; directories and globs of shards of any of th
 here with `ast.literal_eval` and its body read with plain reads at computed offsets: no
 `np.load`, no memory map, no pickle. Every problem with a file is a VaecheckError naming it.
 
+`open_file` is where a format is recognised and its reader called: a new format is a reader
+module (importing what readers share from readers/source, never this module) and a branch
+there. `open_data` adds standard input and shards on top.
+
 A source can be narrowed to some of its rows (`take_rows`, `sample`): formats that allow it
 (`.npy` in C order, HDF5, arrays in memory) then read only those rows; the others stream
 through the file once and keep the chosen rows.
@@ -123,7 +127,10 @@ def open_data(
     if os.path.isdir(source) or (not os.path.lexists(source) and _is_glob(source)):
         from vaecheck.readers.shards import open_shards
 
-        return open_shards(source, key=key, columns=columns, follow_links=follow_links)
+        def open_shard(shard: str) -> DataSource:
+            return open_file(shard, key=key, columns=columns, follow_links=follow_links)
+
+        return open_shards(source, open_shard, DATA_SUFFIXES)
     if not os.path.lexists(source):
         split = _split_dataset_path(source)
         if split is not None:

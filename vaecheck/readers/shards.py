@@ -10,34 +10,30 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from vaecheck.errors import VaecheckError
-from vaecheck.readers.data import DATA_SUFFIXES, open_file
 from vaecheck.readers.source import DataSource, Index, _Body, _format_shape
 
 MAX_NAMED = 3
 
 
 def open_shards(
-    location: str,
-    key: str | None = None,
-    columns: str | Sequence[str | int] | None = None,
-    *,
-    follow_links: bool = False,
+    location: str, open_shard: Callable[[str], DataSource], suffixes: Sequence[str]
 ) -> DataSource:
     """Open every data file in a directory (not recursing), or every file a glob matches.
 
-    A shard that is a symbolic link is refused unless `follow_links`, like a file named alone.
+    `open_shard` opens one file (the format dispatch, with the caller's `--key`, `--columns`
+    and link policy); in a directory, the files taken are those ending in one of `suffixes`.
     """
     if os.path.isdir(location):
-        files = _directory_files(location)
+        files = _directory_files(location, suffixes)
         if not files:
             raise VaecheckError(
-                f"the directory holds no data files ({', '.join(DATA_SUFFIXES)})", location
+                f"the directory holds no data files ({', '.join(suffixes)})", location
             )
         description = os.path.basename(os.path.normpath(location)) + os.sep
     else:
@@ -48,9 +44,7 @@ def open_shards(
         if not files:
             raise VaecheckError("no data file matches this pattern", location)
         description = location
-    shards = tuple(
-        open_file(path, key=key, columns=columns, follow_links=follow_links) for path in files
-    )
+    shards = tuple(open_shard(path) for path in files)
     _check_alike(shards, location)
     offsets = []
     rows = 0
@@ -68,11 +62,11 @@ def open_shards(
     )
 
 
-def _directory_files(directory: str) -> list[str]:
+def _directory_files(directory: str, suffixes: Sequence[str]) -> list[str]:
     names = [
         name
         for name in os.listdir(directory)
-        if not name.startswith(".") and os.path.splitext(name)[1].lower() in DATA_SUFFIXES
+        if not name.startswith(".") and os.path.splitext(name)[1].lower() in suffixes
     ]
     paths = [os.path.join(directory, name) for name in sorted(names, key=_natural)]
     return [path for path in paths if os.path.isfile(path)]
