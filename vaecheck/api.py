@@ -28,7 +28,7 @@ from vaecheck.report import (
     Severity,
 )
 from vaecheck.shapes import Shape, output_shape
-from vaecheck.stats import DataStats, measure_source, recognize, worst_features
+from vaecheck.stats import SAMPLE_SIZE, DataStats, measure_source, recognize, worst_features
 
 if TYPE_CHECKING:
     from vaecheck.probe import ObservedOutput, ProbeOptions, ProbeResult
@@ -59,6 +59,7 @@ def check(
     seed: int | None = None,
     per_feature: bool | None = None,
     follow_links: bool = False,
+    histogram: bool = True,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
@@ -75,7 +76,9 @@ def check(
     latent draws), and each output's observed range is set beside its codomain; a SavedModel
     directory without Keras metadata can only be checked so. `probe=True` probes with the
     defaults (safe mode on). A symbolic link, as `model`, as `data` or among shards, is
-    refused unless `follow_links`. Raises VaecheckError for input that cannot be used.
+    refused unless `follow_links`. `histogram` False keeps no sample of the values for the
+    text report's histogram (`DataStats.sample` is empty), which the other formats never draw.
+    Raises VaecheckError for input that cannot be used.
     """
     try:
         enabled = enabled_codes(select, ignore)
@@ -130,6 +133,7 @@ def check(
         seed=seed,
         row_axes=needed.row_axes,
         value_counts=needed.value_counts,
+        sample_size=SAMPLE_SIZE if histogram else 0,
     )
     kind = recognize(stats)
 

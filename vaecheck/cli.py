@@ -278,6 +278,9 @@ def check_command(
         "seed": seed,
         "per_feature": True if per_feature else None,
         "follow_links": follow_links,
+        # Only the text report draws the data's histogram; the others need no sample of values.
+        "histogram": OutputFormat(output_format or config.output_format or "text").resolve()
+        is OutputFormat.TEXT,
     }
 
     enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))
