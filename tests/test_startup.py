@@ -64,6 +64,16 @@ def test_the_text_report_draws_its_histogram_sample(large_data, tmp_path):
     assert "rich" in tops
 
 
+def test_a_model_whose_ranges_need_no_weights_never_imports_the_weights_reader(
+    large_data, tmp_path
+):
+    # relu_vae's output is a relu: [0, inf) whatever the weights, so none are read.
+    args = [str(SAMPLES / "relu_vae.keras"), str(large_data), "--format", "json"]
+    _, tops, loaded = modules_after(args, tmp_path)
+    assert "vaecheck.readers.weights" not in loaded
+    assert "h5py" not in tops
+
+
 def test_without_histogram_the_statistics_are_the_same_but_the_sample(large_data):
     from vaecheck.api import check
 

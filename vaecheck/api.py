@@ -11,14 +11,13 @@ from vaecheck.checks import OutputFacts, StatsRequest, enabled_codes, run_checks
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.fixes import suggest_fix, with_range_fixes
-from vaecheck.graph import ModelOutput, TensorRef
+from vaecheck.graph import LayerVariables, ModelOutput, TensorRef, WeightSource
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
 from vaecheck.ranges.evaluate import output_codomains
 from vaecheck.readers.archive import refuse_link
 from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
 from vaecheck.readers.model import ModelFile, read_model
-from vaecheck.readers.weights import open_weights
 from vaecheck.report import (
     OutputResult,
     ProbeObservation,
@@ -296,12 +295,31 @@ def _data_source(data: Any, key: str | None, columns: Any, follow_links: bool = 
     )
 
 
+class _WeightsOnRequest:
+    """The model file's weights reader, imported and opened on the first request: a model
+    whose ranges need no weights (most end in a bounded activation) never loads it."""
+
+    def __init__(self, model_file: ModelFile) -> None:
+        self._model_file = model_file
+        self._source: WeightSource | None = None
+
+    def variables(self, layer_path: Sequence[str]) -> LayerVariables:
+        if self._source is None:
+            from vaecheck.readers.weights import open_weights
+
+            model = self._model_file
+            self._source = open_weights(model.path, model.format, model.config, model.keras_version)
+        return self._source.variables(layer_path)
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+
+
 def _candidates(model_file: ModelFile) -> list[_Candidate]:
     graph = model_file.graph
     # Opened lazily: a model whose ranges need no weights never reads them.
-    weights = open_weights(
-        model_file.path, model_file.format, model_file.config, model_file.keras_version
-    )
+    weights = _WeightsOnRequest(model_file)
     try:
         codomains = output_codomains(graph, model_file.keras_version, weights)
     finally:
