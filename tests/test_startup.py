@@ -37,6 +37,16 @@ def modules_after(args: list[str], cwd: Path) -> tuple[int, set[str], set[str]]:
     return found["code"], set(found["tops"]), set(found["all"])
 
 
+@pytest.mark.parametrize(
+    "args", [["--version"], ["--help"], ["check", "--help"], ["rules"], ["explain", "VC001"]]
+)
+def test_commands_that_read_no_data_import_neither_numpy_nor_rich(args, tmp_path):
+    code, tops, _ = modules_after(args, tmp_path)
+    assert code == 0
+    assert "numpy" not in tops
+    assert "rich" not in tops
+
+
 @pytest.fixture(scope="module")
 def large_data(tmp_path_factory) -> Path:
     """More values than the text histogram keeps (65,536), so that a sample would be drawn."""

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from vaecheck.intervals import Interval, format_bound
+
+
+if TYPE_CHECKING:  # numpy is imported on use: the activations alone (listing checks) need none
+    import numpy as np
 
 
 class ConfigProblem(Exception):
@@ -64,6 +66,8 @@ def _unwrapped(value: Any) -> Any:
 
 
 def array(value: Any, what: str) -> np.ndarray:
+    import numpy as np
+
     numbers(value)  # validates every entry
     try:
         result = np.asarray(_unwrapped(value), dtype=np.float64)
@@ -74,6 +78,8 @@ def array(value: Any, what: str) -> np.ndarray:
 
 def channel_pairs(first: Any, second: Any, what: str) -> list[tuple[float, float]]:
     """Per-channel (first, second) pairs of two broadcast parameters, without repeats."""
+    import numpy as np
+
     a, b = array(first, what), array(second, what)
     try:
         a, b = np.broadcast_arrays(a, b)
