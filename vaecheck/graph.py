@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -37,7 +38,12 @@ class Node:
     layer_path: tuple[str, ...] = ()  # layer names from the top model down, for weight look-up
 
     def tensor_inputs(self) -> list[TensorRef]:
-        return list(iter_refs((self.args, dict(self.kwargs))))
+        return list(self._tensor_inputs)
+
+    @cached_property
+    def _tensor_inputs(self) -> tuple[TensorRef, ...]:
+        # Asked for at every step of an evaluation (twice over with weights): found once.
+        return tuple(iter_refs((self.args, dict(self.kwargs))))
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def iter_refs(structure: Any) -> Iterator[TensorRef]:
         item = stack.pop()
         if isinstance(item, TensorRef):
             pending.append(item)
-        elif isinstance(item, Mapping):
+        elif isinstance(item, dict) or isinstance(item, Mapping):  # dict: no ABC check
             stack.extend(reversed(list(item.values())))
         elif isinstance(item, (list, tuple)):
             stack.extend(reversed(item))
