@@ -98,6 +98,19 @@ def test_the_nearest_pyproject_with_a_vaecheck_table_wins(ci_project):
     assert find_config(inner) == inner / "pyproject.toml"
 
 
+def test_a_pyproject_that_cannot_name_vaecheck_is_not_parsed(ci_project):
+    write_pyproject(ci_project, TWO_PAIRS)
+    inner = ci_project / "pkg"
+    inner.mkdir()
+    # Broken TOML, but no vaecheck table can be in it: another tool's file, not ours to judge.
+    write_pyproject(inner, "[project\nname = 'pkg'\n")
+    assert find_config(inner) == ci_project / "pyproject.toml"
+    # A quoted key can spell the name with escapes: such a file is parsed.
+    write_pyproject(inner, '[tool."vaech\\u0065ck"]\nfail-on = "info"\n')
+    assert find_config(inner) == inner / "pyproject.toml"
+    assert load_config(inner / "pyproject.toml").fail_on is Severity.INFO
+
+
 def test_every_setting_is_read(ci_project):
     path = write_pyproject(
         ci_project,

@@ -13,16 +13,15 @@ from vaecheck.checks import OutputFacts, StatsRequest, enabled_codes, run_checks
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.fixes import suggest_fix, with_range_fixes
-from vaecheck.graph import ModelOutput, TensorRef
+from vaecheck.graph import LayerVariables, ModelOutput, TensorRef, WeightSource
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
-from vaecheck.ops import output_codomains
+from vaecheck.ranges.evaluate import output_codomains
 from vaecheck.readers.archive import refuse_link
 from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
 from vaecheck.readers.model import ModelFile, read_model
 from vaecheck.readers.remote import is_url, redact
 from vaecheck.readers.rescaling import Rescaling, as_rescaling, rescaled
-from vaecheck.readers.weights import WeightSource, open_weights
 from vaecheck.report import (
     OutputResult,
     ProbeObservation,
@@ -32,8 +31,8 @@ from vaecheck.report import (
     Severity,
 )
 from vaecheck.shapes import Shape, output_shape
+from vaecheck.stats import SAMPLE_SIZE, DataStats, measure_source, recognize, worst_features
 from vaecheck.target_shapes import targets_match
-from vaecheck.stats import DataStats, measure_source, recognize, worst_features
 
 if TYPE_CHECKING:
     from vaecheck.probe import ObservedOutput, ProbeOptions, ProbeResult
@@ -72,6 +71,7 @@ def check(
     rescaling: Rescaling | tuple[float, float] | str | None = None,
     color_mode: str | None = None,
     skip_bad: bool = False,
+    histogram: bool = True,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
@@ -93,7 +93,9 @@ def check(
     is checked as the loss sees it. `model` and a `data` path may be URLs (s3://, gs://, az://,
     https://). A folder of images takes `color_mode` ("grayscale", "rgb", "rgba"; by default
     the channels of the model's output) and `skip_bad` (count unreadable images instead of
-    stopping). Raises VaecheckError for input that cannot be used.
+    stopping). `histogram` False keeps no sample of the values for the text report's
+    histogram (`DataStats.sample` is empty), which the other formats never draw. Raises
+    VaecheckError for input that cannot be used.
 
     `model` may also be a live `keras.Model` (Keras 3 on any backend, or tf.keras), and `data`
     anything in memory: an array-like, a DataFrame, `(x, y)`, a `tf.data.Dataset`, a
@@ -119,6 +121,7 @@ def check(
             rescaling=rescaling,
             color_mode=color_mode,
             skip_bad=skip_bad,
+            histogram=histogram,
         )
     scaling = as_rescaling(rescaling)
     try:
@@ -191,6 +194,7 @@ def check(
         per_pixel=per_pixel,
         rescaling=scaling,
         skipped_files=skipped_images,
+        histogram=histogram,
     )
 
 
@@ -210,6 +214,7 @@ def report_for(
     per_pixel: bool = False,
     rescaling: Rescaling | None = None,
     skipped_files: tuple[tuple[str, str], ...] = (),
+    histogram: bool = True,
 ) -> Report:
     """The report on a model read (or, with `model_file` None, only run by `run_probe`) and a
     data source: the door-independent part of `check`. `weights` stand in for the file's."""
@@ -242,6 +247,7 @@ def report_for(
         seed=seed,
         row_axes=needed.row_axes,
         value_counts=needed.value_counts,
+        sample_size=SAMPLE_SIZE if histogram else 0,
     )
     kind = recognize(stats)
 
@@ -477,13 +483,32 @@ def _images_options(
     return {"color_mode": color_mode, "channels": channels, "skip_bad": skip_bad}
 
 
+class _WeightsOnRequest:
+    """The model file's weights reader, imported and opened on the first request: a model
+    whose ranges need no weights (most end in a bounded activation) never loads it."""
+
+    def __init__(self, model_file: ModelFile) -> None:
+        self._model_file = model_file
+        self._source: WeightSource | None = None
+
+    def variables(self, layer_path: Sequence[str]) -> LayerVariables:
+        if self._source is None:
+            from vaecheck.readers.weights import open_weights
+
+            model = self._model_file
+            self._source = open_weights(model.path, model.format, model.config, model.keras_version)
+        return self._source.variables(layer_path)
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+
+
 def _candidates(model_file: ModelFile, weights: WeightSource | None = None) -> list[_Candidate]:
     graph = model_file.graph
     # Opened lazily: a model whose ranges need no weights never reads them.
     if weights is None:
-        weights = open_weights(
-            model_file.path, model_file.format, model_file.config, model_file.keras_version
-        )
+        weights = _WeightsOnRequest(model_file)
     try:
         codomains = output_codomains(graph, model_file.keras_version, weights)
     finally:

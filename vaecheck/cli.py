@@ -306,6 +306,9 @@ def check_command(
         "follow_links": follow_links,
         "color_mode": color_mode,
         "skip_bad": skip_bad,
+        # Only the text report draws the data's histogram; the others need no sample of values.
+        "histogram": OutputFormat(output_format or config.output_format or "text").resolve()
+        is OutputFormat.TEXT,
     }
 
     enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))

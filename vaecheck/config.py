@@ -77,9 +77,24 @@ def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
     directory = Path(start if start is not None else os.getcwd()).resolve()
     for folder in (directory, *directory.parents):
         candidate = folder / PYPROJECT
-        if candidate.is_file() and "vaecheck" in _read_toml(candidate).get("tool", {}):
+        if (
+            candidate.is_file()
+            and _may_name_vaecheck(candidate)
+            and "vaecheck" in _read_toml(candidate).get("tool", {})
+        ):
             return candidate
     return None
+
+
+def _may_name_vaecheck(path: Path) -> bool:
+    """Whether the file's text can hold a vaecheck table: the word, or a TOML escape that could
+    spell it in a quoted key. Most projects' pyproject.toml has neither, and parsing it would
+    cost the TOML parser's import on every run."""
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return True  # let the reader report it
+    return b"vaecheck" in text or b"\\u" in text or b"\\U" in text
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec
-from vaecheck.readers.data import MissingChunks
-from vaecheck.stats import DataKind, DataStats, FeatureOutside
+
+if TYPE_CHECKING:  # numpy is imported on use: listing the checks (`vaecheck rules`) needs none
+    import numpy as np
+
+    from vaecheck.readers.source import MissingChunks
+
+    from vaecheck.stats import DataKind, DataStats, FeatureOutside
 
 REPORT_VERSION = 1
 
@@ -79,14 +82,18 @@ class FeatureRescale:
     # A scale of data spanning most of the float range has an inverse past the float maximum:
     # inf, as the scalar Rescale's would be, and no numpy warning about it.
     @property
-    @np.errstate(over="ignore", divide="ignore", invalid="ignore")
     def inverse_scale(self) -> np.ndarray:
-        return 1.0 / self.scale
+        import numpy as np
+
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return 1.0 / self.scale
 
     @property
-    @np.errstate(over="ignore", divide="ignore", invalid="ignore")
     def inverse_offset(self) -> np.ndarray:
-        return -self.offset / self.scale
+        import numpy as np
+
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return -self.offset / self.scale
 
 
 @dataclass(frozen=True)

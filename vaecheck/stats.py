@@ -878,6 +878,8 @@ class StatsAccumulator:
                 _sketch_values(sketches, flat[positions], positions, feature_of)
         if self._sample_rate >= 1.0:
             picked = flat  # small data: the sample is all of it, so the histogram is exact
+        elif self._sample_rate == 0.0:
+            return np.empty(0)  # no histogram wanted: nothing to draw
         else:
             wanted = _draw_count(flat.size, self._sample_rate, generator)
             if not wanted:
@@ -1167,11 +1169,13 @@ def measure_source(
     *,
     row_axes: Iterable[int] = (),
     value_counts: Sequence[float] | None = None,
+    sample_size: int = SAMPLE_SIZE,
 ) -> DataStats:
     """The statistics of a whole source, measured part by part (shards) and merged.
 
     Blocks are read in order and summarized by `workers` threads (default_workers() when
-    None); the result does not depend on how many.
+    None); the result does not depend on how many. `sample_size` values are kept for the
+    text report's histogram (`DataStats.sample`); 0 keeps none and draws nothing.
     """
     threads = default_workers() if workers is None else max(1, workers)
     parts = source.parts()
@@ -1192,6 +1196,7 @@ def measure_source(
                 feature_names=source.feature_names,
                 row_axes=row_axes,
                 value_counts=value_counts,
+                sample_size=sample_size,
             )
             along_last = part.fortran_order and len(part.shape) > 1
             if pool is None:

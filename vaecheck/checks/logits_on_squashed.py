@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from vaecheck.checks.base import OutputFacts, Problem
 from vaecheck.intervals import Interval
-from vaecheck.ops import activation_image, softmax_image
+from vaecheck.ranges.activations import activation_image, softmax_image
 from vaecheck.report import Fix, Severity
 
 CODE = "VC106"
