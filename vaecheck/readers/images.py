@@ -435,6 +435,6 @@ class _ImagesBody:
     def take_rows(self, source: DataSource, rows: np.ndarray) -> _Body:
         if len(source.shape) == 4:
             return replace(self, files=tuple(self.files[i] for i in rows.tolist()))
-        from vaecheck.readers.data import _SelectedRowsBody
+        from vaecheck.readers.source import _SelectedRowsBody
 
         return _SelectedRowsBody(source, rows)

@@ -20,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from vaecheck.errors import VaecheckError
-from vaecheck.readers.data import DataSource, Index, _Body
+from vaecheck.readers.source import DataSource, Index, _Body
 
 USAGE = "--rescaling takes SCALE or SCALE,OFFSET, e.g. 1/255 or 1/127.5,-1"
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from vaecheck.errors import VaecheckError
-from vaecheck.readers.data import DataSource
+from vaecheck.readers.source import DataSource
 
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 
