@@ -17,6 +17,9 @@ model = "models/vae.keras"
 data = "data/x_train.npy"
 key = "x"                     # optional, overrides the default above
 loss = "binary_crossentropy"  # optional
+
+[[tool.vaecheck.check]]       # a model alone: its codomains, loss and safety checks
+model = "models/generator.keras"
 ```
 
 A file not named pyproject.toml (a `vaecheck.toml`, say) holds the same keys at its top level.
@@ -48,7 +51,7 @@ class Pair:
     """One MODEL/DATA pair to check, with its per-pair options."""
 
     model: str
-    data: str
+    data: str | None  # None: the model is checked alone
     key: str | None = None
     loss: str | None = None
 
@@ -154,15 +157,20 @@ def display_path(path: Path) -> str:
 
 def _pair(entry: dict[str, Any], where: str, shown: str, base: Path) -> Pair:
     _refuse_unknown(entry, PAIR_KEYS, where, shown)
-    paths = {}
+    paths: dict[str, str | None] = {}
     for name in ("model", "data"):
         value = _string(entry, name, where, shown)
         if value is None:
+            if name == "data":  # a model alone is checked without data
+                paths[name] = None
+                continue
             raise VaecheckError(f"{where} needs '{name}'", shown)
         # An absolute path stays as written; a relative one is shown relative to the cwd.
         paths[name] = value if os.path.isabs(value) else display_path(base / value)
+    model = paths["model"]
+    assert model is not None
     return Pair(
-        model=paths["model"],
+        model=model,
         data=paths["data"],
         key=_string(entry, "key", where, shown),
         loss=_string(entry, "loss", where, shown),

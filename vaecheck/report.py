@@ -167,20 +167,27 @@ class SampleInfo:
 @dataclass(frozen=True)
 class Report:
     model: str
-    data: str
+    data: str | None  # None: the model checked alone (its codomains, loss and safety checks)
     data_description: str
-    stats: DataStats
-    data_kind: DataKind
+    stats: DataStats | None
+    data_kind: DataKind | None
     outputs: tuple[OutputResult, ...]
     skipped_outputs: tuple[tuple[str, str], ...] = ()  # (output, why it was not compared)
     notes: tuple[str, ...] = ()
     sampled: bool = False
     probe: ProbeSummary | None = None
     sample: SampleInfo | None = None  # set when sampled
+    # Findings about the model file as a whole (the VC3xx safety checks), not about one output.
+    model_findings: tuple[Finding, ...] = ()
 
     @property
     def findings(self) -> tuple[Finding, ...]:
-        return tuple(f for output in self.outputs for f in output.findings)
+        return self.model_findings + tuple(f for output in self.outputs for f in output.findings)
+
+    @property
+    def model_only(self) -> bool:
+        """Whether the model was checked without data."""
+        return self.stats is None
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -202,7 +209,7 @@ class UnusablePair:
     """A MODEL/DATA pair that could not be checked, and why (the one-line error)."""
 
     model: str
-    data: str
+    data: str | None
     problem: str
     path: str | None = None  # the file the problem is in, when the error names one
 

@@ -18,6 +18,16 @@ COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: 
 class GithubFormat:
     def render(self, run: CheckRun, options: RenderOptions) -> str:
         lines = [
+            workflow_command(
+                COMMAND[finding.severity],
+                finding.message,
+                file=annotated_file(report.model),
+                title=f"{finding.code} {finding.id}",
+            )
+            for report in run.reports
+            for finding in report.model_findings
+        ]
+        lines += [
             annotation(report, output, finding)
             for report in run.reports
             for output in report.outputs
