@@ -182,7 +182,7 @@ class Report:
 
     @property
     def findings(self) -> tuple[Finding, ...]:
-        return self.model_findings + tuple(f for output in self.outputs for f in output.findings)
+        return tuple(f for output in self.outputs for f in output.findings) + self.model_findings
 
     @property
     def model_only(self) -> bool:

@@ -34,17 +34,17 @@ class SarifFormat:
 
 def sarif_log(run: CheckRun) -> dict[str, Any]:
     rule_index = {code: position for position, code in enumerate(REGISTRY)}
-    results = [
-        _model_result(report, finding, rule_index[finding.code])
-        for report in run.reports
-        for finding in report.model_findings
-    ]
-    results += [
-        _result(report, output, finding, rule_index[finding.code])
-        for report in run.reports
-        for output in report.outputs
-        for finding in output.findings
-    ]
+    results = []
+    for report in run.reports:
+        results += [
+            _result(report, output, finding, rule_index[finding.code])
+            for output in report.outputs
+            for finding in output.findings
+        ]
+        results += [
+            _model_result(report, finding, rule_index[finding.code])
+            for finding in report.model_findings
+        ]
     notifications = [
         {
             "level": "error",
@@ -135,7 +135,7 @@ def _result(report: Report, output: OutputResult, finding: Finding, index: int) 
 def _model_result(report: Report, finding: Finding, index: int) -> dict[str, Any]:
     """A finding about the model file itself (VC3xx): at the file, named by its place inside."""
     where = str(finding.evidence.get("where") or "")
-    identity = "\0".join((finding.code, report.model, where, finding.message))
+    identity = "\0".join((finding.code, report.model, report.data or "", where, finding.message))
     return {
         "ruleId": finding.code,
         "ruleIndex": index,

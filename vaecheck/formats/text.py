@@ -57,12 +57,12 @@ class TextFormat:
 def concise_lines(report: Report) -> str:
     """One line per finding, as linters print them; nothing at all for a clean pair."""
     data = f" (data: {report.data})" if report.data is not None else ""
-    return concise_model_lines(report) + "".join(
+    return "".join(
         f"{report.model}: {finding.code} {finding.severity.label}: {output.label}: "
         f"{finding.message}{data}\n"
         for output in report.outputs
         for finding in output.findings
-    )
+    ) + concise_model_lines(report)
 
 
 def _run_verdict(console: Console, run: CheckRun) -> None:
