@@ -282,8 +282,8 @@ def foreign(reference: Reference) -> bool:
 
 def custom(reference: Reference) -> bool:
     """Needs the user's code to load (a custom or registered object), without being foreign."""
-    if foreign(reference):
-        return False
+    if foreign(reference) or reference.name.rsplit(">", 1)[-1] in UNSAFE_KERAS_FUNCTIONS:
+        return False  # VC302 or VC303 report it, as the danger it is
     module = reference.module
     if reference.kind == "function":
         if module is None or module == "builtins":
