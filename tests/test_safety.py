@@ -207,6 +207,14 @@ def test_each_pattern_is_found_at_its_place(what, config, expected):
     assert _codes(_facts(config)) == expected
 
 
+def test_a_danger_after_thousands_of_custom_objects_is_still_found():
+    layers = [_layer("Sampling", f"z{i}", module=None) | {"registered_name": "Sampling"} for i in range(3000)]
+    layers.append(_layer("Dense", "out", units=2, activation=_function("os", "system")))
+    findings = _codes(_facts(_model(*layers)))
+    assert ("VC302", "config.layers[3000].config.activation") in findings
+    assert sum(code == "VC306" for code, _ in findings) == 1000  # at most a thousand of a kind
+
+
 def test_legacy_training_config_is_scanned_too():
     training = {"loss": {"module": "os", "class_name": "function", "config": "system"}}
     config = {"class_name": "Sequential", "config": {"layers": []}}

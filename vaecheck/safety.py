@@ -51,7 +51,10 @@ LOOKUP_LAYERS = frozenset(
     {"StringLookup", "IntegerLookup", "IndexLookup", "TextVectorization", "Hashing"}
 )
 MAX_DEPTH = 600
-MAX_FINDINGS = 1000  # one hostile file could name a million modules; a thousand say enough
+# One hostile file could name a million modules; a thousand of each kind say enough. Dangers and
+# custom objects are counted apart, so that custom objects cannot crowd a danger out, and the
+# many references to Keras's own classes are not kept at all.
+MAX_FINDINGS = 1000
 
 
 @dataclass(frozen=True)
@@ -161,24 +164,30 @@ class _Scan:
         self.references: list[Reference] = []
         self.lambdas: list[LambdaCode] = []
         self.vocabularies: list[tuple[str, str | None, str]] = []
+        self.kept = {"danger": 0, "custom": 0}
 
-    def full(self) -> bool:
-        return len(self.references) + len(self.lambdas) + len(self.vocabularies) >= MAX_FINDINGS
+    def keep(self, reference: Reference) -> None:
+        kind = _kind(reference)
+        if kind is not None and self.kept[kind] < MAX_FINDINGS:
+            self.kept[kind] += 1
+            self.references.append(reference)
 
     def walk(self, value: Any, where: str, layer: str | None, depth: int) -> None:
-        # Iterative over siblings, recursive over depth; parse_json bounds the depth at 512.
-        if depth > MAX_DEPTH or self.full():
+        # Recursive over depth, which parse_json bounds at 512. Parsed JSON holds plain dicts
+        # and lists: exact type tests cost a tenth of the abstract-class ones.
+        if depth > MAX_DEPTH:
             return
-        if isinstance(value, list):
+        if type(value) is list:
             for index, item in enumerate(value):
-                self.walk(item, f"{where}[{index}]", layer, depth + 1)
+                if type(item) is dict or type(item) is list:
+                    self.walk(item, f"{where}[{index}]", layer, depth + 1)
             return
-        if not isinstance(value, Mapping):
+        if type(value) is not dict:
             return
-        if isinstance(value.get("class_name"), str):
+        if type(value.get("class_name")) is str:
             layer = self.serialized(value, where, layer)
         for key, item in value.items():
-            if isinstance(item, (Mapping, list)):
+            if type(item) is dict or type(item) is list:
                 self.walk(item, _at(where, str(key)), layer, depth + 1)
 
     def serialized(self, entry: Mapping[str, Any], where: str, layer: str | None) -> str | None:
@@ -189,22 +198,19 @@ class _Scan:
         registered = entry.get("registered_name")
         registered = registered if isinstance(registered, str) else None
         if class_name == "__lambda__":
-            self.lambdas.append(LambdaCode(where, layer, "keras3"))
+            if len(self.lambdas) < MAX_FINDINGS:
+                self.lambdas.append(LambdaCode(where, layer, "keras3"))
             return layer
         if class_name.startswith("__") and class_name.endswith("__"):
             return layer  # tensors, numpy arrays, tuples, bytes: data, not code
         given = "module" in entry
         if class_name == "function":
             if isinstance(config, str):
-                self.references.append(
-                    Reference(where, layer, "function", module, config, registered, config, given)
-                )
+                self.keep(Reference(where, layer, "function", module, config, registered, config, given))
             return layer
         if _is_layer_entry(entry):
             layer = _entry_name(entry) or layer
-        self.references.append(
-            Reference(where, layer, "class", module, class_name, registered, config, given)
-        )
+        self.keep(Reference(where, layer, "class", module, class_name, registered, config, given))
         if isinstance(config, Mapping):
             self.layer_config(class_name, config, where, layer)
         return layer
@@ -218,10 +224,11 @@ class _Scan:
                 isinstance(function, list) and function and isinstance(function[0], str)
                 and function_type != "function"
             ):
-                self.lambdas.append(LambdaCode(_at(at, "function"), layer, "keras2"))
+                if len(self.lambdas) < MAX_FINDINGS:
+                    self.lambdas.append(LambdaCode(_at(at, "function"), layer, "keras2"))
             elif function_type in ("function", "raw") and isinstance(function, str):
                 module = config.get("module")
-                self.references.append(
+                self.keep(
                     Reference(
                         _at(at, "function"),
                         layer,
@@ -235,12 +242,25 @@ class _Scan:
         if class_name in LOOKUP_LAYERS:
             for key in ("vocabulary", "vocabulary_path", "idf_weights"):
                 path = config.get(key)
-                if isinstance(path, str) and path:
+                if isinstance(path, str) and path and len(self.vocabularies) < MAX_FINDINGS:
                     self.vocabularies.append((_at(at, key), layer, path))
 
 
 def _at(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
+
+
+def _kind(reference: Reference) -> str | None:
+    """"danger" for what a VC302-VC304 check reports, "custom" for VC306, None for Keras's own."""
+    name = reference.name.rsplit(">", 1)[-1]
+    if name in UNSAFE_KERAS_FUNCTIONS or name in MODEL_WRAPPERS:
+        return "danger"
+    module = reference.module
+    if module is not None and module.startswith("keras") and is_keras_module(module):
+        return None  # Keras's own class or function: the common case, decided at once
+    if foreign(reference):
+        return "danger"
+    return "custom" if custom(reference) else None
 
 
 def _entry_name(entry: Mapping[str, Any]) -> str | None:
