@@ -547,11 +547,10 @@ def code_builtins_exec_activation(root: Path) -> Invocation:
 @case(1, "VC303 error: config.layers[1].config.function (layer 'out'): calls Keras's get_file")
 def code_get_file_lambda(root: Path) -> Invocation:
     """A Lambda calling keras.utils.get_file to fetch a file (CVE-2025-8747)."""
-    canary = root / CANARY
     function = {"module": "keras.utils", "class_name": "function", "config": "get_file", "registered_name": None}
-    evil = layer("Lambda", "out", "x", function=function, arguments={"fname": str(canary), "origin": f"file://{canary}"})
+    evil = layer("Lambda", "out", "x", function=function, arguments={"fname": "weights.h5", "origin": "https://example.invalid/w.h5"})
     model = write_keras(root / "model.keras", functional([input_layer(), evil], "out"))
-    return pair(root, model, None, "-q", canaries=(str(canary),))
+    return pair(root, model, None, "-q")
 
 
 @case(1, "VC303 error: config.layers[1].config.function (layer 'unsafe'): calls Keras's enable_unsafe_deserialization")
