@@ -178,6 +178,11 @@ def test_vaecheck_probe_does_not_load_a_file_its_safety_checks_flag(tmp_path, na
     invocation = _make(name, tmp_path)
     done = _run_vaecheck(invocation, "--probe", "--format", "json")
     assert not any(Path(c).exists() for c in invocation.canaries), "the payload ran"
+    if name == "code_custom_module_on_path":
+        # A third-party module may be the user's own code: the probe loads the file in safe
+        # mode, and Keras refuses the class it cannot find without importing its module.
+        assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+        return
     assert (done.returncode, done.stderr) == (1, "")
     report = json.loads(done.stdout)
     assert {f["code"] for f in report["findings"]} & {"VC301", "VC302", "VC303"}

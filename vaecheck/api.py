@@ -251,7 +251,14 @@ def _probe_if_safe(
     """No probe in safe mode of a file that makes Keras run or read what it names."""
     if probe is None or not probe.safe_mode:
         return probe, ()
-    blocking = sorted({f.code for f in model_findings if f.severity >= Severity.ERROR})
+    # A third-party module may be the user's own unregistered code, given with --custom-objects.
+    blocking = sorted(
+        {
+            f.code
+            for f in model_findings
+            if f.severity >= Severity.ERROR and f.evidence.get("origin") != "third-party"
+        }
+    )
     if not blocking:
         return probe, ()
     return None, (

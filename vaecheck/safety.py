@@ -285,6 +285,14 @@ def iter_foreign(facts: ModelFacts) -> Iterator[Reference]:
             yield reference
 
 
+def origin(reference: Reference) -> str:
+    """Where a foreign reference leads: "python-builtin", "standard-library" or "third-party"."""
+    module = reference.module or ""
+    if module == "builtins":
+        return "python-builtin"
+    return "standard-library" if is_standard_library(module) else "third-party"
+
+
 def foreign(reference: Reference) -> bool:
     module = reference.module
     if module is None:

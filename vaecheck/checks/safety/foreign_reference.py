@@ -15,6 +15,11 @@ Reported here: modules of the Python standard library (`os`, `subprocess`, `impo
 Python's builtins (`exec`, `eval`, `open`, ...), and third-party modules named without a
 registration.
 
+A third-party module may be the user's own code, saved unregistered: register it
+(`@keras.saving.register_keras_serializable(package=...)`) and it becomes a VC306 custom
+object. `--probe` still loads such a file with `--custom-objects`; it does not load one naming
+the standard library or Python's builtins.
+
 Failing: a layer `{"module": "subprocess", "class_name": "function", "config": "check_call"}`.
 Passing: `{"module": "keras.layers", "class_name": "Dense", ...}`.
 """
@@ -26,7 +31,7 @@ from collections.abc import Iterator
 from vaecheck.checks.base import Problem
 from vaecheck.checks.safety import evidence, place, reference_text
 from vaecheck.report import Severity
-from vaecheck.safety import ModelFacts, iter_foreign
+from vaecheck.safety import ModelFacts, iter_foreign, origin
 
 CODE = "VC302"
 ID = "foreign-reference"
@@ -49,6 +54,7 @@ def check(facts: ModelFacts) -> Iterator[Problem]:
                 module=reference.module,
                 name=reference.name,
                 resolves_to=reference.resolves_to,
+                origin=origin(reference),
                 cve="CVE-2025-1550",
                 fixed_in="3.9.0",
             ),
