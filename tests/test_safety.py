@@ -481,6 +481,14 @@ def test_the_model_alone_reports_codomains_data_free_checks_and_safety(saved_mod
     assert "the model alone: no data given" in out and "codomain  (0, 1)" in out and "VC106 error" in out
 
 
+def test_the_python_api_checks_a_model_alone(saved_models):
+    import vaecheck
+
+    report = vaecheck.check(saved_models.save("safety_lambda", _lambda))
+    assert report.model_only and report.data is None
+    assert [f.code for f in report.model_findings] == ["VC301"] and not report.ok
+
+
 def test_model_findings_in_text_sarif_and_github(saved_models, tmp_path, capsys, monkeypatch):
     from test_formats import sarif_validator
 

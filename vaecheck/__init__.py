@@ -10,8 +10,8 @@ if TYPE_CHECKING:
     from vaecheck.report import Report
 
 
-def check(model: Any, data: Any, **options: Any) -> Report:
-    """Check a saved model against a data sample; see `vaecheck.api.check`."""
+def check(model: Any, data: Any = None, **options: Any) -> Report:
+    """Check a saved model against a data sample, or alone; see `vaecheck.api.check`."""
     from vaecheck.api import check as _check
 
     return _check(model, data, **options)
