@@ -9,7 +9,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vaecheck.checks import OutputFacts, StatsRequest, enabled_codes, run_checks, statistics_needed
+from vaecheck.checks import (
+    OutputFacts,
+    StatsRequest,
+    enabled_codes,
+    run_checks,
+    run_model_checks,
+    statistics_needed,
+)
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.fixes import suggest_fix, with_range_fixes
@@ -23,6 +30,8 @@ from vaecheck.readers.model import ModelFile, read_model
 from vaecheck.readers.remote import is_url, redact
 from vaecheck.readers.rescaling import Rescaling, as_rescaling, rescaled
 from vaecheck.report import (
+    Finding,
+    Fix,
     OutputResult,
     ProbeObservation,
     ProbeSummary,
@@ -54,7 +63,7 @@ class _Candidate:
 
 def check(
     model: str | os.PathLike[str],
-    data: Any,
+    data: Any = None,
     *,
     key: str | None = None,
     loss: str | LossSpec | None = None,
@@ -102,6 +111,11 @@ def check(
     `PyDataset`, a generator of batches (see `vaecheck.live`), of which at most `max_batches`
     batches are read. Targets given as a dict by output name give one report per output, as a
     CheckRun.
+
+    With `data` None the model is checked alone: each output's codomain, the loss checks that
+    need no data, and the safety checks (VC3xx), which run on every model. When a safety check
+    finds code Keras would run on loading, `probe` does not load the model unless it is
+    unsafe (`--unsafe`): the report says why.
     """
     if is_url(model):
         return _check_remote_model(
@@ -161,10 +175,24 @@ def check(
             "Keras configuration to read; use --probe to measure what its outputs produce",
             os.fspath(model),
         )
+    if data is None and (opaque or probe is not None):
+        raise VaecheckError(
+            "--probe runs the model on DATA: give DATA, or check the model alone without --probe"
+            if not opaque
+            else "a TensorFlow SavedModel without Keras metadata can only be probed, which needs DATA",
+            os.fspath(model),
+        )
     try:
         model_file = None if opaque else read_model(model, follow_links=follow_links)
     except VaecheckError as error:
         raise _swapped(model, data) or error from None
+    model_findings = (
+        model_safety_findings(model_file, severities, enabled) if model_file is not None else ()
+    )
+    if data is None:
+        assert model_file is not None
+        return _model_only(model_file, model_findings, stated, severities, enabled)
+    probe, probe_note = _probe_if_safe(probe, model_findings)
     source = _data_source(
         data, key, columns, follow_links, _images_options(model_file, color_mode, skip_bad)
     )
@@ -195,6 +223,8 @@ def check(
         rescaling=scaling,
         skipped_files=skipped_images,
         histogram=histogram,
+        model_findings=model_findings,
+        probe_note=probe_note,
     )
 
 
@@ -215,6 +245,8 @@ def report_for(
     rescaling: Rescaling | None = None,
     skipped_files: tuple[tuple[str, str], ...] = (),
     histogram: bool = True,
+    model_findings: tuple[Finding, ...] = (),
+    probe_note: tuple[str, ...] = (),
 ) -> Report:
     """The report on a model read (or, with `model_file` None, only run by `run_probe`) and a
     data source: the door-independent part of `check`. `weights` stand in for the file's."""
@@ -301,7 +333,7 @@ def report_for(
         data_kind=kind,
         outputs=tuple(results),
         skipped_outputs=tuple(skipped),
-        notes=(*graph_notes, *loss_notes),
+        notes=(*graph_notes, *loss_notes, *probe_note),
         probe=_probe_summary(probed),
         sampled=sampled,
         rescaling=rescaling,
@@ -312,6 +344,106 @@ def report_for(
             else None
         ),
         missing_chunks=source.missing_chunks,
+        model_findings=model_findings,
+    )
+
+
+def model_safety_findings(
+    model_file: ModelFile,
+    severities: Mapping[str, Severity] | None = None,
+    enabled: Iterable[str] | None = None,
+    weights_file: bool = True,
+) -> tuple[Finding, ...]:
+    """The VC3xx findings of a model file: its configuration and its weights file's structure
+    (a live model, whose weights are in memory, has no weights file to scan)."""
+    from vaecheck.safety import model_facts
+
+    hazards: Any = ()
+    weights_note = None
+    if weights_file:
+        from vaecheck.readers.weights_scan import scan_weights
+
+        hazards, weights_note = scan_weights(model_file.path, model_file.format)
+    facts = model_facts(
+        model_file.config,
+        model_file.training,
+        model_file.format,
+        model_file.keras_version,
+        hazards,
+        weights_note,
+    )
+    selected = frozenset(enabled) if enabled is not None else None
+    return tuple(run_model_checks(facts, severities, selected))
+
+
+def _probe_if_safe(
+    probe: ProbeOptions | None, model_findings: tuple[Finding, ...]
+) -> tuple[ProbeOptions | None, tuple[str, ...]]:
+    """No probe in safe mode of a file that makes Keras run or read what it names."""
+    if probe is None or not probe.safe_mode:
+        return probe, ()
+    # A third-party module may be the user's own unregistered code, given with --custom-objects.
+    blocking = sorted(
+        {
+            f.code
+            for f in model_findings
+            if f.severity >= Severity.ERROR and f.evidence.get("origin") != "third-party"
+        }
+    )
+    if not blocking:
+        return probe, ()
+    return None, (
+        f"--probe did not load the model: {', '.join(blocking)} found what Keras would run or "
+        "read on loading; only --probe --unsafe loads such a file, and only a trusted one",
+    )
+
+
+def _model_only(
+    model_file: ModelFile,
+    model_findings: tuple[Finding, ...],
+    stated: LossSpec | None,
+    severities: Mapping[str, Severity] | None,
+    enabled: Iterable[str],
+) -> Report:
+    """The model without data: codomains, the checks that need no data, the safety findings."""
+    candidates = _candidates(model_file)
+    losses, loss_notes = _losses(model_file, candidates, stated)
+    results = []
+    for candidate in candidates:
+        spec = losses.get(candidate.output.name)
+        facts = OutputFacts(
+            output=candidate.output.name,
+            codomain=candidate.codomain,
+            stats=None,
+            data_kind=None,
+            edges=None,
+            loss=spec,
+            shape=candidate.shape,
+        )
+        findings = tuple(run_checks(facts, severities, enabled))
+        fixes = [f.fix for f in sorted(findings, key=lambda f: -f.severity) if f.fix is not None]
+        results.append(
+            OutputResult(
+                name=candidate.output.name,
+                label=candidate.label,
+                shape=candidate.shape,
+                codomain=candidate.codomain,
+                findings=findings,
+                fix=fixes[0] if fixes else Fix("none", "no data given: nothing was compared"),
+                loss=spec.name if spec else None,
+                loss_spec=spec,
+                targets_compared=False,
+            )
+        )
+    return Report(
+        model=model_file.path,
+        data=None,
+        data_description="no data (the model alone)",
+        stats=None,
+        data_kind=None,
+        outputs=tuple(results),
+        notes=(*model_file.graph.notes, *loss_notes),
+        model_findings=model_findings,
     )
 
 
@@ -335,7 +467,7 @@ def _is_live(model: Any, data: Any) -> bool:
     is imported to tell)."""
     from vaecheck.live.detect import is_live_data, is_live_model
 
-    return is_live_model(model) or is_live_data(data)
+    return is_live_model(model) or (data is not None and is_live_data(data))
 
 
 def _check_remote_model(url: str, data: Any, **options: Any) -> Report:

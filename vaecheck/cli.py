@@ -53,7 +53,9 @@ DATA   the values the output is trained against (for an autoencoder, its input):
        Read in blocks: any size fits in flat memory.
        MODEL and DATA may be URLs: s3://, gs://, az://, https:// (vaecheck[cloud]).
 
-Several MODEL DATA pairs may follow one another; they are reported together under one exit
+MODEL alone, without DATA, is checked on its own: each output's codomain, the loss checks that
+need no data, and the safety checks (VC3xx), which report what loading the file with Keras
+would import, run or read. Several MODEL DATA pairs may follow one another; they are reported together under one exit
 code. With none, vaecheck checks the [[tool.vaecheck.check]] pairs of the nearest
 pyproject.toml (from the current folder upward) or of the --config file. Options on the
 command line override the file.
@@ -270,10 +272,12 @@ def check_command(
     from vaecheck.report import Severity
 
     config = _load_config(config_path)
-    if len(paths) % 2:
+    if len(paths) == 1:  # a model alone: codomains, the loss checks needing no data, safety
+        pairs: tuple[Pair, ...] = (Pair(paths[0], None),)
+    elif len(paths) % 2:
         given = f"{len(paths)} path{'s' if len(paths) != 1 else ''} given"
         raise click.UsageError(f"MODEL and DATA come in pairs: '{paths[-1]}' has no DATA ({given})")
-    if paths:
+    elif paths:
         pairs = tuple(Pair(model, data) for model, data in zip(paths[::2], paths[1::2]))
     else:
         pairs = config.pairs
@@ -295,6 +299,8 @@ def check_command(
             raise click.UsageError(
                 f"--save-rescale saves the fix of one MODEL DATA pair; {len(pairs)} are given"
             )
+        if pairs[0].data is None:
+            raise click.UsageError("--save-rescale saves a fix computed from DATA: give MODEL DATA")
         from vaecheck.rescale_file import check_destination
 
         check_destination(save_rescale)
@@ -376,7 +382,7 @@ def _check_pairs(
     unusable = []
     for pair in pairs:
         if progress:
-            click.echo(f"vaecheck: checking {pair.model} × {pair.data}", err=True)
+            click.echo(f"vaecheck: checking {pair.model} × {pair.data or 'no data'}", err=True)
         try:
             reports.append(
                 check(

@@ -18,6 +18,9 @@ data = "data/x_train.npy"
 key = "x"                     # optional, overrides the default above
 loss = "binary_crossentropy"  # optional
 rescaling = "1/255"           # optional: the pipeline's x * scale + offset, as --rescaling
+
+[[tool.vaecheck.check]]       # a model alone: its codomains, loss and safety checks
+model = "models/generator.keras"
 ```
 
 A file not named pyproject.toml (a `vaecheck.toml`, say) holds the same keys at its top level,
@@ -51,7 +54,7 @@ class Pair:
     """One MODEL/DATA pair to check, with its per-pair options."""
 
     model: str
-    data: str
+    data: str | None  # None: the model is checked alone
     key: str | None = None
     loss: str | None = None
     rescaling: str | None = None  # "1/255" or "1/127.5,-1", as --rescaling takes it
@@ -201,16 +204,21 @@ def display_path(path: Path) -> str:
 
 def _pair(entry: dict[str, Any], where: str, shown: str, base: Path) -> Pair:
     _refuse_unknown(entry, PAIR_KEYS, where, shown)
-    paths = {}
+    paths: dict[str, str | None] = {}
     for name in ("model", "data"):
         value = _string(entry, name, where, shown)
         if value is None:
+            if name == "data":  # a model alone is checked without data
+                paths[name] = None
+                continue
             raise VaecheckError(f"{where} needs '{name}'", shown)
         # An absolute path or a URL stays as written; a relative one is shown relative to the cwd.
         written = os.path.isabs(value) or "://" in value
         paths[name] = value if written else display_path(base / value)
+    model = paths["model"]
+    assert model is not None
     return Pair(
-        model=paths["model"],
+        model=model,
         data=paths["data"],
         key=_string(entry, "key", where, shown),
         loss=_string(entry, "loss", where, shown),

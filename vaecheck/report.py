@@ -175,10 +175,10 @@ class SampleInfo:
 @dataclass(frozen=True)
 class Report:
     model: str
-    data: str
+    data: str | None  # None: the model checked alone (its codomains, loss and safety checks)
     data_description: str
-    stats: DataStats
-    data_kind: DataKind
+    stats: DataStats | None
+    data_kind: DataKind | None
     outputs: tuple[OutputResult, ...]
     skipped_outputs: tuple[tuple[str, str], ...] = ()  # (output, why it was not compared)
     notes: tuple[str, ...] = ()
@@ -189,10 +189,17 @@ class Report:
     missing_chunks: MissingChunks | None = None  # chunks a Zarr store lacks (read as fill value)
     rescaling: Any = None  # readers.rescaling.Rescaling: the pipeline's map, applied to the data
     skipped_files: tuple[tuple[str, str], ...] = ()  # (file, why) left out with --skip-bad
+    # Findings about the model file as a whole (the VC3xx safety checks), not about one output.
+    model_findings: tuple[Finding, ...] = ()
 
     @property
     def findings(self) -> tuple[Finding, ...]:
-        return tuple(f for output in self.outputs for f in output.findings)
+        return tuple(f for output in self.outputs for f in output.findings) + self.model_findings
+
+    @property
+    def model_only(self) -> bool:
+        """Whether the model was checked without data."""
+        return self.stats is None
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -220,7 +227,7 @@ class UnusablePair:
     """A MODEL/DATA pair that could not be checked, and why (the one-line error)."""
 
     model: str
-    data: str
+    data: str | None
     problem: str
     path: str | None = None  # the file the problem is in, when the error names one
 

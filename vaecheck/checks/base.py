@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # the statistics module needs numpy, which listing the checks
 class OutputFacts:
     output: str
     codomain: Codomain
-    stats: DataStats
-    data_kind: DataKind
+    stats: DataStats | None  # None: the model is checked alone (only checks needing no data run)
+    data_kind: DataKind | None
     edges: EdgeCounts | None  # the data against this output's codomain, when it is known
     loss: LossSpec | None
     observed: ProbeObservation | None = None  # what --probe saw the output produce

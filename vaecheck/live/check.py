@@ -38,7 +38,7 @@ def check_live(
 ) -> Report | CheckRun:
     """A live model, a saved one, or either with in-memory data. With targets given per output
     (a dict), one report per output, as a CheckRun."""
-    from vaecheck.api import SAVED_MODEL_UNKNOWN, _run_probe, report_for
+    from vaecheck.api import SAVED_MODEL_UNKNOWN, _run_probe, model_safety_findings, report_for
     from vaecheck.readers.model import read_model
     from vaecheck.readers.rescaling import rescaled
 
@@ -56,6 +56,11 @@ def check_live(
         model_name = os.fspath(model)
         model_file = read_model(model, follow_links=follow_links)
 
+    model_findings = (
+        model_safety_findings(model_file, severities, enabled, weights_file=live_model is None)
+        if model_file is not None
+        else ()
+    )
     targets = live_data.targets
     if isinstance(targets, dict) and live_data.targets_are_inputs and len(targets) == 1:
         # An autoencoder fed a dict of one named input: its targets are that input.
@@ -92,6 +97,7 @@ def check_live(
             weights=live_model.weights if live_model is not None else None,
             unknown_reason=reason,
             rescaling=rescaling,
+            model_findings=model_findings,
         )
         if live_model is not None and live_model.weights is not None:
             report = weights_in_memory(report)

@@ -517,8 +517,12 @@ def resolve_activation(spec: Any, keras_major: int | None) -> ResolvedActivation
             return named_activation(config, Params(), keras_major)
         if class_name == "__lambda__":
             return UnknownActivation("a lambda activation (its code is not read)")
-        if not isinstance(config, Mapping):
+        if config is None:  # Keras reads a null config as {}
             config = {}
+        if not isinstance(config, Mapping):
+            return UnknownActivation(
+                f"the activation's configuration is not an object ({type(config).__name__})"
+            )
         if class_name == "Activation":
             spec = config.get("activation")
             continue
