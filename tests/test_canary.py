@@ -126,6 +126,25 @@ def test_a_module_named_in_a_config_is_never_imported(tmp_path):
         sys.path.remove(str(invocation.importable))
 
 
+def test_os_system_as_the_root_object_does_not_run(tmp_path):
+    invocation = _make("code_root_object_from_os", tmp_path)
+    [canary] = map(Path, invocation.canaries)
+    subprocess.run(_config(invocation)["config"]["command"], shell=True, check=True)  # noqa: S602
+    assert canary.exists()
+    canary.unlink()
+    _assert_static_run_leaves_no_canary(invocation, canary)
+
+
+def test_builtins_exec_named_as_an_activation_does_not_run(tmp_path):
+    invocation = _make("code_builtins_exec_activation", tmp_path)
+    [canary] = map(Path, invocation.canaries)
+    activation = _layer(_config(invocation), "out")["config"]["activation"]
+    exec(activation["registered_name"])  # noqa: S102 - what Keras < 3.9 would have called
+    assert canary.exists()
+    canary.unlink()
+    _assert_static_run_leaves_no_canary(invocation, canary)
+
+
 def test_code_in_a_npy_header_is_never_evaluated(tmp_path):
     invocation = _make("code_in_npy_header", tmp_path)
     [canary] = map(Path, invocation.canaries)
@@ -147,7 +166,29 @@ PROBED = [
     "code_lambda_bytecode_keras3",
     "code_lambda_bytecode_keras2_h5",
     "code_custom_module_on_path",
+    "code_root_object_from_os",
+    "code_builtins_exec_activation",
+    "code_unsafe_deserialization_then_lambda",
 ]
+
+
+@pytest.mark.parametrize("name", [n for n in PROBED if n != "code_custom_module_on_path"])
+def test_vaecheck_probe_does_not_load_a_file_its_safety_checks_flag(tmp_path, name, capsys):
+    """`vaecheck --probe` (safe mode) reports the file and leaves it unloaded: nothing runs.
+
+    In this process: the probe is never started, so no Keras is imported for it. (A file whose
+    only danger is a third-party module is probed, and refused by Keras itself: see
+    test_probe_in_safe_mode_runs_none_of_the_payloads.)
+    """
+    invocation = _make(name, tmp_path)
+    code = main([*invocation.argv, "--probe", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert not any(Path(c).exists() for c in invocation.canaries), "the payload ran"
+    assert (code, err) == (1, "")
+    report = json.loads(out)
+    assert {f["code"] for f in report["findings"]} & {"VC301", "VC302", "VC303"}
+    assert "probe" not in report
+    assert any(note.startswith("--probe did not load the model") for note in report["notes"])
 
 
 def test_probe_in_safe_mode_runs_none_of_the_payloads(tmp_path, monkeypatch):

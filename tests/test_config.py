@@ -50,7 +50,7 @@ def test_bare_vaecheck_checks_every_configured_pair_under_one_exit_code(ci_proje
     assert err == ""
     assert "vaecheck · relu_vae.keras × standardized.npy" in out
     assert "vaecheck · sigmoid_vae.keras × unit.npy" in out
-    assert out.rstrip().endswith("checked 2 pairs: ✗ 1 error")
+    assert out.rstrip().endswith("checked 2 pairs: ✗ 1 error, 2 infos")
 
 
 def test_bare_vaecheck_as_a_console_script_in_a_temporary_project(ci_project):
@@ -98,6 +98,19 @@ def test_the_nearest_pyproject_with_a_vaecheck_table_wins(ci_project):
     assert find_config(inner) == inner / "pyproject.toml"
 
 
+def test_a_pyproject_that_cannot_name_vaecheck_is_not_parsed(ci_project):
+    write_pyproject(ci_project, TWO_PAIRS)
+    inner = ci_project / "pkg"
+    inner.mkdir()
+    # Broken TOML, but no vaecheck table can be in it: another tool's file, not ours to judge.
+    write_pyproject(inner, "[project\nname = 'pkg'\n")
+    assert find_config(inner) == ci_project / "pyproject.toml"
+    # A quoted key can spell the name with escapes: such a file is parsed.
+    write_pyproject(inner, '[tool."vaech\\u0065ck"]\nfail-on = "info"\n')
+    assert find_config(inner) == inner / "pyproject.toml"
+    assert load_config(inner / "pyproject.toml").fail_on is Severity.INFO
+
+
 def test_every_setting_is_read(ci_project):
     path = write_pyproject(
         ci_project,
@@ -136,7 +149,7 @@ def test_every_setting_is_read(ci_project):
         ("[tool.vaecheck]\nfail_on = 'warning'\n", "unknown key 'fail_on' in [tool.vaecheck] (did you mean 'fail-on'?)"),
         ("[tool.vaecheck]\ncolour = true\n", "unknown key 'colour' in [tool.vaecheck] (known: format, fail-on,"),
         ("[[tool.vaecheck.check]]\nmodel = 'm.keras'\ndata = 'd.npy'\nkye = 'x'\n", "unknown key 'kye' in [[tool.vaecheck.check]] #1 (did you mean 'key'?)"),
-        ("[[tool.vaecheck.check]]\nmodel = 'm.keras'\n", "[[tool.vaecheck.check]] #1 needs 'data'"),
+        ("[[tool.vaecheck.check]]\ndata = 'd.npy'\n", "[[tool.vaecheck.check]] #1 needs 'model'"),
         ("[tool.vaecheck]\nformat = 'yaml'\n", "format = 'yaml': choose from text, json, sarif, github, auto"),
         ("[tool.vaecheck]\nfail-on = 'fatal'\n", "fail-on: unknown severity 'fatal'"),
         ("[tool.vaecheck]\nselect = 'VC001'\n", "select must be a list of check codes"),
@@ -160,7 +173,7 @@ def test_bad_configuration_is_one_line_naming_the_file_and_the_key(text, needle,
 def test_command_line_overrides_the_file(ci_project, capsys):
     write_pyproject(
         ci_project,
-        TWO_PAIRS.replace('fail-on = "error"', 'fail-on = "info"\nformat = "json"\nignore = ["VC001"]'),
+        TWO_PAIRS.replace('fail-on = "error"', 'fail-on = "info"\nformat = "json"\nignore = ["VC001", "VC306"]'),
     )
     # From the file: JSON, VC001 ignored, so both pairs are clean.
     code, out, _ = cli([], capsys)

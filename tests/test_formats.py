@@ -138,7 +138,8 @@ def test_single_pair_json_keeps_the_v1_shape_and_several_pairs_nest_it(ci_projec
     assert [r["model"] for r in document["reports"]] == SEVERAL[0:8:2]
     # The first pair's report inside the run is the single-pair report, field for field.
     assert document["reports"][0] == approx_tree(single_report)
-    assert document["summary"] == {"error": 2, "warning": 0, "info": 1}
+    # info: VC002, and the custom Sampling layer (VC306) of each of the three sample VAEs.
+    assert document["summary"] == {"error": 2, "warning": 0, "info": 4}
     assert document["errors"] == [
         {
             "model": "models/relu_vae.keras",
@@ -184,7 +185,10 @@ def test_sarif_has_one_rule_per_check_and_results_at_the_model(ci_project, capsy
 
     results = run["results"]
     assert [(r["ruleId"], r["level"]) for r in results] == [
-        ("VC001", "error"), ("VC001", "error"), ("VC002", "note"),
+        ("VC001", "error"), ("VC306", "note"),  # each pair's outputs, then its model file
+        ("VC306", "note"),
+        ("VC001", "error"),
+        ("VC002", "note"), ("VC306", "note"),
     ]
     for result in results:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
@@ -193,10 +197,12 @@ def test_sarif_has_one_rule_per_check_and_results_at_the_model(ci_project, capsy
         "uri": "models/relu_vae.keras", "uriBaseId": "%SRCROOT%",
     }
     assert first["logicalLocations"][0]["fullyQualifiedName"] == "decoder › dec_out"
-    assert results[1]["locations"][0]["logicalLocations"][0]["name"] == "image"
+    assert results[3]["locations"][0]["logicalLocations"][0]["name"] == "image"
+    # A finding about the model file sits at the file, named by its place in the configuration.
+    assert results[1]["locations"][0]["logicalLocations"][0]["name"] == "config.layers[2]"
     # Fingerprints tell results apart, and stay the same from run to run.
     fingerprints = [r["partialFingerprints"]["vaecheckFinding/v1"] for r in results]
-    assert len(set(fingerprints)) == 3
+    assert len(set(fingerprints)) == 6
     [invocation] = run["invocations"]
     assert invocation["executionSuccessful"] is False
     [notification] = invocation["toolExecutionNotifications"]
@@ -245,7 +251,7 @@ def test_escaping_follows_the_workflow_command_rules():
 def test_github_annotation_survives_commas_colons_and_percent_in_the_path(ci_project, capsys):
     odd = "models/v2,final: 100%.keras"
     shutil.copy("models/relu_vae.keras", odd)
-    code, out, _ = cli([odd, "data/standardized.npy", "--format", "github"], capsys)
+    code, out, _ = cli([odd, "data/standardized.npy", "--format", "github", "--ignore", "VC306"], capsys)
     lines = out.splitlines()
     assert code == 1 and len(lines) == 1  # a multi-line message stays on one line
     name, properties, message = parse_command(lines[0])

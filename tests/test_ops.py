@@ -21,7 +21,8 @@ from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.graph import Graph, ModelOutput, Node, TensorRef
 from vaecheck.intervals import INF, Interval
-from vaecheck.ops import activation_image, keras_major, output_codomains
+from vaecheck.ranges.activations import activation_image, keras_major
+from vaecheck.ranges.evaluate import output_codomains
 
 R = Interval.real_line()
 K3 = "3.15.1"

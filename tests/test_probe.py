@@ -258,7 +258,8 @@ def test_lambda_model_with_unsafe_runs_its_code_and_says_safe_mode_was_off(probe
     )
     # The lambda ran: the canary that stayed absent in safe mode is a working detector.
     assert models.canary.exists()
-    assert code == 0, out + err  # an unknown range is a warning
+    assert code == 1, out + err  # the bytecode is a VC301 error; the unknown range a warning
+    assert "VC301 error" in out
     assert err.startswith("vaecheck: warning: --unsafe: safe mode is off")
     assert "safe mode OFF (--unsafe)" in out
     assert re.search(r"observed +\[", out)

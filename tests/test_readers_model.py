@@ -403,7 +403,7 @@ def test_real_subclassed_vae_is_read_through_its_stored_decoder(saved_models):
     assert model.graph.nodes[output.ref.node].label == "decoder › dec_out"
     assert any("subclassed" in note and "'decoder'" in note for note in model.graph.notes)
 
-    from vaecheck.ops import output_codomains
+    from vaecheck.ranges.evaluate import output_codomains
     from vaecheck.readers.weights import open_weights
 
     weights = open_weights(str(path), model.format, model.config, model.keras_version)

@@ -423,7 +423,7 @@ def test_keras_outputs_lie_in_the_static_range(
 ) -> None:
     import keras
 
-    from vaecheck.ops import output_codomains
+    from vaecheck.ranges.evaluate import output_codomains
     from vaecheck.readers.model import read_model
     from vaecheck.readers.weights import open_weights
 

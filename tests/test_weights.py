@@ -17,7 +17,7 @@ import pytest
 from vaecheck.codomain import Codomain
 from vaecheck.graph import Graph, ModelOutput, Node, TensorRef
 from vaecheck.intervals import INF, Interval
-from vaecheck.ops import output_codomains
+from vaecheck.ranges.evaluate import output_codomains
 from vaecheck.readers import weights as weights_module
 from vaecheck.readers.model import read_model
 from vaecheck.readers.weights import (

@@ -9,19 +9,29 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vaecheck.checks import OutputFacts, StatsRequest, enabled_codes, run_checks, statistics_needed
+from vaecheck.checks import (
+    OutputFacts,
+    StatsRequest,
+    enabled_codes,
+    run_checks,
+    run_model_checks,
+    statistics_needed,
+)
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.fixes import suggest_fix, with_range_fixes
-from vaecheck.graph import ModelOutput, TensorRef
+from vaecheck.graph import LayerVariables, ModelOutput, TensorRef, WeightSource
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
-from vaecheck.ops import output_codomains
+from vaecheck.ranges.evaluate import output_codomains
 from vaecheck.readers.archive import refuse_link
 from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
 from vaecheck.readers.model import ModelFile, read_model
-from vaecheck.readers.weights import WeightSource, open_weights
+from vaecheck.readers.remote import is_url, redact
+from vaecheck.readers.rescaling import Rescaling, as_rescaling, rescaled
 from vaecheck.report import (
+    Finding,
+    Fix,
     OutputResult,
     ProbeObservation,
     ProbeSummary,
@@ -30,8 +40,8 @@ from vaecheck.report import (
     Severity,
 )
 from vaecheck.shapes import Shape, output_shape
+from vaecheck.stats import SAMPLE_SIZE, DataStats, measure_source, recognize, worst_features
 from vaecheck.target_shapes import targets_match
-from vaecheck.stats import DataStats, measure_source, recognize, worst_features
 
 if TYPE_CHECKING:
     from vaecheck.cluster import DaskOptions
@@ -54,7 +64,7 @@ class _Candidate:
 
 def check(
     model: str | os.PathLike[str],
-    data: Any,
+    data: Any = None,
     *,
     key: str | None = None,
     loss: str | LossSpec | None = None,
@@ -69,6 +79,10 @@ def check(
     follow_links: bool = False,
     dask: Any = None,
     max_batches: int | None = None,
+    rescaling: Rescaling | tuple[float, float] | str | None = None,
+    color_mode: str | None = None,
+    skip_bad: bool = False,
+    histogram: bool = True,
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
@@ -85,17 +99,50 @@ def check(
     latent draws), and each output's observed range is set beside its codomain; a SavedModel
     directory without Keras metadata can only be checked so. `probe=True` probes with the
     defaults (safe mode on). A symbolic link, as `model`, as `data` or among shards, is
-    refused unless `follow_links`. `data` can also be a Dask array, dataframe or series, measured
-    on the current Dask client; `dask` measures a file's statistics on a Dask cluster: True for
-    the current client, a scheduler address, `"local:N"`, a Client, or cluster.DaskOptions.
-    Raises VaecheckError for input that cannot be used.
+    refused unless `follow_links`. `rescaling=(scale, offset)` states the map the training
+    pipeline applies to the data (`x * scale + offset`, as `keras.layers.Rescaling`); the data
+    is checked as the loss sees it. `model` and a `data` path may be URLs (s3://, gs://, az://,
+    https://). A folder of images takes `color_mode` ("grayscale", "rgb", "rgba"; by default
+    the channels of the model's output) and `skip_bad` (count unreadable images instead of
+    stopping). `histogram` False keeps no sample of the values for the text report's
+    histogram (`DataStats.sample` is empty), which the other formats never draw. Raises
+    VaecheckError for input that cannot be used. `data` can also be a Dask array, dataframe or
+    series, measured on the current Dask client; `dask` measures a file's statistics on a Dask
+    cluster: True for the current client, a scheduler address, `"local:N"`, a Client, or
+    cluster.DaskOptions.
 
     `model` may also be a live `keras.Model` (Keras 3 on any backend, or tf.keras), and `data`
     anything in memory: an array-like, a DataFrame, `(x, y)`, a `tf.data.Dataset`, a
     `PyDataset`, a generator of batches (see `vaecheck.live`), of which at most `max_batches`
     batches are read. Targets given as a dict by output name give one report per output, as a
     CheckRun.
+
+    With `data` None the model is checked alone: each output's codomain, the loss checks that
+    need no data, and the safety checks (VC3xx), which run on every model. When a safety check
+    finds code Keras would run on loading, `probe` does not load the model unless it is
+    unsafe (`--unsafe`): the report says why.
     """
+    if is_url(model):
+        return _check_remote_model(
+            str(model),
+            data,
+            key=key,
+            loss=loss,
+            severities=severities,
+            select=select,
+            ignore=ignore,
+            probe=probe,
+            columns=columns,
+            sample=sample,
+            seed=seed,
+            per_feature=per_feature,
+            follow_links=follow_links,
+            rescaling=rescaling,
+            color_mode=color_mode,
+            skip_bad=skip_bad,
+            histogram=histogram,
+        )
+    scaling = as_rescaling(rescaling)
     try:
         enabled = enabled_codes(select, ignore)
     except ValueError as error:
@@ -122,6 +169,7 @@ def check(
             max_batches=max_batches,
             follow_links=follow_links,
             probe=probe,
+            rescaling=scaling,
         )
     if not follow_links:
         refuse_link(os.fspath(model), os.fspath(model))
@@ -132,13 +180,39 @@ def check(
             "Keras configuration to read; use --probe to measure what its outputs produce",
             os.fspath(model),
         )
+    if data is None and (opaque or probe is not None):
+        raise VaecheckError(
+            "--probe runs the model on DATA: give DATA, or check the model alone without --probe"
+            if not opaque
+            else "a TensorFlow SavedModel without Keras metadata can only be probed, which needs DATA",
+            os.fspath(model),
+        )
     try:
         model_file = None if opaque else read_model(model, follow_links=follow_links)
     except VaecheckError as error:
         raise _swapped(model, data) or error from None
-    source = _data_source(data, key, columns, follow_links)
+    model_findings = (
+        model_safety_findings(model_file, severities, enabled) if model_file is not None else ()
+    )
+    if data is None:
+        assert model_file is not None
+        return _model_only(model_file, model_findings, stated, severities, enabled)
+    probe, probe_note = _probe_if_safe(probe, model_findings)
+    source = _data_source(
+        data, key, columns, follow_links, _images_options(model_file, color_mode, skip_bad)
+    )
+    from vaecheck.readers.images import by_pixels, sample_images, skipped_files
+
+    per_pixel = by_pixels(source)
+    skipped_images = skipped_files(source)
     if sample is not None:
-        source = source.sample(sample, seed if seed is not None else 0)
+        seed_used = seed if seed is not None else 0
+        source = (
+            sample_images(source, sample, seed_used)
+            if per_pixel
+            else source.sample(sample, seed_used)
+        )
+    source = rescaled(source, scaling)
     run_probe = (lambda chosen: _run_probe(model, chosen, probe)) if probe is not None else None
     return report_for(
         os.fspath(model),
@@ -150,6 +224,12 @@ def check(
         run_probe=run_probe,
         seed=seed,
         per_feature=per_feature,
+        per_pixel=per_pixel,
+        rescaling=scaling,
+        skipped_files=skipped_images,
+        histogram=histogram,
+        model_findings=model_findings,
+        probe_note=probe_note,
         dask=_on_dask(data, source, dask),
     )
 
@@ -167,6 +247,12 @@ def report_for(
     per_feature: bool | None,
     weights: WeightSource | None = None,
     unknown_reason: str = SAVED_MODEL_UNKNOWN,
+    per_pixel: bool = False,
+    rescaling: Rescaling | None = None,
+    skipped_files: tuple[tuple[str, str], ...] = (),
+    histogram: bool = True,
+    model_findings: tuple[Finding, ...] = (),
+    probe_note: tuple[str, ...] = (),
     dask: DaskOptions | None = None,
 ) -> Report:
     """The report on a model read (or, with `model_file` None, only run by `run_probe`) and a
@@ -175,14 +261,14 @@ def report_for(
     if model_file is not None:
         candidates = _candidates(model_file, weights)
         losses, loss_notes = _losses(model_file, candidates, stated)
-        selected, skipped = _match_shapes(candidates, source, losses)
+        selected, skipped = _match_shapes(candidates, source, losses, per_pixel)
     probed = run_probe(source) if run_probe is not None else None
     if model_file is None:
         assert probed is not None
         candidates = _probed_candidates(probed, unknown_reason)
         losses = {c.output.name: stated for c in candidates} if stated is not None else {}
         loss_notes = []
-        selected, skipped = _match_shapes(candidates, source, losses)
+        selected, skipped = _match_shapes(candidates, source, losses, per_pixel)
     observed = _observed_outputs(candidates, selected, probed)
 
     intervals = [c.codomain.interval for c in selected if c.codomain.interval is not None]
@@ -207,6 +293,7 @@ def report_for(
             source.feature_names,
             tuple(needed.row_axes),
             tuple(needed.value_counts) if needed.value_counts is not None else None,
+            SAMPLE_SIZE if histogram else 0,
         )
         stats = measure_on_dask(source, plan, dask)
     else:
@@ -216,6 +303,7 @@ def report_for(
             seed=seed,
             row_axes=needed.row_axes,
             value_counts=needed.value_counts,
+            sample_size=SAMPLE_SIZE if histogram else 0,
         )
     kind = recognize(stats)
 
@@ -263,21 +351,123 @@ def report_for(
     graph_notes = tuple(model_file.graph.notes) if model_file is not None else ()
     return Report(
         model=model_file.path if model_file is not None else model_name,
-        data=source.path,
+        data=redact(source.path),
         data_description=source.description,
         stats=stats,
         data_kind=kind,
         outputs=tuple(results),
         skipped_outputs=tuple(skipped),
-        notes=(*graph_notes, *loss_notes),
+        notes=(*graph_notes, *loss_notes, *probe_note),
         probe=_probe_summary(probed),
         sampled=sampled,
+        rescaling=rescaling,
+        skipped_files=skipped_files,
         sample=(
             SampleInfo(source.rows, source.sampled_from or source.rows, source.sample_seed)
             if sampled
             else None
         ),
         missing_chunks=source.missing_chunks,
+        model_findings=model_findings,
+    )
+
+
+def model_safety_findings(
+    model_file: ModelFile,
+    severities: Mapping[str, Severity] | None = None,
+    enabled: Iterable[str] | None = None,
+    weights_file: bool = True,
+) -> tuple[Finding, ...]:
+    """The VC3xx findings of a model file: its configuration and its weights file's structure
+    (a live model, whose weights are in memory, has no weights file to scan)."""
+    from vaecheck.safety import model_facts
+
+    hazards: Any = ()
+    weights_note = None
+    if weights_file:
+        from vaecheck.readers.weights_scan import scan_weights
+
+        hazards, weights_note = scan_weights(model_file.path, model_file.format)
+    facts = model_facts(
+        model_file.config,
+        model_file.training,
+        model_file.format,
+        model_file.keras_version,
+        hazards,
+        weights_note,
+    )
+    selected = frozenset(enabled) if enabled is not None else None
+    return tuple(run_model_checks(facts, severities, selected))
+
+
+def _probe_if_safe(
+    probe: ProbeOptions | None, model_findings: tuple[Finding, ...]
+) -> tuple[ProbeOptions | None, tuple[str, ...]]:
+    """No probe in safe mode of a file that makes Keras run or read what it names."""
+    if probe is None or not probe.safe_mode:
+        return probe, ()
+    # A third-party module may be the user's own unregistered code, given with --custom-objects.
+    blocking = sorted(
+        {
+            f.code
+            for f in model_findings
+            if f.severity >= Severity.ERROR and f.evidence.get("origin") != "third-party"
+        }
+    )
+    if not blocking:
+        return probe, ()
+    return None, (
+        f"--probe did not load the model: {', '.join(blocking)} found what Keras would run or "
+        "read on loading; only --probe --unsafe loads such a file, and only a trusted one",
+    )
+
+
+def _model_only(
+    model_file: ModelFile,
+    model_findings: tuple[Finding, ...],
+    stated: LossSpec | None,
+    severities: Mapping[str, Severity] | None,
+    enabled: Iterable[str],
+) -> Report:
+    """The model without data: codomains, the checks that need no data, the safety findings."""
+    candidates = _candidates(model_file)
+    losses, loss_notes = _losses(model_file, candidates, stated)
+    results = []
+    for candidate in candidates:
+        spec = losses.get(candidate.output.name)
+        facts = OutputFacts(
+            output=candidate.output.name,
+            codomain=candidate.codomain,
+            stats=None,
+            data_kind=None,
+            edges=None,
+            loss=spec,
+            shape=candidate.shape,
+        )
+        findings = tuple(run_checks(facts, severities, enabled))
+        fixes = [f.fix for f in sorted(findings, key=lambda f: -f.severity) if f.fix is not None]
+        results.append(
+            OutputResult(
+                name=candidate.output.name,
+                label=candidate.label,
+                shape=candidate.shape,
+                codomain=candidate.codomain,
+                findings=findings,
+                fix=fixes[0] if fixes else Fix("none", "no data given: nothing was compared"),
+                loss=spec.name if spec else None,
+                loss_spec=spec,
+                targets_compared=False,
+            )
+        )
+    return Report(
+        model=model_file.path,
+        data=None,
+        data_description="no data (the model alone)",
+        stats=None,
+        data_kind=None,
+        outputs=tuple(results),
+        notes=(*model_file.graph.notes, *loss_notes),
+        model_findings=model_findings,
     )
 
 
@@ -303,7 +493,25 @@ def _is_live(model: Any, data: Any) -> bool:
     from vaecheck.live.detect import is_live_data, is_live_model
 
     # A Dask collection is measured where its blocks are, not read into this process.
-    return is_live_model(model) or (is_live_data(data) and not is_dask_collection(data))
+    return is_live_model(model) or (
+        data is not None and is_live_data(data) and not is_dask_collection(data)
+    )
+
+
+def _check_remote_model(url: str, data: Any, **options: Any) -> Report:
+    """Check a model in remote storage: read from a private local copy, reported by its URL."""
+    from dataclasses import replace
+
+    from vaecheck.readers.remote import local_copy
+
+    shown = redact(url)
+    with local_copy(url, "the model") as local:
+        try:
+            report = check(local, data, **options)
+        except VaecheckError as error:
+            path = shown if error.path == local else error.path
+            raise VaecheckError(error.problem.replace(local, shown), path) from None
+    return replace(report, model=shown)
 
 
 def _is_opaque_saved_model(model: str | os.PathLike[str]) -> bool:
@@ -390,8 +598,20 @@ def _probe_summary(probed: ProbeResult | None) -> ProbeSummary | None:
     )
 
 
-def _data_source(data: Any, key: str | None, columns: Any, follow_links: bool = False) -> DataSource:
+def _data_source(
+    data: Any,
+    key: str | None,
+    columns: Any,
+    follow_links: bool = False,
+    images: Mapping[str, Any] | None = None,
+) -> DataSource:
     if isinstance(data, (str, os.PathLike)):
+        from vaecheck.readers.images import is_image_location, open_images
+
+        if is_image_location(os.fspath(data)):
+            if key is not None or columns is not None:
+                raise VaecheckError("--key and --columns do not apply to images", os.fspath(data))
+            return open_images(os.fspath(data), follow_links=follow_links, **(images or {}))
         return open_data(data, key=key, columns=columns, follow_links=follow_links)
     from vaecheck.cluster import dask_source, is_dask_collection
 
@@ -427,13 +647,49 @@ def _on_dask(data: Any, source: DataSource, dask: Any) -> Any:
     return options
 
 
+def _images_options(
+    model_file: ModelFile | None, color_mode: str | None, skip_bad: bool
+) -> dict[str, Any]:
+    """How to decode a folder of images: the colour mode given, or else the channels of the
+    model's image outputs (rank 4, with 1, 3 or 4 channels)."""
+    channels: tuple[int, ...] = ()
+    if color_mode is None and model_file is not None:
+        graph = model_file.graph
+        shapes = [output_shape(graph, output.ref) for output in graph.outputs]
+        channels = tuple(
+            dict.fromkeys(
+                shape[-1] for shape in shapes if shape is not None and len(shape) == 4 and shape[-1] in (1, 3, 4)
+            )
+        )
+    return {"color_mode": color_mode, "channels": channels, "skip_bad": skip_bad}
+
+
+class _WeightsOnRequest:
+    """The model file's weights reader, imported and opened on the first request: a model
+    whose ranges need no weights (most end in a bounded activation) never loads it."""
+
+    def __init__(self, model_file: ModelFile) -> None:
+        self._model_file = model_file
+        self._source: WeightSource | None = None
+
+    def variables(self, layer_path: Sequence[str]) -> LayerVariables:
+        if self._source is None:
+            from vaecheck.readers.weights import open_weights
+
+            model = self._model_file
+            self._source = open_weights(model.path, model.format, model.config, model.keras_version)
+        return self._source.variables(layer_path)
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+
+
 def _candidates(model_file: ModelFile, weights: WeightSource | None = None) -> list[_Candidate]:
     graph = model_file.graph
     # Opened lazily: a model whose ranges need no weights never reads them.
     if weights is None:
-        weights = open_weights(
-            model_file.path, model_file.format, model_file.config, model_file.keras_version
-        )
+        weights = _WeightsOnRequest(model_file)
     try:
         codomains = output_codomains(graph, model_file.keras_version, weights)
     finally:
@@ -480,13 +736,19 @@ def shapes_match(sample_shape: tuple[int, ...], output: Shape, loss: LossSpec | 
 
 
 def _match_shapes(
-    candidates: list[_Candidate], source: DataSource, losses: Mapping[str, LossSpec]
+    candidates: list[_Candidate],
+    source: DataSource,
+    losses: Mapping[str, LossSpec],
+    per_pixel: bool = False,
 ) -> tuple[list[_Candidate], list[tuple[str, str]]]:
     sample_shape = tuple(source.shape[1:])
     selected = [
         c
         for c in candidates
-        if c.shape is None or shapes_match(sample_shape, c.shape, losses.get(c.output.name))
+        if c.shape is None
+        or shapes_match(sample_shape, c.shape, losses.get(c.output.name))
+        # Images of several sizes: an image output with as many channels takes them.
+        or (per_pixel and len(c.shape) == 4 and c.shape[-1] == sample_shape[-1])
     ]
     if not selected:
         shown = "; ".join(f"'{c.output.name}' {_fmt_shape(c.shape)}" for c in candidates)

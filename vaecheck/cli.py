@@ -49,10 +49,14 @@ MODEL  a saved Keras model: .keras (Keras 3), legacy .h5 (Keras 2, tf.keras, Ker
 DATA   the values the output is trained against (for an autoencoder, its input):
        .npy; .npz (--key picks the array); .csv or .tsv (--columns picks columns);
        an HDF5 dataset as data.h5:/group/dataset (or --key); a directory or a
-       quoted glob of such files (shards); - for a .npy on standard input.
+       quoted glob of such files (shards); - for a .npy on standard input;
+       a folder of images (PNG, JPEG, BMP, GIF, WebP, TIFF; vaecheck[images]).
        Read in blocks: any size fits in flat memory.
+       MODEL and DATA may be URLs: s3://, gs://, az://, https:// (vaecheck[cloud]).
 
-Several MODEL DATA pairs may follow one another; they are reported together under one exit
+MODEL alone, without DATA, is checked on its own: each output's codomain, the loss checks that
+need no data, and the safety checks (VC3xx), which report what loading the file with Keras
+would import, run or read. Several MODEL DATA pairs may follow one another; they are reported together under one exit
 code. With none, vaecheck checks the [[tool.vaecheck.check]] pairs of the nearest
 pyproject.toml (from the current folder upward) or of the --config file. Options on the
 command line override the file.
@@ -74,6 +78,8 @@ Examples:
   vaecheck explain VC001
   vaecheck vae.keras x_train.npy --probe --custom-objects layers.py
   vaecheck vae.keras 'shards/*.npy' --sample 100000
+  vaecheck generator.keras images/ --rescaling 1/127.5,-1
+  vaecheck s3://models/vae.keras s3://data/x_train.npy --sample 10000
   python make_data.py | vaecheck vae.keras -
 
 \b
@@ -124,6 +130,22 @@ def _codes_option(name: str, help_text: str) -> Any:
     help="Check a uniform random sample of N rows, reading only those where the format allows.",
 )
 @click.option("--seed", type=int, metavar="S", help="Seed of the random sample (default 0: the same rows each run).")
+@click.option(
+    "--rescaling",
+    metavar="SCALE[,OFFSET]",
+    help="The map the training pipeline applies to the data, x * SCALE + OFFSET, as "
+    "keras.layers.Rescaling: e.g. 1/255 or 1/127.5,-1. The data is checked as the loss sees it.",
+)
+@click.option(
+    "--color-mode",
+    type=click.Choice(["grayscale", "rgb", "rgba"]),
+    help="How images are decoded (Keras's names).  [default: the channels of the model's output]",
+)
+@click.option(
+    "--skip-bad",
+    is_flag=True,
+    help="Leave out images that cannot be decoded, and count them in the report, instead of exit 2.",
+)
 @click.option(
     "--follow-links",
     is_flag=True,
@@ -237,6 +259,9 @@ def check_command(
     columns: str | None,
     sample: int | None,
     seed: int | None,
+    rescaling: str | None,
+    color_mode: str | None,
+    skip_bad: bool,
     follow_links: bool,
     per_feature: bool,
     save_rescale: str | None,
@@ -263,10 +288,12 @@ def check_command(
     from vaecheck.report import Severity
 
     config = _load_config(config_path)
-    if len(paths) % 2:
+    if len(paths) == 1:  # a model alone: codomains, the loss checks needing no data, safety
+        pairs: tuple[Pair, ...] = (Pair(paths[0], None),)
+    elif len(paths) % 2:
         given = f"{len(paths)} path{'s' if len(paths) != 1 else ''} given"
         raise click.UsageError(f"MODEL and DATA come in pairs: '{paths[-1]}' has no DATA ({given})")
-    if paths:
+    elif paths:
         pairs = tuple(Pair(model, data) for model, data in zip(paths[::2], paths[1::2]))
     else:
         pairs = config.pairs
@@ -278,6 +305,7 @@ def check_command(
             pair.data,
             key=key or pair.key or default_key_for(pair.data, config.key),
             loss=loss or pair.loss or config.loss,
+            rescaling=rescaling or pair.rescaling,
         )
         for pair in pairs
     )
@@ -287,6 +315,8 @@ def check_command(
             raise click.UsageError(
                 f"--save-rescale saves the fix of one MODEL DATA pair; {len(pairs)} are given"
             )
+        if pairs[0].data is None:
+            raise click.UsageError("--save-rescale saves a fix computed from DATA: give MODEL DATA")
         from vaecheck.rescale_file import check_destination
 
         check_destination(save_rescale)
@@ -296,6 +326,11 @@ def check_command(
         "seed": seed,
         "per_feature": True if per_feature else None,
         "follow_links": follow_links,
+        "color_mode": color_mode,
+        "skip_bad": skip_bad,
+        # Only the text report draws the data's histogram; the others need no sample of values.
+        "histogram": OutputFormat(output_format or config.output_format or "text").resolve()
+        is OutputFormat.TEXT,
     }
 
     enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))
@@ -381,7 +416,7 @@ def _check_pairs(
     unusable = []
     for pair in pairs:
         if progress:
-            click.echo(f"vaecheck: checking {pair.model} × {pair.data}", err=True)
+            click.echo(f"vaecheck: checking {pair.model} × {pair.data or 'no data'}", err=True)
         try:
             reports.append(
                 check(
@@ -392,6 +427,7 @@ def _check_pairs(
                     severities=config.severities,
                     select=enabled,
                     probe=probe,
+                    rescaling=pair.rescaling,
                     **(data_options or {}),
                 )
             )

@@ -17,6 +17,10 @@ model = "models/vae.keras"
 data = "data/x_train.npy"
 key = "x"                     # optional, overrides the default above
 loss = "binary_crossentropy"  # optional
+rescaling = "1/255"           # optional: the pipeline's x * scale + offset, as --rescaling
+
+[[tool.vaecheck.check]]       # a model alone: its codomains, loss and safety checks
+model = "models/generator.keras"
 ```
 
 A file not named pyproject.toml (a `vaecheck.toml`, say) holds the same keys at its top level,
@@ -42,7 +46,7 @@ from vaecheck.report import Severity
 PYPROJECT = "pyproject.toml"
 FORMATS = ("text", "json", "sarif", "github", "auto")
 TOP_LEVEL_KEYS = ("format", "fail-on", "select", "ignore", "key", "loss", "severity", "check")
-PAIR_KEYS = ("model", "data", "key", "loss")
+PAIR_KEYS = ("model", "data", "key", "loss", "rescaling")
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,10 @@ class Pair:
     """One MODEL/DATA pair to check, with its per-pair options."""
 
     model: str
-    data: str
+    data: str | None  # None: the model is checked alone
     key: str | None = None
     loss: str | None = None
+    rescaling: str | None = None  # "1/255" or "1/127.5,-1", as --rescaling takes it
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,24 @@ def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
     directory = Path(start if start is not None else os.getcwd()).resolve()
     for folder in (directory, *directory.parents):
         candidate = folder / PYPROJECT
-        if candidate.is_file() and "vaecheck" in _read_toml(candidate).get("tool", {}):
+        if (
+            candidate.is_file()
+            and _may_name_vaecheck(candidate)
+            and "vaecheck" in _read_toml(candidate).get("tool", {})
+        ):
             return candidate
     return None
+
+
+def _may_name_vaecheck(path: Path) -> bool:
+    """Whether the file's text can hold a vaecheck table: the word, or a TOML escape that could
+    spell it in a quoted key. Most projects' pyproject.toml has neither, and parsing it would
+    cost the TOML parser's import on every run."""
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return True  # let the reader report it
+    return b"vaecheck" in text or b"\\u" in text or b"\\U" in text
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -184,18 +204,25 @@ def display_path(path: Path) -> str:
 
 def _pair(entry: dict[str, Any], where: str, shown: str, base: Path) -> Pair:
     _refuse_unknown(entry, PAIR_KEYS, where, shown)
-    paths = {}
+    paths: dict[str, str | None] = {}
     for name in ("model", "data"):
         value = _string(entry, name, where, shown)
         if value is None:
+            if name == "data":  # a model alone is checked without data
+                paths[name] = None
+                continue
             raise VaecheckError(f"{where} needs '{name}'", shown)
-        # An absolute path stays as written; a relative one is shown relative to the cwd.
-        paths[name] = value if os.path.isabs(value) else display_path(base / value)
+        # An absolute path or a URL stays as written; a relative one is shown relative to the cwd.
+        written = os.path.isabs(value) or "://" in value
+        paths[name] = value if written else display_path(base / value)
+    model = paths["model"]
+    assert model is not None
     return Pair(
-        model=paths["model"],
+        model=model,
         data=paths["data"],
         key=_string(entry, "key", where, shown),
         loss=_string(entry, "loss", where, shown),
+        rescaling=_string(entry, "rescaling", where, shown),
     )
 
 

@@ -49,6 +49,10 @@ class VaecheckError(Exception):
     """Input vaecheck cannot use. The message names the file and the problem, on one line."""
 
     def __init__(self, problem: str, path: str | None = None) -> None:
+        if path is not None and "://" in path:
+            from vaecheck.readers.remote import redact
+
+            path = redact(path)  # a URL's password or signed query is never shown
         self.problem = printable(problem, MAX_MESSAGE_CHARACTERS)
         self.path = path
         shown = f"{path}: {problem}" if path else problem

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec
-from vaecheck.readers.data import MissingChunks
-from vaecheck.stats import DataKind, DataStats, FeatureOutside
+
+if TYPE_CHECKING:  # numpy is imported on use: listing the checks (`vaecheck rules`) needs none
+    import numpy as np
+
+    from vaecheck.readers.source import MissingChunks
+
+    from vaecheck.stats import DataKind, DataStats, FeatureOutside
 
 REPORT_VERSION = 1
 
@@ -79,14 +82,18 @@ class FeatureRescale:
     # A scale of data spanning most of the float range has an inverse past the float maximum:
     # inf, as the scalar Rescale's would be, and no numpy warning about it.
     @property
-    @np.errstate(over="ignore", divide="ignore", invalid="ignore")
     def inverse_scale(self) -> np.ndarray:
-        return 1.0 / self.scale
+        import numpy as np
+
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return 1.0 / self.scale
 
     @property
-    @np.errstate(over="ignore", divide="ignore", invalid="ignore")
     def inverse_offset(self) -> np.ndarray:
-        return -self.offset / self.scale
+        import numpy as np
+
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return -self.offset / self.scale
 
 
 @dataclass(frozen=True)
@@ -168,10 +175,10 @@ class SampleInfo:
 @dataclass(frozen=True)
 class Report:
     model: str
-    data: str
+    data: str | None  # None: the model checked alone (its codomains, loss and safety checks)
     data_description: str
-    stats: DataStats
-    data_kind: DataKind
+    stats: DataStats | None
+    data_kind: DataKind | None
     outputs: tuple[OutputResult, ...]
     skipped_outputs: tuple[tuple[str, str], ...] = ()  # (output, why it was not compared)
     notes: tuple[str, ...] = ()
@@ -180,10 +187,19 @@ class Report:
     sample: SampleInfo | None = None  # set when sampled
     saved_rescale: str | None = None  # where --save-rescale wrote the fix's rescaling
     missing_chunks: MissingChunks | None = None  # chunks a Zarr store lacks (read as fill value)
+    rescaling: Any = None  # readers.rescaling.Rescaling: the pipeline's map, applied to the data
+    skipped_files: tuple[tuple[str, str], ...] = ()  # (file, why) left out with --skip-bad
+    # Findings about the model file as a whole (the VC3xx safety checks), not about one output.
+    model_findings: tuple[Finding, ...] = ()
 
     @property
     def findings(self) -> tuple[Finding, ...]:
-        return tuple(f for output in self.outputs for f in output.findings)
+        return tuple(f for output in self.outputs for f in output.findings) + self.model_findings
+
+    @property
+    def model_only(self) -> bool:
+        """Whether the model was checked without data."""
+        return self.stats is None
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -211,7 +227,7 @@ class UnusablePair:
     """A MODEL/DATA pair that could not be checked, and why (the one-line error)."""
 
     model: str
-    data: str
+    data: str | None
     problem: str
     path: str | None = None  # the file the problem is in, when the error names one
 

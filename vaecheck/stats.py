@@ -892,6 +892,8 @@ class StatsAccumulator:
                 _sketch_values(sketches, flat[positions], positions, feature_of)
         if self._sample_rate >= 1.0:
             picked = flat  # small data: the sample is all of it, so the histogram is exact
+        elif self._sample_rate == 0.0:
+            return np.empty(0)  # no histogram wanted: nothing to draw
         else:
             wanted = _draw_count(flat.size, self._sample_rate, generator)
             if not wanted:
@@ -1181,11 +1183,13 @@ def measure_source(
     *,
     row_axes: Iterable[int] = (),
     value_counts: Sequence[float] | None = None,
+    sample_size: int = SAMPLE_SIZE,
 ) -> DataStats:
     """The statistics of a whole source, measured part by part (shards) and merged.
 
     Blocks are read in order and summarized by `workers` threads (default_workers() when
-    None); the result does not depend on how many.
+    None); the result does not depend on how many. `sample_size` values are kept for the
+    text report's histogram (`DataStats.sample`); 0 keeps none and draws nothing.
     """
     threads = default_workers() if workers is None else max(1, workers)
     parts = source.parts()
@@ -1203,6 +1207,7 @@ def measure_source(
         source.feature_names,
         tuple(row_axes),
         tuple(value_counts) if value_counts is not None else None,
+        sample_size,
     )
     merged: StatsAccumulator | None = None
     try:
@@ -1227,6 +1232,7 @@ class StatsPlan:
     feature_names: tuple[str, ...] | None = None
     row_axes: tuple[int, ...] = ()
     value_counts: tuple[float, ...] | None = None
+    sample_size: int = SAMPLE_SIZE  # values kept for the histogram; 0 for none
 
     def accumulator(self, place: Sequence[int]) -> StatsAccumulator:
         """An accumulator for the part at `place` (its random draws are seeded by it)."""
@@ -1238,6 +1244,7 @@ class StatsPlan:
             feature_names=self.feature_names,
             row_axes=self.row_axes,
             value_counts=self.value_counts,
+            sample_size=self.sample_size,
         )
 
 

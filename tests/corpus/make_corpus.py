@@ -377,14 +377,14 @@ def graph_self_loop(root: Path) -> Invocation:
     return pair(root, write_keras(root / "model.keras", functional(layers, "a")))
 
 
-@case(2, "a layer refers to 'ghost', which is not in the model")
+@case(2, "config.layers[1].inbound_nodes[0]: layer 'out' refers to 'ghost', which is not in the model")
 def graph_missing_layer(root: Path) -> Invocation:
     """A layer whose input is a layer the model does not have."""
     layers = [input_layer(), layer("Dense", "out", "ghost", units=FEATURES, activation="relu")]
     return pair(root, write_keras(root / "model.keras", functional(layers, "out")))
 
 
-@case(2, "a layer refers to 'nothing', which is not in the model")
+@case(2, "config.output_layers: refers to 'nothing', which is not in the model")
 def graph_missing_output(root: Path) -> Invocation:
     """output_layers naming a layer that does not exist."""
     return pair(root, write_keras(root / "model.keras", functional(relu_model()["config"]["layers"], "nothing")))
@@ -420,10 +420,42 @@ def graph_nested_models(root: Path) -> Invocation:
     return pair(root, write_keras(root / "model.keras", model))
 
 
+@case(2, "config: a Functional model without a 'layers' entry")
+def graph_functional_without_layers(root: Path) -> Invocation:
+    """A Functional model whose layers entry is missing: Keras refuses it, it is no subclassed model."""
+    model = relu_model()
+    del model["config"]["layers"]
+    return pair(root, write_keras(root / "model.keras", model))
+
+
+@case(2, "config.layers: expected a list, got an object")
+def graph_layers_not_a_list(root: Path) -> Invocation:
+    """A Functional model whose layers entry is an object."""
+    model = relu_model()
+    model["config"]["layers"] = {"out": model["config"]["layers"][1]}
+    return pair(root, write_keras(root / "model.keras", model))
+
+
+@case(2, "config.layers[1].config: expected an object, got a list")
+def graph_output_layer_config_a_list(root: Path) -> Invocation:
+    """The output layer's config is a list: never read as a linear layer."""
+    model = relu_model()
+    model["config"]["layers"][1]["config"] = [FEATURES, "relu"]
+    return pair(root, write_keras(root / "model.keras", model))
+
+
+@case(2, "config.layers[1].class_name: expected a string, got a number")
+def graph_class_name_not_text(root: Path) -> Invocation:
+    """A layer whose class_name is a number."""
+    model = relu_model()
+    model["config"]["layers"][1]["class_name"] = 42
+    return pair(root, write_keras(root / "model.keras", model))
+
+
 # --- code paths: nothing named in a model is imported or run -----------------------------------
 
 
-@case(1, "VC004")
+@case(1, "VC302 error: config.layers[1] (layer 'out'): class 'system' from module 'os' resolves to os.system")
 def code_os_system_layer(root: Path) -> Invocation:
     """An output layer named by module 'os' and class 'system', with a shell command to run."""
     canary = root / CANARY
@@ -433,7 +465,7 @@ def code_os_system_layer(root: Path) -> Invocation:
     return pair(root, model, None, "-q", "--fail-on", "warning", canaries=(str(canary),))
 
 
-@case(1, "VC004")
+@case(1, "VC302 error: config.layers[1].config.function (layer 'out'): function 'check_call'")
 def code_subprocess_in_lambda(root: Path) -> Invocation:
     """A Lambda whose function is subprocess.check_call with arguments (the CVE-2025-8747 shape)."""
     canary = root / CANARY
@@ -443,7 +475,7 @@ def code_subprocess_in_lambda(root: Path) -> Invocation:
     return pair(root, model, None, "-q", "--fail-on", "warning", canaries=(str(canary),))
 
 
-@case(1, "VC004")
+@case(1, "VC302 error: config.layers[1].config.activation (layer 'out'): function 'getoutput'")
 def code_subprocess_activation(root: Path) -> Invocation:
     """A Dense layer whose activation is subprocess.getoutput of a shell command."""
     canary = root / CANARY
@@ -453,7 +485,7 @@ def code_subprocess_activation(root: Path) -> Invocation:
     return pair(root, model, None, "-q", "--fail-on", "warning", canaries=(str(canary),))
 
 
-@case(1, "VC004")
+@case(1, "VC301 error: config.layers[1].config.function (layer 'out'): a Lambda holding marshalled Python bytecode")
 def code_lambda_bytecode_keras3(root: Path) -> Invocation:
     """A Keras 3 Lambda holding marshalled bytecode (__lambda__) that creates a file."""
     canary = root / CANARY
@@ -464,7 +496,7 @@ def code_lambda_bytecode_keras3(root: Path) -> Invocation:
     return pair(root, model, None, "-q", "--fail-on", "warning", canaries=(str(canary),))
 
 
-@case(1, "VC004")
+@case(1, "VC301 error: config.layers[1].config.function (layer 'out'): a Lambda holding marshalled Python bytecode; Keras runs it on loading an .h5")
 def code_lambda_bytecode_keras2_h5(root: Path) -> Invocation:
     """A legacy .h5 Lambda with function_type 'lambda' and base64 marshal (CVE-2025-9905)."""
     canary = root / CANARY
@@ -479,7 +511,7 @@ def code_lambda_bytecode_keras2_h5(root: Path) -> Invocation:
     return pair(root, model, None, "-q", "--fail-on", "warning", canaries=(str(canary),))
 
 
-@case(1, "VC004")
+@case(1, "VC302 error: config.layers[1].config.activation (layer 'h'): function 'Decoder' from module 'vaecheck_payload'")
 def code_custom_module_on_path(root: Path) -> Invocation:
     """A custom class whose module is a Python file on the module path that creates a file on import."""
     canary = root / CANARY
@@ -492,6 +524,60 @@ def code_custom_module_on_path(root: Path) -> Invocation:
     evil["inbound_nodes"] = [{"args": [keras_tensor("h")], "kwargs": {}}]
     model = write_keras(root / "model.keras", functional([input_layer(), hidden, evil], "out"))
     return pair(root, model, None, "-q", "--fail-on", "warning", canaries=(str(canary),), importable=str(root / "payload"))
+
+
+@case(1, "VC302 error: the model's root object: class 'system' from module 'os' resolves to os.system")
+def code_root_object_from_os(root: Path) -> Invocation:
+    """The model's root object names os.system, with a shell command as its config (CVE-2025-1550)."""
+    canary = root / CANARY
+    model = write_keras(root / "model.keras", {"module": "os", "class_name": "system", "config": {"command": f"touch {canary}"}, "registered_name": None})
+    return pair(root, model, None, "-q", canaries=(str(canary),))
+
+
+@case(1, "VC302 error: config.layers[1].config.activation (layer 'out'): function 'exec' resolves to exec")
+def code_builtins_exec_activation(root: Path) -> Invocation:
+    """A Dense activation naming Python's exec through module builtins, with code as its name's neighbour."""
+    canary = root / CANARY
+    activation = {"module": "builtins", "class_name": "function", "config": "exec", "registered_name": f"open({str(canary)!r}, 'w')"}
+    out = layer("Dense", "out", "x", units=FEATURES, activation=activation)
+    model = write_keras(root / "model.keras", functional([input_layer(), out], "out"))
+    return pair(root, model, None, "-q", canaries=(str(canary),))
+
+
+@case(1, "VC303 error: config.layers[1].config.function (layer 'out'): calls Keras's get_file")
+def code_get_file_lambda(root: Path) -> Invocation:
+    """A Lambda calling keras.utils.get_file to fetch a file (CVE-2025-8747)."""
+    function = {"module": "keras.utils", "class_name": "function", "config": "get_file", "registered_name": None}
+    evil = layer("Lambda", "out", "x", function=function, arguments={"fname": "weights.h5", "origin": "https://example.invalid/w.h5"})
+    model = write_keras(root / "model.keras", functional([input_layer(), evil], "out"))
+    return pair(root, model, None, "-q")
+
+
+@case(1, "VC303 error: config.layers[1].config.function (layer 'unsafe'): calls Keras's enable_unsafe_deserialization")
+def code_unsafe_deserialization_then_lambda(root: Path) -> Invocation:
+    """A Lambda turning safe mode off, then a Lambda with bytecode (CVE-2025-9906)."""
+    canary = root / CANARY
+    switch = layer("Lambda", "unsafe", "x", function={"module": "keras.config", "class_name": "function", "config": "enable_unsafe_deserialization", "registered_name": None})
+    code = base64.b64encode(canary_code(canary)).decode()
+    evil = layer("Lambda", "out", "unsafe", function={"class_name": "__lambda__", "config": {"code": code, "defaults": None, "closure": None}})
+    model = write_keras(root / "model.keras", functional([input_layer(), switch, evil], "out"))
+    return pair(root, model, None, "-q", canaries=(str(canary),))
+
+
+@case(1, "VC304 error: config.layers[1] (layer 'out'): a TFSMLayer")
+def code_tfsm_layer(root: Path) -> Invocation:
+    """A TFSMLayer loading a SavedModel from elsewhere (CVE-2026-1462)."""
+    evil = layer("TFSMLayer", "out", "x", filepath="/tmp/elsewhere", call_endpoint="serve")
+    model = write_keras(root / "model.keras", functional([input_layer(), evil], "out"))
+    return pair(root, model, None, "-q")
+
+
+@case(1, "VC305 error: config.layers[1].config.vocabulary (layer 'out'): the vocabulary is read from the path '/etc/passwd'")
+def code_vocabulary_path(root: Path) -> Invocation:
+    """A StringLookup whose vocabulary is /etc/passwd (CVE-2025-12058)."""
+    evil = layer("StringLookup", "out", "x", vocabulary="/etc/passwd")
+    model = write_keras(root / "model.keras", functional([input_layer(), evil], "out"))
+    return pair(root, model, None, "-q")
 
 
 @case(2, "the .npy header is not a Python dict literal")
@@ -566,6 +652,13 @@ def h5_model_links_not_followed(root: Path) -> Invocation:
         handle["model_weights"] = h5py.ExternalLink(str(root / "elsewhere.h5"), "/")
         handle["optimizer_weights"] = h5py.SoftLink("/model_weights")
     return pair(root, model, None, "-q")
+
+
+@case(2, "the model_config attribute is not UTF-8 text")
+def h5_model_config_not_utf8(root: Path) -> Invocation:
+    """model_config with a byte that is not UTF-8: never decoded with replacement characters."""
+    text = json.dumps(keras2_model([keras2_input()], "x")).replace('"model"', '"mod\xffel"')
+    return pair(root, write_h5_model(root / "model.h5", None, model_config=np.bytes_(text.encode("latin-1"))))
 
 
 # --- .npy data ----------------------------------------------------------------------------------
@@ -1189,7 +1282,7 @@ def odd_unicode_and_control_names(root: Path) -> Invocation:
     return pair(root, write_keras(root / "model.keras", relu_model(name)), None, "-q")
 
 
-@case(2, "a layer refers to 'gggg")
+@case(2, "refers to 'gggg")
 def odd_huge_name_in_error(root: Path) -> Invocation:
     """A reference to a missing layer whose name is 4 MB long: the message stays short."""
     layers = [input_layer(), layer("Dense", "out", "g" * 4_000_000, units=FEATURES)]
@@ -1299,6 +1392,57 @@ def tfrecord_garbage_record(root: Path) -> Invocation:
     data = root / "data.tfrecord"
     data.write_bytes(tfrecord_frame(b"\xff\xff\xff\xff\x0f not protobuf"))
     return pair(root, None, data, "--key", "x", blame=data)
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height 8-bit grayscale pixels, over a tiny body."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    body = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def image_folder(root: Path, name: str, content: bytes) -> tuple[Path, Path]:
+    folder = root / "images"
+    (folder / "class_a").mkdir(parents=True)
+    bad = folder / "class_a" / name
+    bad.write_bytes(content)
+    return folder, bad
+
+
+@case(2, "refusing a likely decompression bomb")
+def images_decompression_bomb(root: Path) -> Invocation:
+    """A 200-byte PNG declaring 100,000 x 100,000 pixels (10 GB decoded), in a class folder."""
+    folder, bad = image_folder(root, "bomb.png", png_declaring(100_000, 100_000))
+    return pair(root, None, folder, blame=bad)
+
+
+@case(2, "refusing a likely decompression bomb")
+def images_bomb_below_twice_the_limit(root: Path) -> Invocation:
+    """A PNG declaring 10^8 pixels: past Pillow's limit, below twice it, where Pillow only warns."""
+    folder, bad = image_folder(root, "big.png", png_declaring(10_000, 10_000))
+    return pair(root, None, folder, blame=bad)
+
+
+@case(2, "not an image vaecheck reads")
+def images_not_an_image(root: Path) -> Invocation:
+    """A text file named .jpg among the images."""
+    folder, bad = image_folder(root, "photo.jpg", b"GIF89a? no, plain text\n")
+    return pair(root, None, folder, blame=bad)
+
+
+@case(2, "cannot reach the storage endpoint")
+def url_refused_http(root: Path) -> Invocation:
+    """DATA at http://127.0.0.1 on a port nothing listens on: refused, one line."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/x.npy"
+    model = write_keras(root / "model.keras", relu_model())
+    return Invocation((str(model), url), url)
 
 
 def build(directory: Path, cases: list[Case] | None = None) -> dict[str, Invocation]:

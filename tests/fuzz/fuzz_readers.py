@@ -170,7 +170,9 @@ def run_atheris(target: str, runs: int, extra: list[str]) -> None:
         import vaecheck.readers.data  # noqa: F401
         import vaecheck.readers.delimited  # noqa: F401
         import vaecheck.readers.model  # noqa: F401
-        import vaecheck.ops  # noqa: F401
+        import vaecheck.ranges.dispatch
+
+        vaecheck.ranges.dispatch.all_transfers()  # imports every family module, instrumented
         import vaecheck.shapes  # noqa: F401
         import vaecheck.stats  # noqa: F401
     seeds = Path(tempfile.mkdtemp(prefix=f"vaecheck-seeds-{target}-", dir=SCRATCH))

@@ -193,7 +193,7 @@ def config_text(config: Any) -> str:
 
 def analyse_config(text: str | bytes) -> None:
     """Everything the static path does with a configuration: parse, graph, ranges, shapes."""
-    from vaecheck.ops import output_codomains
+    from vaecheck.ranges.evaluate import output_codomains
     from vaecheck.readers.config import graph_from_config
     from vaecheck.readers.model import parse_json
     from vaecheck.shapes import output_shape

@@ -25,11 +25,23 @@ from vaecheck.checks import (
     sparse_labels,
     unknown_codomain,
 )
+from vaecheck.checks.safety import (
+    custom_objects,
+    external_model_layer,
+    external_vocabulary,
+    foreign_reference,
+    lambda_bytecode,
+    unsafe_keras_function,
+    weights_hazard,
+)
 from vaecheck.checks.base import OutputFacts, Problem, StatsRequest
 from vaecheck.codomain import Codomain
 from vaecheck.losses import LossSpec
 from vaecheck.report import Finding, Severity
+from vaecheck.safety import ModelFacts
 from vaecheck.shapes import Shape
+
+MODEL_OUTPUT = ""  # the `output` of a finding about the whole model file, not one output
 
 REGISTRY: dict[str, ModuleType] = {
     module.CODE: module
@@ -49,6 +61,13 @@ REGISTRY: dict[str, ModuleType] = {
         softmax_multilabel,
         observed_outside_codomain,
         observed_range_narrow,
+        lambda_bytecode,
+        foreign_reference,
+        unsafe_keras_function,
+        external_model_layer,
+        external_vocabulary,
+        custom_objects,
+        weights_hazard,
     )
 }
 
@@ -66,29 +85,66 @@ def statistics_needed(loss: LossSpec | None, codomain: Codomain, shape: Shape | 
     )
 
 
+def is_model_check(module: ModuleType) -> bool:
+    """A check of the model file as a whole (the VC3xx safety checks), not of one output."""
+    return getattr(module, "SCOPE", "output") == "model"
+
+
+def needs_data(module: ModuleType) -> bool:
+    """Whether an output check compares data; those that do not also run on a model alone."""
+    return getattr(module, "NEEDS_DATA", True)
+
+
 def run_checks(
     facts: OutputFacts,
     severities: Mapping[str, Severity] | None = None,
     enabled: Collection[str] | None = None,
 ) -> Iterator[Finding]:
-    """Run the enabled checks (all by default) on one output; the engine stamps each result."""
+    """Run the enabled checks (all by default) on one output; the engine stamps each result.
+
+    Without data (`facts.stats` None) only the checks that need none run.
+    """
     for code, module in REGISTRY.items():
-        if enabled is not None and code not in enabled:
+        if enabled is not None and code not in enabled or is_model_check(module):
             continue
-        configured = (severities or {}).get(code, module.SEVERITY)
-        for problem in module.check(facts):
-            severity = problem.severity if problem.severity is not None else configured
-            if severities and code in severities:
-                severity = severities[code]
-            yield Finding(
-                code=code,
-                id=module.ID,
-                severity=severity,
-                output=facts.output,
-                message=problem.message,
-                evidence=dict(problem.evidence),
-                fix=problem.fix,
-            )
+        if facts.stats is None and needs_data(module):
+            continue
+        yield from _stamped(code, module, module.check(facts), facts.output, severities)
+
+
+def run_model_checks(
+    facts: ModelFacts,
+    severities: Mapping[str, Severity] | None = None,
+    enabled: Collection[str] | None = None,
+) -> Iterator[Finding]:
+    """Run the enabled checks of the model file as a whole (VC3xx), with or without data."""
+    for code, module in REGISTRY.items():
+        if enabled is not None and code not in enabled or not is_model_check(module):
+            continue
+        yield from _stamped(code, module, module.check(facts), MODEL_OUTPUT, severities)
+
+
+def _stamped(
+    code: str,
+    module: ModuleType,
+    problems: Iterable[Problem],
+    output: str,
+    severities: Mapping[str, Severity] | None,
+) -> Iterator[Finding]:
+    configured = (severities or {}).get(code, module.SEVERITY)
+    for problem in problems:
+        severity = problem.severity if problem.severity is not None else configured
+        if severities and code in severities:
+            severity = severities[code]
+        yield Finding(
+            code=code,
+            id=module.ID,
+            severity=severity,
+            output=output,
+            message=problem.message,
+            evidence=dict(problem.evidence),
+            fix=problem.fix,
+        )
 
 
 def rule_doc(module: ModuleType) -> str:
@@ -133,8 +189,11 @@ __all__ = [
     "StatsRequest",
     "code_for",
     "enabled_codes",
+    "is_model_check",
+    "needs_data",
     "rule_doc",
     "run_checks",
+    "run_model_checks",
     "statistics_needed",
     "unknown_codes",
 ]

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec
 from vaecheck.report import Fix, ProbeObservation, Severity
 from vaecheck.shapes import Shape
-from vaecheck.stats import DataKind, DataStats, EdgeCounts, RowSums
+
+if TYPE_CHECKING:  # the statistics module needs numpy, which listing the checks does not
+    from vaecheck.stats import DataKind, DataStats, EdgeCounts, RowSums
 
 
 @dataclass(frozen=True)
 class OutputFacts:
     output: str
     codomain: Codomain
-    stats: DataStats
-    data_kind: DataKind
+    stats: DataStats | None  # None: the model is checked alone (only checks needing no data run)
+    data_kind: DataKind | None
     edges: EdgeCounts | None  # the data against this output's codomain, when it is known
     loss: LossSpec | None
     observed: ProbeObservation | None = None  # what --probe saw the output produce

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from vaecheck.checks.base import OutputFacts, Problem, StatsRequest
 from vaecheck.checks.outside_codomain import percent
 from vaecheck.codomain import Codomain
-from vaecheck.fixes import rescale_between, source_range
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec
 from vaecheck.report import Fix, Severity
@@ -52,6 +51,8 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
         sides.append(f"{edges.below:,} below 0")
     if edges.above:
         sides.append(f"{edges.above:,} above 1")
+    from vaecheck.fixes import rescale_between, source_range  # numpy: imported on use
+
     source = source_range(stats, facts.data_kind)
     alternative = None
     if not facts.data_kind.bounded:

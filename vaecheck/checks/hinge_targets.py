@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from vaecheck.checks.base import OutputFacts, Problem, StatsRequest
 from vaecheck.checks.outside_codomain import percent
 from vaecheck.codomain import Codomain
-from vaecheck.fixes import rescale_between
 from vaecheck.intervals import format_bound
 from vaecheck.losses import LossSpec
 from vaecheck.report import Fix, Severity
@@ -45,6 +44,8 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
     counts = stats.value_counts
     if loss is None or not loss.is_hinge or counts is None or stats.min is None or stats.max is None:
         return
+    from vaecheck.fixes import rescale_between  # numpy: imported on use
+
     minus, zero, plus = (counts.count(v) for v in LABELS)
     others = counts.others
     finite = stats.finite

@@ -19,13 +19,14 @@ from collections.abc import Iterator
 
 from vaecheck.checks.base import OutputFacts, Problem
 from vaecheck.intervals import Interval
-from vaecheck.ops import activation_image, softmax_image
+from vaecheck.ranges.activations import activation_image, softmax_image
 from vaecheck.report import Fix, Severity
 
 CODE = "VC106"
 ID = "logits-loss-on-squashed-output"
 SEVERITY = Severity.ERROR
 SUMMARY = "from_logits=True on an output already squashed by sigmoid or softmax (or bounded)"
+NEEDS_DATA = False  # also runs on a model checked without data
 
 # Logits must be free enough to express confident predictions both ways.
 CONFIDENT = Interval.closed(0.01, 0.99)

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from vaecheck.checks.base import OutputFacts, Problem
 from vaecheck.intervals import format_bound
 from vaecheck.report import Severity
-from vaecheck.stats import end_tolerance
 
 CODE = "VC201"
 ID = "observed-outside-codomain"
@@ -33,6 +32,8 @@ def check(facts: OutputFacts) -> Iterator[Problem]:
     interval = facts.codomain.interval
     if observed is None or interval is None or observed.low is None or observed.high is None:
         return
+    from vaecheck.stats import end_tolerance  # numpy: imported on use
+
     sides = []
     if math.isfinite(interval.low) and observed.low < interval.low - end_tolerance(interval.low):
         sides.append(f"down to {format_bound(observed.low)}")

@@ -25,6 +25,7 @@ CODE = "VC107"
 ID = "probability-loss-on-unbounded-output"
 SEVERITY = Severity.ERROR
 SUMMARY = "a cross-entropy expecting probabilities on an output not bounded to [0, 1]"
+NEEDS_DATA = False  # also runs on a model checked without data
 
 UNIT = Interval.closed(0.0, 1.0)
 

@@ -17,6 +17,7 @@ softmax with one-hot rows.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from vaecheck.checks.base import OutputFacts, Problem, StatsRequest, sample_axis
 from vaecheck.checks.outside_codomain import percent
@@ -25,7 +26,9 @@ from vaecheck.intervals import format_bound
 from vaecheck.losses import LossSpec
 from vaecheck.report import Fix, Severity
 from vaecheck.shapes import Shape
-from vaecheck.stats import RowSums, end_tolerance
+
+if TYPE_CHECKING:
+    from vaecheck.stats import RowSums
 
 CODE = "VC109"
 ID = "softmax-with-multilabel-targets"
@@ -48,6 +51,8 @@ def multilabel_rows(facts: OutputFacts) -> RowSums | None:
         return None
     if stats.min is None or stats.max is None:
         return None
+    from vaecheck.stats import end_tolerance  # numpy: imported on use
+
     if stats.min < -end_tolerance(0.0) or stats.max > 1.0 + end_tolerance(1.0):
         return None  # not probabilities at all: the range checks say so
     loss = facts.loss

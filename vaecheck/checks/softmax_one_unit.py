@@ -21,6 +21,7 @@ CODE = "VC108"
 ID = "softmax-over-one-unit"
 SEVERITY = Severity.ERROR
 SUMMARY = "softmax over an axis of size 1 always outputs 1.0"
+NEEDS_DATA = False  # also runs on a model checked without data
 
 
 def check(facts: OutputFacts) -> Iterator[Problem]:

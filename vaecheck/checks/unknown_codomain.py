@@ -27,6 +27,7 @@ CODE = "VC004"
 ID = "unknown-codomain"
 SEVERITY = Severity.WARNING
 SUMMARY = "the output's range cannot be determined statically"
+NEEDS_DATA = False  # also runs on a model checked without data
 
 
 def check(facts: OutputFacts) -> Iterator[Problem]:

@@ -17,12 +17,23 @@ COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: 
 
 class GithubFormat:
     def render(self, run: CheckRun, options: RenderOptions) -> str:
-        lines = [
-            annotation(report, output, finding)
-            for report in run.reports
-            for output in report.outputs
-            for finding in output.findings
-        ]
+        lines = []
+        for report in run.reports:
+            lines += [
+                annotation(report, output, finding)
+                for output in report.outputs
+                for finding in output.findings
+            ]
+            # Findings about the model file itself, after its outputs': at the file.
+            lines += [
+                workflow_command(
+                    COMMAND[finding.severity],
+                    finding.message,
+                    file=annotated_file(report.model),
+                    title=f"{finding.code} {finding.id}",
+                )
+                for finding in report.model_findings
+            ]
         lines += [
             workflow_command("error", pair.problem, file=annotated_file(pair.location), title="vaecheck: unusable input")
             for pair in run.unusable

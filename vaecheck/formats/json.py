@@ -91,12 +91,15 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 def _report_fields(report: Report) -> dict[str, Any]:
     stats = report.stats
+    if stats is None:
+        return _model_only_fields(report)
     return {
         "version": REPORT_VERSION,
         "ok": report.ok,
         "model": report.model,
         "data": report.data,
         "summary": {severity.label: report.count(severity) for severity in reversed(Severity)},
+        "findings": [_finding(f) for f in report.model_findings],
         "data_summary": {
             "description": report.data_description,
             "shape": list(stats.shape),
@@ -118,6 +121,16 @@ def _report_fields(report: Report) -> dict[str, Any]:
                 if report.sample is not None
                 else None
             ),
+            "rescaling": (
+                {
+                    "scale": report.rescaling.scale,
+                    "offset": report.rescaling.offset,
+                    "text": report.rescaling.text,
+                }
+                if report.rescaling is not None
+                else None
+            ),
+            "skipped_files": [{"file": path, "problem": why} for path, why in report.skipped_files],
             "robust_low": _number(stats.robust_low),
             "robust_high": _number(stats.robust_high),
             "quantiles": _quantiles(stats),
@@ -130,8 +143,26 @@ def _report_fields(report: Report) -> dict[str, Any]:
     }
 
 
+def _model_only_fields(report: Report) -> dict[str, Any]:
+    """The model checked without data: the same keys, with `data` and `data_summary` null."""
+    return {
+        "version": REPORT_VERSION,
+        "ok": report.ok,
+        "model": report.model,
+        "data": None,
+        "summary": {severity.label: report.count(severity) for severity in reversed(Severity)},
+        "findings": [_finding(f) for f in report.model_findings],
+        "data_summary": None,
+        "outputs": [_output(report, output) for output in report.outputs],
+        "skipped_outputs": [],
+        "notes": list(report.notes),
+    }
+
+
 def _output(report: Report, output: OutputResult) -> dict[str, Any]:
     stats = report.stats
+    if stats is None:
+        return {**_output_fields(output), "data": None}
     codomain = output.codomain
     data: dict[str, Any] = {
         "min": _number(stats.min),
@@ -152,7 +183,15 @@ def _output(report: Report, output: OutputResult) -> dict[str, Any]:
     if stats.features is not None:
         data["features_outside"] = output.features_outside
         data["worst_features"] = [_feature_outside(f) for f in output.worst_features]
-    result: dict[str, Any] = {
+    result = {**_output_fields(output), "data": data}
+    if output.probe is not None:
+        result["probe"] = _probe_observation(output.probe)
+    return result
+
+
+def _output_fields(output: OutputResult) -> dict[str, Any]:
+    codomain = output.codomain
+    return {
         "name": output.name,
         "layer": output.label,
         "shape": list(output.shape) if output.shape is not None else None,
@@ -163,13 +202,9 @@ def _output(report: Report, output: OutputResult) -> dict[str, Any]:
         "loss_from_logits": output.loss_spec.from_logits if output.loss_spec else None,
         "loss_origin": output.loss_spec.origin if output.loss_spec else None,
         "targets_compared": output.targets_compared,
-        "data": data,
         "findings": [_finding(f) for f in output.findings],
         "fix": _fix(output.fix),
     }
-    if output.probe is not None:
-        result["probe"] = _probe_observation(output.probe)
-    return result
 
 
 def _probe_observation(observed: ProbeObservation) -> dict[str, Any]:

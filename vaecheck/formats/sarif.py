@@ -34,12 +34,17 @@ class SarifFormat:
 
 def sarif_log(run: CheckRun) -> dict[str, Any]:
     rule_index = {code: position for position, code in enumerate(REGISTRY)}
-    results = [
-        _result(report, output, finding, rule_index[finding.code])
-        for report in run.reports
-        for output in report.outputs
-        for finding in output.findings
-    ]
+    results = []
+    for report in run.reports:
+        results += [
+            _result(report, output, finding, rule_index[finding.code])
+            for output in report.outputs
+            for finding in output.findings
+        ]
+        results += [
+            _model_result(report, finding, rule_index[finding.code])
+            for finding in report.model_findings
+        ]
     notifications = [
         {
             "level": "error",
@@ -114,7 +119,9 @@ def _result(report: Report, output: OutputResult, finding: Finding, index: int) 
                 "physicalLocation": {"artifactLocation": artifact_location(report.data)},
                 "message": {"text": f"the data: {report.data_description}"},
             }
-        ],
+        ]
+        if report.data is not None
+        else [],
         # Our own fingerprint, so that code scanning does not try to hash lines of a binary file.
         "partialFingerprints": {"vaecheckFinding/v1": _fingerprint(report, output, finding)},
         "properties": {
@@ -122,6 +129,33 @@ def _result(report: Report, output: OutputResult, finding: Finding, index: int) 
             "data": report.data,
             "fix": output.fix.kind,
         },
+    }
+
+
+def _model_result(report: Report, finding: Finding, index: int) -> dict[str, Any]:
+    """A finding about the model file itself (VC3xx): at the file, named by its place inside."""
+    where = str(finding.evidence.get("where") or "")
+    identity = "\0".join((finding.code, report.model, report.data or "", where, finding.message))
+    return {
+        "ruleId": finding.code,
+        "ruleIndex": index,
+        "level": LEVEL[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": artifact_location(report.model),
+                    "region": {"startLine": 1},
+                },
+                "logicalLocations": [
+                    {"name": where or "model", "fullyQualifiedName": where or "model", "kind": "member"}
+                ],
+            }
+        ],
+        "partialFingerprints": {
+            "vaecheckFinding/v1": hashlib.sha256(identity.encode()).hexdigest()[:32]
+        },
+        "properties": {"where": where},
     }
 
 
@@ -134,5 +168,5 @@ def artifact_location(path: str) -> dict[str, str]:
 
 
 def _fingerprint(report: Report, output: OutputResult, finding: Finding) -> str:
-    identity = "\0".join((finding.code, report.model, report.data, output.name))
+    identity = "\0".join((finding.code, report.model, report.data or "", output.name))
     return hashlib.sha256(identity.encode()).hexdigest()[:32]

@@ -16,6 +16,11 @@ from rich.text import Text
 from vaecheck.checks.outside_codomain import percent
 from vaecheck.fixes import describe_rescale
 from vaecheck.formats import RenderOptions
+from vaecheck.formats.model_text import (
+    concise_model_lines,
+    model_findings_section,
+    render_model_only,
+)
 from vaecheck.intervals import Interval, format_bound
 from vaecheck.report import (
     CheckRun,
@@ -58,12 +63,13 @@ class TextFormat:
 
 def concise_lines(report: Report) -> str:
     """One line per finding, as linters print them; nothing at all for a clean pair."""
+    data = f" (data: {report.data})" if report.data is not None else ""
     return "".join(
         f"{report.model}: {finding.code} {finding.severity.label}: {output.label}: "
-        f"{finding.message} (data: {report.data})\n"
+        f"{finding.message}{data}\n"
         for output in report.outputs
         for finding in output.findings
-    )
+    ) + concise_model_lines(report)
 
 
 def _run_verdict(console: Console, run: CheckRun) -> None:
@@ -99,10 +105,14 @@ def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
 
 def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
     console, buffer = _console(color, width)
+    if report.model_only:
+        render_model_only(console, report)
+        return "\n".join(TRAILING_SPACE.sub(r"\1", line) for line in buffer.getvalue().split("\n"))
     _header(console, report)
     if report.probe is not None:
         _probe_header(console, report.probe)
     _verdict(console, report)
+    model_findings_section(console, report)
     for output in report.outputs:
         _output(console, report, output, saved=report.saved_rescale is not None)
     for name, why in report.skipped_outputs:
@@ -154,6 +164,15 @@ def _header(console: Console, report: Report) -> None:
                 f"and read as the fill value {_num(missing.fill_value)}",
                 style="yellow",
             )
+        )
+    if report.rescaling is not None:
+        console.print(Text(f"rescaled: {report.rescaling.describe()}; the figures below are rescaled values", style="dim"))
+    if report.skipped_files:
+        count = len(report.skipped_files)
+        first, why = report.skipped_files[0]
+        more = f", and {count - 1} more" if count > 1 else ""
+        console.print(
+            Text(f"skipped {count} unreadable file{'s' if count != 1 else ''} (--skip-bad): {first}: {why}{more}", style="yellow")
         )
     console.print()
 

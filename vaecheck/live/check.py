@@ -34,11 +34,13 @@ def check_live(
     max_batches: int | None,
     follow_links: bool,
     probe: Any,
+    rescaling: Any = None,
 ) -> Report | CheckRun:
     """A live model, a saved one, or either with in-memory data. With targets given per output
     (a dict), one report per output, as a CheckRun."""
-    from vaecheck.api import SAVED_MODEL_UNKNOWN, _run_probe, report_for
+    from vaecheck.api import SAVED_MODEL_UNKNOWN, _run_probe, model_safety_findings, report_for
     from vaecheck.readers.model import read_model
+    from vaecheck.readers.rescaling import rescaled
 
     live_data = _data(data, max_batches, follow_links)
     live_model: LiveModel | None = None
@@ -54,6 +56,11 @@ def check_live(
         model_name = os.fspath(model)
         model_file = read_model(model, follow_links=follow_links)
 
+    model_findings = (
+        model_safety_findings(model_file, severities, enabled, weights_file=live_model is None)
+        if model_file is not None
+        else ()
+    )
     targets = live_data.targets
     if isinstance(targets, dict) and live_data.targets_are_inputs and len(targets) == 1:
         # An autoencoder fed a dict of one named input: its targets are that input.
@@ -62,7 +69,7 @@ def check_live(
 
     reports = []
     for output, source in by_output.items():
-        source = _sampled(source, sample, seed)
+        source = rescaled(_sampled(source, sample, seed), rescaling)
         chosen_file = model_file
         if output is not None:
             chosen_file = _only_output(model_file, output, model_name)
@@ -89,6 +96,8 @@ def check_live(
             per_feature=per_feature,
             weights=live_model.weights if live_model is not None else None,
             unknown_reason=reason,
+            rescaling=rescaling,
+            model_findings=model_findings,
         )
         if live_model is not None and live_model.weights is not None:
             report = weights_in_memory(report)

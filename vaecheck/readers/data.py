@@ -7,6 +7,10 @@ content first and by suffix second; directories and globs of shards of any of th
 here with `ast.literal_eval` and its body read with plain reads at computed offsets: no
 `np.load`, no memory map, no pickle. Every problem with a file is a VaecheckError naming it.
 
+`open_file` is where a format is recognised and its reader called: a new format is a reader
+module (importing what readers share from readers/source, never this module) and a branch
+there. `open_data` adds standard input and shards on top.
+
 A source can be narrowed to some of its rows (`take_rows`, `sample`): formats that allow it
 (`.npy` in C order, HDF5, arrays in memory) then read only those rows; the others stream
 through the file once and keep the chosen rows.
@@ -17,19 +21,36 @@ from __future__ import annotations
 import ast
 import math
 import os
-import stat
 import struct
 import sys
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from typing import BinaryIO, Protocol
+from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
-from vaecheck.readers.archive import open_zip, refuse_link, stat_input
+from vaecheck.readers.archive import open_zip, refuse_link
+from vaecheck.readers.remote import display_name, is_url
+from vaecheck.readers.source import (
+    SUPPORTED,
+    BufferRing,
+    DataSource,
+    Index,
+    MissingChunks,
+    _Body,
+    _dtype_problem,
+    _format_shape,
+    _layout_problem,
+    _open_regular,
+    _reason,
+    _SelectedRowsBody,
+    _shape_problem,
+    row_batches,
+    row_runs,
+)
 
 NPY_MAGIC = b"\x93NUMPY"
 NPY_VERSIONS = {(1, 0): ("<H", "latin1"), (2, 0): ("<I", "latin1"), (3, 0): ("<I", "utf8")}
@@ -42,13 +63,8 @@ MAX_DIMS = 32
 # declares more than that is lying, and decompressing it would be a zip bomb.
 DEFLATE_MAX_RATIO = 1032
 DEFLATE_SLACK_BYTES = 64 * 1024
-DEFAULT_BLOCK_BYTES = 32 * 2**20
 # zipfile copies what one read asks for several times over; reading in pieces bounds that.
 READ_PIECE_BYTES = 2**20
-SUPPORTED = (
-    "vaecheck reads .npy, .npz, .csv, .tsv, .h5, .hdf5, Parquet, Feather, Arrow IPC, Zarr and "
-    "TFRecord"
-)
 DELIMITED_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 HDF5_SUFFIXES = (".h5", ".hdf5", ".he5", ".hdf")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -58,8 +74,8 @@ GLOB_CHARACTERS = "*?["
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 CHANGED = "the file changed while vaecheck was reading it"
+REMOTE_FORMATS = "from a URL, vaecheck reads .npy and .npz files (download other formats first)"
 
-Index = tuple[slice, ...]
 
 # What a damaged file or archive can raise from os, zipfile, zlib and struct while being read.
 _READ_ERRORS = (
@@ -91,125 +107,6 @@ class _NpyHeader:
         return math.prod(self.shape) * self.dtype.itemsize
 
 
-class _Body(Protocol):
-    def blocks(
-        self, source: DataSource, max_bytes: int, reuse: int
-    ) -> Iterator[tuple[Index, np.ndarray]]: ...
-
-
-@dataclass(frozen=True)
-class MissingChunks:
-    """Chunks a chunked store (Zarr) does not hold, which read as the array's fill value."""
-
-    missing: int
-    chunks: int  # in the whole array
-    fill_value: float | None
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """An array on disk or in memory, read block by block.
-
-    Blocks keep the stored dtype (a big-endian file yields big-endian blocks).
-    """
-
-    path: str  # as the user gave it
-    description: str  # e.g. "standardized.npy", "data.npz[x_train]"
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    fortran_order: bool
-    _body: _Body = field(repr=False, compare=False)
-    feature_names: tuple[str, ...] | None = None  # names along the last axis (CSV headers)
-    sampled_from: int | None = None  # rows of the data this source is a random sample of
-    sample_seed: int | None = None
-    missing_chunks: MissingChunks | None = None
-
-    @property
-    def size(self) -> int:
-        """The number of values in the array."""
-        return math.prod(self.shape)
-
-    @property
-    def rows(self) -> int:
-        return self.shape[0]
-
-    def chunks(
-        self, max_bytes: int = DEFAULT_BLOCK_BYTES, *, reuse: bool | int = False
-    ) -> Iterator[tuple[Index, np.ndarray]]:
-        """Yield `(index, block)` with `full_array[index] == block`, in file order.
-
-        C order: blocks of whole rows along axis 0; Fortran order: blocks of whole slices along
-        the last axis, so that each block is contiguous on disk. A block is a fresh in-memory
-        array of at most about `max_bytes`, but never less than one row or slice.
-
-        With `reuse`, a block's memory may be refilled for a later block: with True, for the
-        next block; with a number k, for the block k places later (a consumer that hands
-        blocks to k - 1 workers). For a consumer that keeps nothing of a block past that, this
-        saves allocating (and page-faulting) fresh memory for every block.
-        """
-        if max_bytes <= 0:
-            raise ValueError(f"max_bytes must be positive, not {max_bytes}")
-        return self._body.blocks(self, max_bytes, int(reuse))
-
-    def parts(self) -> tuple[DataSource, ...]:
-        """The shards this source joins, in order; a single file is its own only part."""
-        parts = getattr(self._body, "parts", None)
-        return parts(self) if parts is not None else (self,)
-
-    @property
-    def reads_row_ranges(self) -> bool:
-        """Whether a range of rows is read without reading the rows before it (a .npy in C
-        order, an HDF5 dataset): such a source splits into row ranges for a cluster."""
-        return bool(getattr(self._body, "reads_row_ranges", False))
-
-    @property
-    def held_here(self) -> bool:
-        """Whether the data exists only in this process (an array in memory, standard input),
-        where no other process can read it."""
-        body = self._body
-        if isinstance(body, _SelectedRowsBody):
-            return body.parent.held_here
-        return isinstance(body, (_ArrayBody, _ArrayRowsBody, _StreamBody))
-
-    def row_range(self, start: int, stop: int) -> DataSource:
-        """A source over rows `start` to `stop` (excluded): read directly where the format
-        allows (see reads_row_ranges), else as take_rows."""
-        if not 0 <= start < stop <= self.rows:
-            raise ValueError(f"rows {start} to {stop} are not a range within the array")
-        ranged = getattr(self._body, "row_range", None)
-        if ranged is None:
-            return self.take_rows(np.arange(start, stop, dtype=np.int64))
-        return replace(self, shape=(stop - start, *self.shape[1:]), _body=ranged(self, start, stop))
-
-    def take_rows(self, rows: Sequence[int] | np.ndarray) -> DataSource:
-        """A source over some rows (axis 0) of this one, given sorted and without repeats.
-
-        Formats with random access read only those rows; the others stream through once.
-        """
-        chosen = np.asarray(rows, dtype=np.int64).reshape(-1)
-        if chosen.size == 0:
-            raise ValueError("take_rows needs at least one row")
-        if chosen[0] < 0 or chosen[-1] >= self.rows or np.any(np.diff(chosen) <= 0):
-            raise ValueError("rows must be sorted, unique and within the array")
-        take = getattr(self._body, "take_rows", None)
-        body = take(self, chosen) if take is not None else _SelectedRowsBody(self, chosen)
-        return replace(self, shape=(int(chosen.size), *self.shape[1:]), _body=body)
-
-    def sample(self, rows: int, seed: int | None = 0) -> DataSource:
-        """A uniform random sample of `rows` rows, without repeats, in file order.
-
-        The same seed gives the same rows. Asking for as many rows as there are, or more,
-        gives the whole source back.
-        """
-        if rows <= 0:
-            raise VaecheckError(f"a sample needs at least one row, not {rows}")
-        if rows >= self.rows:
-            return self
-        generator = np.random.default_rng(seed)
-        chosen = np.sort(generator.choice(self.rows, size=rows, replace=False))
-        return replace(self.take_rows(chosen), sampled_from=self.rows, sample_seed=seed)
-
-
 def open_data(
     path: str | os.PathLike[str],
     key: str | None = None,
@@ -229,19 +126,20 @@ def open_data(
         if key is not None or columns is not None:
             raise VaecheckError("--key and --columns do not apply to a .npy on standard input")
         return open_stream(_standard_input())
-    from vaecheck.readers.urls import is_url
-
     if is_url(source):
         from vaecheck.readers.sources import open_url
 
         remote = open_url(source, key, columns)
-        if remote is None:
-            raise VaecheckError(
-                "by URL, vaecheck reads Parquet, Feather and Arrow files or datasets, Zarr stores "
-                "and TFRecord files",
-                source,
-            )
-        return remote
+        if remote is not None:
+            return remote
+        if source.endswith("/") or _is_glob(source.split("://", 1)[1].split("?", 1)[0]):
+            from vaecheck.readers.shards import open_remote_shards
+
+            def open_remote_shard(url: str) -> DataSource:
+                return open_file(url, key=key, columns=columns)
+
+            return open_remote_shards(source, open_remote_shard, DATA_SUFFIXES)
+        return open_file(source, key=key, columns=columns)
     if not follow_links:
         _refuse_link(source)
     if os.path.isdir(source):
@@ -253,7 +151,10 @@ def open_data(
     if os.path.isdir(source) or (not os.path.lexists(source) and _is_glob(source)):
         from vaecheck.readers.shards import open_shards
 
-        return open_shards(source, key=key, columns=columns, follow_links=follow_links)
+        def open_shard(shard: str) -> DataSource:
+            return open_file(shard, key=key, columns=columns, follow_links=follow_links)
+
+        return open_shards(source, open_shard, DATA_SUFFIXES)
     if not os.path.lexists(source):
         from vaecheck.readers.sources import open_store_path
 
@@ -294,7 +195,7 @@ def open_file(
     The caller decides about links (open_data and the shards refuse them by default); with
     `follow_links` False, a link is refused here too.
     """
-    if not follow_links:
+    if not follow_links and not is_url(source):
         _refuse_link(source)
     with _open_regular(source) as stream:
         head = _read_exact(stream, len(HDF5_SIGNATURE))
@@ -318,12 +219,16 @@ def open_file(
     if head == HDF5_SIGNATURE or suffix in HDF5_SUFFIXES:
         if columns is not None:
             raise VaecheckError("--columns selects columns of .csv and .tsv files", source)
+        if is_url(source):
+            raise VaecheckError(REMOTE_FORMATS, source)
         from vaecheck.readers.hdf5 import open_hdf5
 
         return open_hdf5(source, key, shown=shown)
     if suffix in DELIMITED_SUFFIXES:
         if key is not None:
             raise VaecheckError(f"--key does not apply to {suffix} files: use --columns", source)
+        if is_url(source):
+            raise VaecheckError(REMOTE_FORMATS, source)
         from vaecheck.readers.delimited import open_delimited
 
         return open_delimited(source, DELIMITED_SUFFIXES[suffix], columns)
@@ -370,39 +275,6 @@ def array_source(array: np.ndarray, description: str = "<array>") -> DataSource:
         fortran_order=fortran_order,
         _body=_ArrayBody(array),
     )
-
-
-def _layout_problem(dtype: np.dtype, shape: tuple[int, ...]) -> str | None:
-    """Why vaecheck cannot measure an array of this dtype and shape, or None if it can."""
-    return _dtype_problem(dtype) or _shape_problem(shape)
-
-
-def _dtype_problem(dtype: np.dtype) -> str | None:
-    if dtype.hasobject:
-        return "object arrays are refused: vaecheck never unpickles"
-    if dtype.names is not None or dtype.subdtype is not None:
-        return f"structured arrays (dtype {dtype}) are not supported: vaecheck needs plain numbers"
-    kind = dtype.kind
-    if kind == "c":
-        return f"complex data has no order (dtype {dtype}): save its real and imaginary parts apart"
-    if kind in "USa":
-        return f"string data (dtype {dtype}) is not numeric"
-    if kind in "Mm":
-        return f"date and time data (dtype {dtype}) is not supported: vaecheck needs plain numbers"
-    if kind == "f" and dtype.itemsize > 8:
-        # Extended precision is laid out differently on x86 and ARM: its bytes are not portable.
-        return f"extended-precision floats (dtype {dtype}) are not supported: convert to float64"
-    if kind not in "biuf":
-        return f"dtype {dtype} is not supported: vaecheck reads bool, integer and float data"
-    return None
-
-
-def _shape_problem(shape: tuple[int, ...]) -> str | None:
-    if len(shape) == 0:
-        return "a 0-d array: vaecheck needs samples along the first axis"
-    if 0 in shape:
-        return f"the array is empty (shape {_format_shape(shape)})"
-    return None
 
 
 def _read_npy_header(stream: BinaryIO) -> _NpyHeader:
@@ -505,7 +377,7 @@ def _open_npy(stream: BinaryIO, source: str) -> DataSource:
     header = _npy_file_header(stream, source)
     return DataSource(
         path=source,
-        description=printable(os.path.basename(source), MAX_NAME_CHARACTERS),
+        description=printable(_file_name(source), MAX_NAME_CHARACTERS),
         shape=header.shape,
         dtype=header.dtype,
         fortran_order=header.fortran_order,
@@ -518,7 +390,7 @@ def _npy_file_header(stream: BinaryIO, source: str) -> _NpyHeader:
     try:
         stream.seek(0)
         header = _read_npy_header(stream)
-        file_bytes = os.fstat(stream.fileno()).st_size
+        file_bytes = _stream_size(stream)
     except _BadArray as exc:
         raise VaecheckError(str(exc), source) from None
     except OSError as exc:
@@ -605,6 +477,9 @@ class _NpyRowsBody:
         header = self.header
         row_shape = header.shape[1:]
         row_bytes = math.prod(row_shape) * header.dtype.itemsize
+        if is_url(source.path):
+            yield from self._remote_blocks(source, max_bytes, row_bytes)
+            return
         with _open_regular(source.path) as stream:
             if _npy_file_header(stream, source.path) != header:
                 raise VaecheckError(CHANGED, source.path)
@@ -625,6 +500,35 @@ class _NpyRowsBody:
                 index = (slice(start, start + chosen.size),) + (slice(None),) * len(row_shape)
                 yield index, buffer.view(header.dtype).reshape((chosen.size, *row_shape))
 
+    def _remote_blocks(
+        self, source: DataSource, max_bytes: int, row_bytes: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        """The rows of an object in remote storage: one range request per run of nearby rows,
+        sent together, so a sample transfers about what it keeps, not the whole object."""
+        from vaecheck.readers.remote import read_ranges
+
+        header = self.header
+        row_shape = header.shape[1:]
+        with _open_regular(source.path) as stream:
+            if _npy_file_header(stream, source.path) != header:
+                raise VaecheckError(CHANGED, source.path)
+        for start, chosen in row_batches(self.rows, row_bytes, max_bytes):
+            runs = list(row_runs(chosen))
+            ranges = [
+                (
+                    header.length + int(chosen[first]) * row_bytes,
+                    header.length + (int(chosen[stop - 1]) + 1) * row_bytes,
+                )
+                for first, stop in runs
+            ]
+            buffer = np.empty(chosen.size * row_bytes, dtype=np.uint8)
+            for (first, stop), piece in zip(runs, read_ranges(source.path, ranges)):
+                buffer[first * row_bytes : stop * row_bytes] = np.frombuffer(piece, dtype=np.uint8)
+            if header.dtype.kind == "b":
+                np.not_equal(buffer, 0, out=buffer)
+            index = (slice(start, start + chosen.size),) + (slice(None),) * len(row_shape)
+            yield index, buffer.view(header.dtype).reshape((chosen.size, *row_shape))
+
 
 # --- .npz archives ----------------------------------------------------------------------------
 
@@ -637,7 +541,7 @@ def _open_npz(stream: BinaryIO, source: str, key: str | None) -> DataSource:
     return DataSource(
         path=source,
         description=printable(
-            f"{os.path.basename(source)}[{_array_name(info.filename)}]", MAX_NAME_CHARACTERS
+            f"{_file_name(source)}[{_array_name(info.filename)}]", MAX_NAME_CHARACTERS
         ),
         shape=header.shape,
         dtype=header.dtype,
@@ -650,7 +554,7 @@ def _zip_archive(stream: BinaryIO, source: str) -> zipfile.ZipFile:
     """Open the archive and refuse it if any member declares an impossible size."""
     try:
         stream.seek(0)
-        archive_bytes = os.fstat(stream.fileno()).st_size
+        archive_bytes = _stream_size(stream)
         archive = open_zip(stream, source, "an .npz file", "not an .npz file: not a valid zip archive")
     except OSError as exc:
         problem = f"not an .npz file: not a valid zip archive ({_reason(exc)})"
@@ -787,6 +691,7 @@ def _list_names(names: list[str], most: int = 20) -> str:
 @dataclass(frozen=True, eq=False)
 class _ArrayBody:
     array: np.ndarray
+    held_here = True  # no other process can read it
 
     def blocks(
         self, source: DataSource, max_bytes: int, reuse: int
@@ -802,6 +707,7 @@ class _ArrayBody:
 class _ArrayRowsBody:
     array: np.ndarray
     rows: np.ndarray
+    held_here = True
 
     def blocks(
         self, source: DataSource, max_bytes: int, reuse: int
@@ -810,54 +716,6 @@ class _ArrayRowsBody:
         rest = (slice(None),) * (len(source.shape) - 1)
         for start, chosen in row_batches(self.rows, row_bytes, max_bytes):
             yield (slice(start, start + chosen.size), *rest), self.array[chosen]
-
-
-def row_batches(
-    rows: np.ndarray, row_bytes: int, max_bytes: int
-) -> Iterator[tuple[int, np.ndarray]]:
-    """Chosen rows in batches of about `max_bytes`: (the batch's place in the selection, rows)."""
-    per_block = max(1, max_bytes // max(row_bytes, 1))
-    for start in range(0, rows.size, per_block):
-        yield start, rows[start : start + per_block]
-
-
-def row_runs(chosen: np.ndarray) -> Iterator[tuple[int, int]]:
-    """(first, stop) positions in `chosen` of each run of consecutive rows: one read each."""
-    breaks = np.flatnonzero(np.diff(chosen) != 1) + 1
-    firsts = np.concatenate(([0], breaks)).tolist()
-    stops = np.concatenate((breaks, [chosen.size])).tolist()
-    return zip(firsts, stops)
-
-
-# --- some rows of any source ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class _SelectedRowsBody:
-    """The chosen rows of a source without random access: one pass, keeping only those rows."""
-
-    parent: DataSource
-    rows: np.ndarray
-
-    def blocks(
-        self, source: DataSource, max_bytes: int, reuse: int
-    ) -> Iterator[tuple[Index, np.ndarray]]:
-        parent = self.parent
-        if parent.fortran_order and len(parent.shape) > 1:
-            # Each block holds every row of some slices along the last axis.
-            for index, block in parent.chunks(max_bytes):
-                yield (slice(None), *index[1:]), np.asfortranarray(block[self.rows])
-            return
-        done = 0
-        for index, block in parent.chunks(max_bytes):
-            start, stop = index[0].start, index[0].stop
-            end = int(np.searchsorted(self.rows, stop, side="left"))
-            if end > done:
-                picked = block[self.rows[done:end] - start]
-                yield (slice(done, end), *index[1:]), picked
-                done = end
-            if done == self.rows.size:
-                break
 
 
 # --- standard input ---------------------------------------------------------------------------
@@ -907,6 +765,8 @@ def open_stream(stream: BinaryIO, name: str = STDIN_NAME) -> DataSource:
 
 
 class _StreamBody:
+    held_here = True  # standard input, or a stream opened by the caller
+
     def __init__(self, stream: BinaryIO, header: _NpyHeader, name: str) -> None:
         self._stream = stream
         self._header = header
@@ -989,25 +849,6 @@ def _stream_blocks(
         yield index, buffer.view(header.dtype).reshape(block_shape, order=order)
 
 
-class BufferRing:
-    """Byte buffers handed out in turn, each refilled `size` blocks after it was handed out;
-    a size of 0 hands out a fresh buffer every time."""
-
-    def __init__(self, size: int) -> None:
-        self._buffers: list[np.ndarray | None] = [None] * max(size, 0)
-        self._turn = 0
-
-    def next(self, nbytes: int) -> np.ndarray:
-        if not self._buffers:
-            return np.empty(nbytes, dtype=np.uint8)
-        slot = self._turn % len(self._buffers)
-        self._turn += 1
-        buffer = self._buffers[slot]
-        if buffer is None or buffer.size < nbytes:
-            buffer = self._buffers[slot] = np.empty(nbytes, dtype=np.uint8)
-        return buffer[:nbytes]
-
-
 def _fill(stream: BinaryIO, buffer: np.ndarray) -> int:
     """Read into `buffer` until it is full or the stream ends; return the bytes read."""
     view = memoryview(buffer)
@@ -1033,48 +874,17 @@ def _read_exact(stream: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _open_regular(source: str) -> BinaryIO:
-    """Open a regular file for reading; refuse anything else before opening it.
-
-    A FIFO opened for reading would block until a writer appears, so its type is checked with
-    stat first, and the open itself is non-blocking in case the path is swapped in between.
-    """
-    info = stat_input(source, "the data")
-    _refuse_irregular(info.st_mode, source)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(source, flags)
-    except OSError as exc:
-        raise VaecheckError(f"cannot read the data ({_reason(exc)})", source) from None
-    try:
-        _refuse_irregular(os.fstat(fd).st_mode, source)
-        return os.fdopen(fd, "rb", buffering=0)
-    except BaseException:
-        os.close(fd)
-        raise
+def _stream_size(stream: BinaryIO) -> int:
+    """The size of an open file, local (by fstat) or remote (as the storage states it)."""
+    size = getattr(stream, "size", None)
+    if isinstance(size, int):
+        return size
+    return os.fstat(stream.fileno()).st_size
 
 
-def _refuse_irregular(mode: int, source: str) -> None:
-    if stat.S_ISDIR(mode):
-        raise VaecheckError(f"a directory, not a data file ({SUPPORTED} files)", source)
-    if not stat.S_ISREG(mode):
-        raise VaecheckError(
-            f"not a regular file (a FIFO, socket or device): {SUPPORTED} files", source
-        )
-
-
-def _reason(exc: BaseException) -> str:
-    """A damaged file's exception as a short clause for the one-line problem."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    if isinstance(exc, EOFError):
-        return "the compressed data ends early"
-    return str(exc) or type(exc).__name__
+def _file_name(source: str) -> str:
+    return display_name(source) if is_url(source) else os.path.basename(source)
 
 
 def _describe(header: _NpyHeader) -> str:
     return f"{header.dtype}, shape {_format_shape(header.shape)}"
-
-
-def _format_shape(shape: tuple[int, ...]) -> str:
-    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(map(str, shape))})"

@@ -27,7 +27,7 @@ from typing import TextIO
 import numpy as np
 
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
-from vaecheck.readers.data import DataSource, Index, _Body, _open_regular, _reason
+from vaecheck.readers.source import DataSource, Index, _Body, _open_regular, _reason
 
 TEXT_BLOCK_BYTES = 4 * 2**20  # lines parsed at a time: their strings cost several times this
 MAX_LINE_CHARACTERS = 16 * 2**20  # a row of MAX_COLUMNS numbers fits several times over

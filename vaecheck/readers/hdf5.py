@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
-from vaecheck.readers.data import (
+from vaecheck.readers.source import (
     BufferRing,
     DataSource,
     Index,

@@ -28,6 +28,7 @@ from vaecheck.errors import VaecheckError, printable
 from vaecheck.graph import Graph
 from vaecheck.readers.archive import open_zip, refuse_link, stat_input
 from vaecheck.readers.config import graph_from_config
+from vaecheck.readers.strict import check_model_config
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
@@ -89,6 +90,7 @@ def read_model(path: str | os.PathLike[str], *, follow_links: bool = False) -> M
         config, training, version = _read_h5(source)
     if not isinstance(config, Mapping):
         raise VaecheckError("the model configuration is not a JSON object", source)
+    check_model_config(config, source)
     graph = graph_from_config(config, source)
     return ModelFile(
         path=source,
@@ -562,10 +564,27 @@ def _h5_text_attr(handle: Any, name: str, source: str) -> str:
     if hasattr(value, "tolist") and not isinstance(value, (bytes, str)):
         value = value.tolist()
     if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # Keras decodes strictly too: a file it cannot read is not read here with guesses.
+            raise VaecheckError(
+                f"the {name} attribute is not UTF-8 text (byte {exc.start:,})", source
+            ) from None
     if not isinstance(value, str):
         raise VaecheckError(f"the {name} attribute is not text", source)
+    if _has_lone_surrogate(value):
+        raise VaecheckError(f"the {name} attribute is not UTF-8 text", source)
     return value
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    """h5py hands undecodable bytes of a text attribute back as lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _first_line(exc: BaseException) -> str:

@@ -10,40 +10,30 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from vaecheck.errors import VaecheckError
-from vaecheck.readers.data import (
-    DATA_SUFFIXES,
-    DataSource,
-    Index,
-    _Body,
-    _format_shape,
-    open_file,
-)
+from vaecheck.readers.source import DataSource, Index, _Body, _format_shape
 
 MAX_NAMED = 3
 
 
 def open_shards(
-    location: str,
-    key: str | None = None,
-    columns: str | Sequence[str | int] | None = None,
-    *,
-    follow_links: bool = False,
+    location: str, open_shard: Callable[[str], DataSource], suffixes: Sequence[str]
 ) -> DataSource:
     """Open every data file in a directory (not recursing), or every file a glob matches.
 
-    A shard that is a symbolic link is refused unless `follow_links`, like a file named alone.
+    `open_shard` opens one file (the format dispatch, with the caller's `--key`, `--columns`
+    and link policy); in a directory, the files taken are those ending in one of `suffixes`.
     """
     if os.path.isdir(location):
-        files = _directory_files(location)
+        files = _directory_files(location, suffixes)
         if not files:
             raise VaecheckError(
-                f"the directory holds no data files ({', '.join(DATA_SUFFIXES)})", location
+                f"the directory holds no data files ({', '.join(suffixes)})", location
             )
         description = os.path.basename(os.path.normpath(location)) + os.sep
     else:
@@ -54,9 +44,7 @@ def open_shards(
         if not files:
             raise VaecheckError("no data file matches this pattern", location)
         description = location
-    shards = tuple(
-        open_file(path, key=key, columns=columns, follow_links=follow_links) for path in files
-    )
+    shards = tuple(open_shard(path) for path in files)
     _check_alike(shards, location)
     offsets = []
     rows = 0
@@ -74,11 +62,11 @@ def open_shards(
     )
 
 
-def _directory_files(directory: str) -> list[str]:
+def _directory_files(directory: str, suffixes: Sequence[str]) -> list[str]:
     names = [
         name
         for name in os.listdir(directory)
-        if not name.startswith(".") and os.path.splitext(name)[1].lower() in DATA_SUFFIXES
+        if not name.startswith(".") and os.path.splitext(name)[1].lower() in suffixes
     ]
     paths = [os.path.join(directory, name) for name in sorted(names, key=_natural)]
     return [path for path in paths if os.path.isfile(path)]
@@ -142,3 +130,49 @@ class _ShardsBody:
                 offsets.append(taken)
                 taken += high - low
         return _ShardsBody(tuple(shards), tuple(offsets))
+
+
+def open_remote_shards(
+    location: str, open_shard: Callable[[str], DataSource], suffixes: Sequence[str]
+) -> DataSource:
+    """Every data file under a folder (prefix) of remote storage, not recursing, or every
+    object a glob matches (`s3://bucket/train/part-*.npy`); each read by range requests.
+    `open_shard` and `suffixes` are as for `open_shards`."""
+    from vaecheck.readers.remote import display_name, redact, storage_error, url_filesystem
+
+    fs, path = url_filesystem(location)
+    try:
+        if any(character in path for character in "*?["):
+            found = fs.glob(path, detail=True)
+            listed = [name for name, info in found.items() if info.get("type") != "directory"]
+        else:
+            listed = [
+                info["name"]
+                for info in fs.ls(path.rstrip("/"), detail=True)
+                if info.get("type") != "directory"
+                and os.path.splitext(info["name"])[1].lower() in suffixes
+                and not info["name"].rsplit("/", 1)[-1].startswith(".")
+            ]
+    except Exception as error:
+        raise storage_error(error, location) from None
+    if not listed:
+        raise VaecheckError("no data file in this folder of the storage, or matching this pattern", location)
+    files = [name if "://" in name else fs.unstrip_protocol(name) for name in sorted(listed, key=_natural)]
+    shards = tuple(open_shard(url) for url in files)
+    _check_alike(shards, location)
+    offsets = []
+    rows = 0
+    for shard in shards:
+        offsets.append(rows)
+        rows += shard.rows
+    shown = display_name(location.rstrip("/")) + "/" if not any(c in location for c in "*?[") else redact(location)
+    return DataSource(
+        path=location,
+        description=f"{shown} ({len(shards)} shard{'s' if len(shards) != 1 else ''})",
+        shape=(rows, *shards[0].shape[1:]),
+        dtype=np.result_type(*(shard.dtype for shard in shards)),
+        fortran_order=False,
+        _body=_ShardsBody(shards, tuple(offsets)),
+        feature_names=next((s.feature_names for s in shards if s.feature_names), None),
+    )
+

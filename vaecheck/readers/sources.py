@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from vaecheck.errors import VaecheckError
-from vaecheck.readers.data import DataSource
+from vaecheck.readers.source import DataSource
 
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 
@@ -122,11 +122,29 @@ def open_url(
     if is_tfrecord_name(lower):
         _no_columns(columns, source, "TFRecord files")
         return open_tfrecord(source, key, shown=source)
-    if lower.endswith(TABLE_SUFFIXES) or source.endswith("/"):
+    if lower.endswith(TABLE_SUFFIXES) or (source.endswith("/") and _folder_of_tables(source)):
         if key is not None:
             raise VaecheckError("--key does not apply to tables: use --columns", source)
         return open_table(source, columns)
     return None
+
+
+def _folder_of_tables(url: str) -> bool:
+    """Whether a storage folder holds a table dataset (table files, or hive partitions), not
+    array shards; a folder that cannot be listed is left to the table reader's own message."""
+    from vaecheck.readers.table import TABLE_SUFFIXES
+    from vaecheck.readers.urls import url_filesystem
+
+    fs, path = url_filesystem(url)
+    try:
+        entries = fs.ls(path, detail=True)
+    except Exception:
+        return True
+    for entry in entries:
+        name = str(entry.get("name", "")).rstrip("/").rsplit("/", 1)[-1]
+        if name.lower().endswith(TABLE_SUFFIXES) or (entry.get("type") == "directory" and "=" in name):
+            return True
+    return False
 
 
 def _no_columns(columns: object, source: str, what: str) -> None:

@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
-from vaecheck.readers.data import DataSource, Index, _open_regular, _reason
+from vaecheck.readers.source import DataSource, Index, _open_regular, _reason
 from vaecheck.readers.optional import require
 from vaecheck.readers.urls import is_url, remote_errors, url_filesystem
 

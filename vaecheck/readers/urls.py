@@ -9,28 +9,20 @@ text from the storage is shown without its traceback, and it never holds the cre
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from vaecheck.errors import VaecheckError
-from vaecheck.readers.optional import require
-
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def is_url(path: str) -> bool:
-    return _URL.match(path) is not None
-
+from vaecheck.extras import install_command
+from vaecheck.readers.remote import is_url as is_url
 
 def url_filesystem(url: str) -> tuple[Any, str]:
-    """(fsspec filesystem, path within it) for a URL; one line if its storage is unknown."""
-    require("fsspec", "data named by a URL", "cloud", url)
-    import fsspec.core
+    """(fsspec filesystem, path within it) for a URL, with the storage options of
+    readers/remote (endpoint, timeouts); one line if its storage is unknown."""
+    from vaecheck.readers.remote import url_filesystem as filesystem
 
-    with remote_errors(url):
-        return fsspec.core.url_to_fs(url)
+    return filesystem(url)
 
 
 @contextmanager
@@ -42,7 +34,7 @@ def remote_errors(url: str, doing: str = "cannot reach the data") -> Iterator[No
     except ImportError as exc:
         # fsspec names the package a protocol needs ("Install gcsfs to access Google Storage").
         text = (str(exc).strip() or "a storage package is missing").splitlines()[0].rstrip(".")
-        raise VaecheckError(f"{doing}: {text}: pip install -e '.[cloud]'", url) from None
+        raise VaecheckError(f"{doing}: {text}: {install_command('cloud')}", url) from None
     except FileNotFoundError:
         raise VaecheckError("no such object (or no access to the bucket that would hold it)", url) from None
     except PermissionError:

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from vaecheck.graph import LayerVariables, WeightSource, WeightsUnavailable
 from vaecheck.readers.config import find_submodels, is_model, is_sequential, layer_name
 
 WEIGHTS_MEMBER = "model.weights.h5"
@@ -49,32 +50,6 @@ MAX_NAME_LENGTH = 4096
 MAX_WEIGHT_NAMES = 100_000
 MAX_MODEL_DEPTH = 64
 OP_MODULES = ("keras.src.ops", "keras.ops")  # raw op nodes: in the config, not in model.layers
-
-
-class WeightsUnavailable(Exception):
-    """The weights of a layer cannot be read; the message says why, for the report."""
-
-
-@dataclass(frozen=True)
-class LayerVariables:
-    """A layer's variables in the order Keras saves them (trainable, then non-trainable).
-
-    `names` holds each variable's name where the file records it ("kernel", "moving_mean"),
-    else None (the `.keras` layout numbers them).
-    """
-
-    arrays: tuple[np.ndarray, ...]
-    names: tuple[str | None, ...]
-
-
-class WeightSource(Protocol):
-    """What the range engine reads weights through."""
-
-    def variables(self, layer_path: Sequence[str]) -> LayerVariables:
-        """The variables of the layer at `layer_path`; raises WeightsUnavailable."""
-        ...
-
-    def close(self) -> None: ...
 
 
 @dataclass
