@@ -264,6 +264,35 @@ def test_tfrecord_files_are_partitions(cluster: Any, tmp_path: Path) -> None:
     assert_same_report(local, remote)
 
 
+def test_image_folders_and_rescaled_data_split_as_locally(
+    cluster: Any, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    from vaecheck.readers import images as images_reader
+
+    generator = np.random.default_rng(10)
+    for number in range(12):
+        pixels = generator.integers(0, 256, (16, 16), dtype=np.uint8)
+        Image.fromarray(pixels).save(tmp_path / f"image-{number:02d}.png")
+    monkeypatch.setattr(images_reader, "IMAGES_PER_PART", 4)
+    assert len(partitions_of(images_reader.open_images(str(tmp_path), color_mode="grayscale"))) == 3
+    tanh = str(SAMPLES / "tanh_generator.keras")
+    local = report_json(tanh, str(tmp_path), rescaling="1/255")
+    remote = report_json(tanh, str(tmp_path), rescaling="1/255", dask=DaskOptions(cluster))
+    assert local["data_summary"]["shape"] == [12, 16, 16, 1]
+    assert_same_report(local, remote)
+    source = open_data(files["npy"])
+    from vaecheck.readers.rescaling import Rescaling, rescaled
+
+    assert len(partitions_of(rescaled(source, Rescaling(2.0)), SMALL_PARTITIONS)) > 8
+    local = report_json(RELU_VAE, str(files["npy"]), rescaling="2,1")
+    remote = report_json(
+        RELU_VAE, str(files["npy"]), rescaling="2,1", dask=DaskOptions(cluster, partition_bytes=SMALL_PARTITIONS)
+    )
+    assert_same_report(local, remote)
+
+
 def test_a_dask_array_is_measured_where_its_blocks_are(cluster: Any, files: dict[str, Path]) -> None:
     data = np.load(files["npy"])
     local = report_json(RELU_VAE, data)

@@ -2,7 +2,8 @@
 
 A source is split into partitions: small descriptions of a part of it that a worker reopens
 itself (a shard file, a range of rows of a `.npy` or of an HDF5 dataset, row groups of a
-Parquet file, chunk rows of a Zarr array, a TFRecord file), or the blocks of a Dask array or
+Parquet file, chunk rows of a Zarr array, a TFRecord file, a group of image files; rescaled
+with `--rescaling` on the worker), or the blocks of a Dask array or
 dataframe, which stay on the workers. Each partition is measured on a worker by
 the same `measure_part` the local path runs on each shard, and the partial statistics merge
 with the same `StatsAccumulator.merge`, as a tree of merges FAN_IN wide. Only the statistics
