@@ -953,7 +953,14 @@ def transfer(call: LayerCall) -> Outputs:
     """The codomain(s) a layer call produces, by its class's transfer function."""
     if call.depth > MAX_WRAPPER_DEPTH:
         return Codomain.unknown(call.label, "layers wrapped more than 16 deep")
-    function = TRANSFERS.get(call.op)
+    # --- ONNX nodes (module "onnx" or "onnx:<domain>") have their own table -------------
+    if call.module is not None and call.module.startswith("onnx"):
+        from vaecheck.ranges.onnx import onnx_transfer
+
+        function = onnx_transfer(call)
+    # --- end ONNX ---------------------------------------------------------------------------
+    else:
+        function = TRANSFERS.get(call.op)
     if function is None:
         return Codomain.unknown(call.label, unsupported_reason(call.op, call.module))
     try:

@@ -202,7 +202,10 @@ def _output(console: Console, report: Report, output: OutputResult) -> None:
 
 def _probe_header(console: Console, probe: ProbeSummary) -> None:
     line = Text("probe   ", style="bold")
-    line.append(f"Keras {probe.keras_version} ({probe.backend}) · ", style="dim")
+    if probe.keras_version:
+        line.append(f"Keras {probe.keras_version} ({probe.backend}) · ", style="dim")
+    else:  # an ONNX model, run by onnxruntime
+        line.append(f"{probe.backend} · ", style="dim")
     if probe.safe_mode:
         line.append("safe mode on", style="green")
     else:
