@@ -19,6 +19,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from onnx_graphs import model, run, save, single  # noqa: E402
@@ -78,6 +79,10 @@ class Builder:
     def add(self, layer: str, choice: int) -> None:
         x, rng = self.tensor, self.rng
         features = self.shape[1]
+        if self.image and layer in ("conv", "avgpool", "maxpool") and self.shape[2] < 4:
+            layer = "resize"  # the image would shrink to nothing
+        if self.image and self.shape[2] > 24 and layer in ("resize", "convtranspose"):
+            layer = "act"  # keep it small
         if layer == "act":
             op, attributes = ACTIVATIONS[choice % len(ACTIVATIONS)]
             if op in ("Softmax", "LogSoftmax") and self.image:
@@ -183,7 +188,10 @@ def random_graph(seed: int, image: bool, layers: list[tuple[str, int]]) -> Any:
     builder = Builder(seed, image)
     for layer, choice in layers:
         builder.add(layer, choice)
-    return builder.build(), builder.initial_shape
+    built = builder.build()
+    # A graph onnxruntime could not run would be a bug in this builder: shape inference says.
+    onnx.shape_inference.infer_shapes(built, check_type=True, strict_mode=True)
+    return built, builder.initial_shape
 
 
 def codomain_of(path: Path) -> Codomain:

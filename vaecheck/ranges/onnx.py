@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -207,8 +208,6 @@ def _activation(build: Callable[[LayerCall], Activation], runtime_slack: bool = 
 
 
 def stepped_interval(codomain: Codomain, interval: Interval) -> Codomain:
-    from dataclasses import replace
-
     return replace(codomain, interval=interval)
 
 
@@ -730,13 +729,48 @@ def _normalization(layer: bool) -> Transfer:
 
 
 # Pooling and resizing ------------------------------------------------------------------------
+def mixed(base: Codomain, interval: Interval, terms: int | None) -> Codomain:
+    """A weighted mean of values in `interval`, as float32 computes it: the rounding of a sum
+    of n terms is at most about n units of roundoff times the largest magnitude, so each end
+    moves out by that (a linear Resize of values >= c can return c less a rounding step)."""
+    if not interval.is_bounded:
+        return replace(base, interval=interval) if base.interval != interval else base
+    magnitude = max(abs(interval.low), abs(interval.high))
+    slack = ((terms or 64) + 4) * UNIT_ROUNDOFF_FLOAT32 * magnitude
+    widened = Interval(interval.low - slack, interval.high + slack, interval.low_closed, interval.high_closed)
+    return replace(without_simplex(base), interval=widened)
+
+
+def _pool_terms(call: LayerCall) -> int | None:
+    kernel = call.config.get("kernel_shape")
+    if isinstance(kernel, list) and kernel and all(isinstance(k, int) for k in kernel):
+        return math.prod(kernel)
+    return None
+
+
 def _average_pool(call: LayerCall) -> Outputs:
     base = without_simplex(first_codomain(call))
+    if not base.known:
+        return base
     pads = call.config.get("pads", [])
     padded = (isinstance(pads, list) and any(pads)) or call.config.get("auto_pad", "NOTSET") in ("SAME_UPPER", "SAME_LOWER")
-    if padded and int(call.config.get("count_include_pad", 0) or 0) and base.known:
-        return stepped(base, base.interval.hull(Interval.point(0.0)), f"{call.label}: average with zero padding")
-    return base
+    interval = base.interval
+    if padded and int(call.config.get("count_include_pad", 0) or 0):
+        base = stepped(base, interval.hull(Interval.point(0.0)), f"{call.label}: average with zero padding")
+        interval = base.interval
+    return mixed(base, interval, _pool_terms(call))
+
+
+def _global_average(call: LayerCall) -> Outputs:
+    base = without_simplex(first_codomain(call))
+    if not base.known:
+        return base
+    shape = input_shape(call)
+    reduced = (shape[2:] if call.op == "GlobalAveragePool" else shape[1:]) if shape is not None else None
+    terms = math.prod(reduced) if reduced is not None and None not in reduced else None  # type: ignore[arg-type]
+    if terms is None:
+        terms = 1 << 20  # an unknown image size: a generous count
+    return mixed(base, base.interval, terms)
 
 
 def _keys_weights(a: float, t: float) -> np.ndarray:
@@ -771,8 +805,10 @@ def cubic_negative_mass(a: float, exclude_outside: bool) -> float:
 def _resize(call: LayerCall) -> Outputs:
     base = without_simplex(first_codomain(call))
     mode = call.config.get("mode", "nearest")
-    if mode in ("nearest", "linear") or not base.known:
+    if mode == "nearest" or not base.known:
         return base
+    if mode == "linear":  # weights >= 0 summing to 1: a mean, up to float32 rounding
+        return mixed(base, base.interval, 16)
     if mode != "cubic":
         return Codomain.unknown(call.label, f"Resize mode {mode!r} is not one vaecheck knows")
     if int(call.config.get("antialias", 0) or 0):
@@ -786,7 +822,8 @@ def _resize(call: LayerCall) -> Outputs:
     interval = base.interval
     spread = interval.high - interval.low
     widened = Interval(interval.low - overshoot * spread, interval.high + overshoot * spread, True, True) if spread else interval
-    return stepped(base, outward(widened, 4 * ONE_ULP), f"{call.label}: cubic resize (overshoots by up to {overshoot:.3g} × the spread)")
+    resized = stepped(base, widened, f"{call.label}: cubic resize (overshoots by up to {overshoot:.3g} × the spread)")
+    return mixed(resized, widened, 4**dims)
 
 
 def _resized_dims(call: LayerCall) -> int | None:
@@ -834,8 +871,7 @@ ONNX_TRANSFERS: dict[str, Transfer] = {
     # Structure
     **dict.fromkeys(
         "Reshape Flatten Transpose Squeeze Unsqueeze Identity Slice Expand Tile "
-        "DepthToSpace SpaceToDepth MaxPool GlobalMaxPool GlobalAveragePool ReduceMean "
-        "ReduceMax ReduceMin".split(),
+        "DepthToSpace SpaceToDepth MaxPool GlobalMaxPool ReduceMax ReduceMin".split(),
         _same_values,
     ),
     "Dropout": _dropout,
@@ -865,6 +901,8 @@ ONNX_TRANSFERS: dict[str, Transfer] = {
     "LayerNormalization": _normalization(layer=True),
     # Pooling and resizing
     "AveragePool": _average_pool,
+    "GlobalAveragePool": _global_average,
+    "ReduceMean": _global_average,
     "Resize": _resize,
 }
 
