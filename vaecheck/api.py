@@ -11,6 +11,7 @@ from vaecheck.checks import OutputFacts, StatsRequest, enabled_codes, run_checks
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.fixes import suggest_fix, with_range_fixes
+from vaecheck.fixes_onnx import exact_ends, phrase_findings, phrased_for
 from vaecheck.graph import ModelOutput, TensorRef
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
@@ -33,6 +34,7 @@ from vaecheck.stats import DataStats, measure_source, recognize, worst_features
 if TYPE_CHECKING:
     from vaecheck.probe import ObservedOutput, ProbeOptions, ProbeResult
 
+ONNX_NO_LOSS = "an ONNX model holds no loss: the checks about the loss run only with --loss"
 SAVED_MODEL_UNKNOWN = "a SavedModel without Keras metadata: no Keras configuration to read"
 
 
@@ -133,6 +135,13 @@ def check(
     )
     kind = recognize(stats)
 
+    framework = None
+    if model_file is not None and model_file.format == "onnx":
+        from vaecheck.fixes_onnx import framework_of
+
+        framework = framework_of(model_file.config.get("producer_name"))
+        if stated is None:
+            loss_notes = [*loss_notes, ONNX_NO_LOSS]
     results = []
     for candidate in selected:
         codomain = candidate.codomain
@@ -149,9 +158,15 @@ def check(
             observed=observation,
             shape=candidate.shape,
         )
+        # An ONNX range's ends allow for float32 rounding; the fix's numbers use the exact ones.
+        fixed_for = exact_ends(codomain) if framework is not None else codomain
         findings = with_range_fixes(
-            codomain, stats, kind, tuple(run_checks(facts, severities, enabled)), per_feature
+            fixed_for, stats, kind, tuple(run_checks(facts, severities, enabled)), per_feature
         )
+        fix = suggest_fix(fixed_for, stats, kind, findings, per_feature=per_feature)
+        if framework is not None:  # an ONNX model: the fix in its framework's words
+            findings = phrase_findings(findings, framework, codomain)
+            fix = phrased_for(fix, framework, codomain)
         worst, reaching = (
             worst_features(stats.features, codomain.interval)
             if codomain.interval is not None
@@ -164,7 +179,7 @@ def check(
                 shape=candidate.shape,
                 codomain=codomain,
                 findings=findings,
-                fix=suggest_fix(codomain, stats, kind, findings, per_feature=per_feature),
+                fix=fix,
                 loss=spec.name if spec else None,
                 loss_spec=spec,
                 targets_compared=facts.targets_are_output_values,

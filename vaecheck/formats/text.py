@@ -287,10 +287,10 @@ def _fix(console: Console, fix: Fix, label: str | None = None) -> None:
             colon = ":" if rescale is not None else ""
             console.print(Text(f"     {fix.alternative}{colon}", style="dim"))
         if rescale is not None:
-            _rescale_lines(console, rescale)
+            _rescale_lines(console, rescale, fix.framework)
     else:
         if rescale is not None:
-            _rescale_lines(console, rescale)
+            _rescale_lines(console, rescale, fix.framework)
         if fix.alternative:
             console.print(Text(f"     {fix.alternative}", style="dim"))
     if fix.per_feature is not None:
@@ -323,7 +323,7 @@ def _vector_preview(values: np.ndarray, shown: int = 4) -> str:
     return f"[{head}, … ({values.size - shown:,} more)]" if values.size > shown else f"[{head}]"
 
 
-def _rescale_lines(console: Console, rescale: Rescale) -> None:
+def _rescale_lines(console: Console, rescale: Rescale, framework: str | None = None) -> None:
     phrase = describe_rescale(rescale)
     comment = f"    # = {phrase}" if phrase else ""
     console.print(f"     x_model = x * {_code(rescale.scale)}{_signed(rescale.offset)}{comment}")
@@ -331,6 +331,8 @@ def _rescale_lines(console: Console, rescale: Rescale) -> None:
         f"     x       = x_model * {_code(rescale.inverse_scale)}{_signed(rescale.inverse_offset)}"
         "    # and back"
     )
+    if framework not in (None, "keras"):  # an ONNX model from another framework
+        return
     console.print(
         f"     keras.layers.Rescaling(scale={_code(rescale.scale)}, offset={_code(rescale.offset)})"
         "    # the same, as a preprocessing layer"
