@@ -116,7 +116,14 @@ def check(
         selected, skipped = _match_shapes(candidates, source, losses)
     observed = _observed_outputs(candidates, selected, probed)
 
-    intervals = [c.codomain.interval for c in selected if c.codomain.interval is not None]
+    # An ONNX range's ends allow for float32 rounding (a few steps past sigmoid's 1); the checks
+    # and the fix judge the data against the exact ends.
+    onnx_model = model_file is not None and model_file.format == "onnx"
+    judged = {
+        c.output.name: (exact_ends(c.codomain) if onnx_model else c.codomain) for c in selected
+    }
+    intervals = [c.interval for c in judged.values() if c.interval is not None]
+    intervals += [c.codomain.interval for c in selected if c.codomain.interval is not None]
     intervals += [
         Interval.closed(o.low, o.high)
         for o in observed.values()
@@ -124,7 +131,7 @@ def check(
     ]
     # Row sums, label counts and the loss's own bounds are measured only when a check needs them.
     needed = StatsRequest.union(
-        statistics_needed(losses.get(c.output.name), c.codomain, c.shape) for c in selected
+        statistics_needed(losses.get(c.output.name), judged[c.output.name], c.shape) for c in selected
     )
     stats = measure_source(
         source,
@@ -144,7 +151,7 @@ def check(
             loss_notes = [*loss_notes, ONNX_NO_LOSS]
     results = []
     for candidate in selected:
-        codomain = candidate.codomain
+        codomain = judged[candidate.output.name]
         spec = losses.get(candidate.output.name)
         edges = stats.edges_for(codomain.interval) if codomain.interval is not None else None
         observation = _observation(observed.get(candidate.output.name), probed, stats)
@@ -158,12 +165,10 @@ def check(
             observed=observation,
             shape=candidate.shape,
         )
-        # An ONNX range's ends allow for float32 rounding; the fix's numbers use the exact ones.
-        fixed_for = exact_ends(codomain) if framework is not None else codomain
         findings = with_range_fixes(
-            fixed_for, stats, kind, tuple(run_checks(facts, severities, enabled)), per_feature
+            codomain, stats, kind, tuple(run_checks(facts, severities, enabled)), per_feature
         )
-        fix = suggest_fix(fixed_for, stats, kind, findings, per_feature=per_feature)
+        fix = suggest_fix(codomain, stats, kind, findings, per_feature=per_feature)
         if framework is not None:  # an ONNX model: the fix in its framework's words
             findings = phrase_findings(findings, framework, codomain)
             fix = phrased_for(fix, framework, codomain)
@@ -177,7 +182,7 @@ def check(
                 name=candidate.output.name,
                 label=candidate.label,
                 shape=candidate.shape,
-                codomain=codomain,
+                codomain=candidate.codomain,
                 findings=findings,
                 fix=fix,
                 loss=spec.name if spec else None,

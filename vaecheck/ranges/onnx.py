@@ -57,8 +57,8 @@ from vaecheck.readers.weights import WeightsUnavailable
 UNIT_ROUNDOFF_FLOAT32 = 2.0**-24
 ONE_ULP = 2.0**-23  # relative spacing of float32 numbers
 FLOAT32_RUNTIME_NOTE = (
-    "onnxruntime computes {op} in float32, a rounding step past its exact ends at most "
-    "(tanh reaches 1.0000001): the ends are widened by four such steps"
+    "onnxruntime's float32 {op} can land a rounding step past its exact ends (tanh gives "
+    "1.0000001): the range allows four such steps; the checks use the exact ends"
 )
 SUBGRAPH_OPS = frozenset({"If", "Loop", "Scan", "SequenceMap"})
 Operand = Any  # Codomain | OnnxConstant | None
