@@ -145,7 +145,8 @@ def read_onnx_graph(source: str, *, follow_links: bool = False) -> tuple[Graph, 
         )
     try:
         with open(source, "rb") as handle:
-            data = handle.read(MAX_MODEL_BYTES + 1)
+            # Asked for exactly what the file holds: read(n) allocates n bytes before reading.
+            data = handle.read(info.st_size + 1)
     except OSError as exc:
         raise VaecheckError(f"cannot read the model ({exc.strerror})", source) from None
     try:
