@@ -14,9 +14,11 @@ anything can show them.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import stat
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,13 +95,29 @@ class OnnxConstant:
             if len(data) != expected:
                 raise ConstantUnavailable(f"'{self.name}': its external data is cut short")
             return np.frombuffer(data, dtype=dtype).reshape(self.dims)
-        from onnx import numpy_helper
-
         try:
-            values = numpy_helper.to_array(self._proto)
-        except Exception as exc:  # a damaged field raises ValueError, TypeError, ...
+            return tensor_values(self._proto, np.dtype(dtype), self.dims)
+        except (ValueError, TypeError) as exc:
             raise ConstantUnavailable(f"'{self.name}': {exc}") from None
-        return np.asarray(values).reshape(self.dims)
+
+
+def tensor_values(tensor: Any, dtype: np.dtype, dims: tuple[int, ...]) -> np.ndarray:
+    """A TensorProto's values held in the message itself (raw_data or a typed field)."""
+    if tensor.HasField("raw_data"):
+        values = np.frombuffer(tensor.raw_data, dtype=dtype.newbyteorder("<")).astype(dtype)
+    elif dtype == np.float32:
+        values = np.asarray(tensor.float_data, dtype=dtype)
+    elif dtype == np.float64:
+        values = np.asarray(tensor.double_data, dtype=dtype)
+    elif dtype == np.int64:
+        values = np.asarray(tensor.int64_data, dtype=dtype)
+    elif dtype in (np.uint32, np.uint64):
+        values = np.asarray(tensor.uint64_data, dtype=dtype)
+    elif dtype == np.float16:  # the bit patterns, one per int32
+        values = np.asarray(tensor.int32_data, dtype=np.uint16).view(np.float16)
+    else:  # int32, int16, int8, uint16, uint8, bool: one per int32
+        values = np.asarray(tensor.int32_data, dtype=np.int64).astype(dtype)
+    return values.reshape(dims)
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,46 @@ class OnnxInfo:
     producer_version: str
     opset: int
     ir_version: int
+
+
+# The newest opset whose operators this version of vaecheck was checked against. A model with
+# a newer one is read when the installed onnx package knows that opset (asked only then:
+# importing the package costs more than a whole check).
+CHECKED_OPSET = 23
+_PROTOS_MODULE = "vaecheck._onnx_ml_pb2"
+
+
+def onnx_protos(source: str) -> Any:
+    """The onnx package's generated protobuf classes (ModelProto, ...).
+
+    Loaded from the package's onnx_ml_pb2.py without running the package's __init__, which
+    imports ml_dtypes and the helpers (0.7 s of CPU, more than the rest of a check); the
+    classes are the same ones `import onnx` gives, so both can live in one process.
+    """
+    loaded = sys.modules.get("onnx")
+    if loaded is not None and hasattr(loaded, "onnx_ml_pb2"):
+        return loaded.onnx_ml_pb2
+    if _PROTOS_MODULE in sys.modules:
+        return sys.modules[_PROTOS_MODULE]
+    try:
+        spec = importlib.util.find_spec("onnx")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise VaecheckError(
+            f"reading ONNX models needs the onnx package, which is not installed: {INSTALL_LINE}",
+            source,
+        )
+    path = os.path.join(list(spec.submodule_search_locations)[0], "onnx_ml_pb2.py")
+    try:
+        module_spec = importlib.util.spec_from_file_location(_PROTOS_MODULE, path)
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    except Exception:  # a layout this reader does not know: the package's own import
+        return import_onnx(source).onnx_ml_pb2
+    sys.modules[_PROTOS_MODULE] = module
+    return module
 
 
 def import_onnx(source: str) -> Any:
@@ -125,7 +183,7 @@ def import_onnx(source: str) -> Any:
 
 def read_onnx_graph(source: str, *, follow_links: bool = False) -> tuple[Graph, OnnxInfo]:
     """The graph of an `.onnx` file and what the file says about its maker."""
-    onnx = import_onnx(source)
+    protos = onnx_protos(source)
     try:
         if not follow_links:
             refuse_link(source, source)
@@ -150,7 +208,8 @@ def read_onnx_graph(source: str, *, follow_links: bool = False) -> tuple[Graph, 
     except OSError as exc:
         raise VaecheckError(f"cannot read the model ({exc.strerror})", source) from None
     try:
-        model = onnx.load_model_from_string(data)
+        model = protos.ModelProto()
+        model.ParseFromString(data)
     except Exception as exc:  # protobuf's DecodeError, or RuntimeError from the C parser
         detail = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise VaecheckError(
@@ -160,23 +219,28 @@ def read_onnx_graph(source: str, *, follow_links: bool = False) -> tuple[Graph, 
     del data
     if not model.HasField("graph"):
         raise VaecheckError("not a valid ONNX model: it holds no graph", source)
-    opset = _default_opset(model, onnx, source)
+    opset = _default_opset(model, source)
     about = OnnxInfo(
         producer_name=printable(model.producer_name),
         producer_version=printable(model.producer_version),
         opset=opset,
         ir_version=int(model.ir_version),
     )
-    builder = _GraphBuilder(model, source, follow_links)
+    builder = _GraphBuilder(model, source, follow_links, protos)
     return builder.build(), about
 
 
-def _default_opset(model: Any, onnx: Any, source: str) -> int:
-    newest = int(onnx.defs.onnx_opset_version())
+def newest_opset(source: str) -> int:
+    """The newest opset the installed onnx package knows."""
+    return int(import_onnx(source).defs.onnx_opset_version())
+
+
+def _default_opset(model: Any, source: str) -> int:
     versions = [int(o.version) for o in model.opset_import if o.domain in DEFAULT_DOMAINS]
     if not versions:
         raise VaecheckError("the model imports no version of the ONNX operator set", source)
     opset = max(versions)
+    newest = CHECKED_OPSET if opset <= CHECKED_OPSET else newest_opset(source)
     if opset > newest:
         raise VaecheckError(
             f"the model uses ONNX opset {opset}, newer than the {newest} that the installed onnx "
@@ -209,8 +273,9 @@ def elem_type_of(value_info: Any) -> int | None:
 
 
 class _GraphBuilder:
-    def __init__(self, model: Any, source: str, follow_links: bool) -> None:
+    def __init__(self, model: Any, source: str, follow_links: bool, protos: Any) -> None:
         self.model = model
+        self.protos = protos
         self.source = source
         self.follow_links = follow_links
         self.folder = os.path.dirname(os.path.abspath(source))
@@ -437,7 +502,7 @@ class _GraphBuilder:
                     self.tensors[name_out] = TensorRef(node_id, position)
 
     def _attributes(self, proto: Any, caller: Mapping[str, Any] | None) -> dict[str, Any]:
-        from onnx import AttributeProto
+        AttributeProto = self.protos.AttributeProto  # noqa: N806
 
         values: dict[str, Any] = {}
         for attribute in proto.attribute:
