@@ -787,10 +787,11 @@ def _keys_weights(a: float, t: float) -> np.ndarray:
 
 def cubic_negative_mass(a: float, exclude_outside: bool) -> float:
     """The largest sum of negative weights (over weights summing to 1) of the 1-D cubic
-    resampler with coefficient `a`, over every phase and, with exclude_outside, every set of
-    taps kept at a border."""
+    resampler with coefficient `a`, over every phase and, with exclude_outside, every run of
+    taps kept at a border (renormalized to sum to 1)."""
     worst = 0.0
-    subsets = range(1, 16) if exclude_outside else (15,)
+    # The taps inside the image are a contiguous run of the four.
+    subsets = (0b0011, 0b0110, 0b1100, 0b0111, 0b1110, 0b1111) if exclude_outside else (0b1111,)
     for t in np.linspace(0.0, 1.0, 1025)[:-1]:
         weights = _keys_weights(a, float(t))
         for mask in subsets:
