@@ -320,3 +320,11 @@ def test_probe_runs_the_model_with_onnxruntime(cli, files):
     probe = report["outputs"][0]["probe"]
     assert 0 < probe["observed_min"] <= probe["observed_max"] < 1
     assert report["probe"]["backend"].startswith("onnxruntime")
+
+
+def test_sample_onnx_pair(cli):
+    samples = REPO / "sample_models"
+    wrong = cli(samples / "sigmoid_autoencoder.onnx", samples / "standardized.npy")
+    assert wrong.exit_code == 1 and "VC001" in wrong.output
+    clean = cli(samples / "sigmoid_autoencoder.onnx", samples / "unit.npy")
+    assert clean.exit_code == 0, clean.output
