@@ -64,7 +64,7 @@ def check(
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
-    `model` is the path of a `.keras` or `.h5` file; `data` a path (`.npy`, `.npz` with `key`,
+    `model` is the path of a `.keras`, `.h5` or `.onnx` file; `data` a path (`.npy`, `.npz` with `key`,
     `.csv`/`.tsv` with `columns`, an HDF5 dataset as `file.h5:/dataset` or with `key`, a
     directory or glob of shards, `-` for a .npy on standard input), a binary stream holding a
     .npy, or a numpy array. `sample` checks a uniform random sample of that many rows, drawn

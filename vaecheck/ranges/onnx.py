@@ -29,7 +29,7 @@ import numpy as np
 from vaecheck.codomain import Codomain
 from vaecheck.intervals import INF, Interval, format_bound
 from vaecheck.ops import (
-    ACTIVATIONS,
+    DIVISION_NOTE,
     REAL_LINE,
     Activation,
     ConfigProblem,
@@ -49,7 +49,6 @@ from vaecheck.ops import (
     stepped,
     sum_of_unknown_count,
     without_simplex,
-    DIVISION_NOTE,
 )
 from vaecheck.readers.onnx import ConstantUnavailable, OnnxConstant
 from vaecheck.readers.weights import WeightsUnavailable
