@@ -301,7 +301,8 @@ def _prelu(call: LayerCall) -> Outputs:
     hull = parts[0]
     for part in parts[1:]:
         hull = hull.hull(part)
-    return base.with_step(hull, f"{call.label}: prelu (saved slope)", reset=True)
+    # slope * x rounds in float32: one step past the exact product at most.
+    return base.with_step(outward(hull, RUNTIME_SLACK), f"{call.label}: prelu (saved slope)", reset=True)
 
 
 def _clip(call: LayerCall) -> Outputs:
