@@ -328,3 +328,15 @@ def test_sample_onnx_pair(cli):
     assert wrong.exit_code == 1 and "VC001" in wrong.output
     clean = cli(samples / "sigmoid_autoencoder.onnx", samples / "unit.npy")
     assert clean.exit_code == 0, clean.output
+
+
+def test_a_keras_layer_naming_the_onnx_module_is_a_custom_layer():
+    from vaecheck.graph import Graph, ModelOutput, Node, TensorRef
+    from vaecheck.ops import output_codomains
+
+    nodes = {
+        "x": Node("x", "x", "InputLayer", "keras.layers", {}),
+        "g": Node("g", "g", "Sigmoid", "onnx", {"__outputs__": "many"}, args=(TensorRef("x"),)),
+    }
+    [found] = output_codomains(Graph(nodes, [ModelOutput("g", TensorRef("g"))])).values()
+    assert not found.known and "custom layer Sigmoid (module onnx)" in found.unknown_reason

@@ -954,7 +954,7 @@ def transfer(call: LayerCall) -> Outputs:
     if call.depth > MAX_WRAPPER_DEPTH:
         return Codomain.unknown(call.label, "layers wrapped more than 16 deep")
     # --- ONNX nodes (module "onnx" or "onnx:<domain>") have their own table -------------
-    if call.module is not None and call.module.startswith("onnx"):
+    if call.module is not None and (call.module == "onnx" or call.module.startswith("onnx:")):
         from vaecheck.ranges.onnx import onnx_transfer
 
         function = onnx_transfer(call)

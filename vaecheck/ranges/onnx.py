@@ -50,7 +50,7 @@ from vaecheck.ops import (
     sum_of_unknown_count,
     without_simplex,
 )
-from vaecheck.readers.onnx import ConstantUnavailable, OnnxConstant
+from vaecheck.readers.onnx import ONNX_NODE, ConstantUnavailable, OnnxConstant
 from vaecheck.readers.weights import WeightsUnavailable
 
 UNIT_ROUNDOFF_FLOAT32 = 2.0**-24
@@ -66,6 +66,8 @@ Operand = Any  # Codomain | OnnxConstant | None
 def onnx_transfer(call: LayerCall) -> Transfer:
     """The transfer function for an ONNX node (never None: an unknown operator is opaque)."""
     config = call.config
+    if config.get("__onnx__") is not ONNX_NODE:
+        return _opaque(f"custom layer {call.op} (module {call.module})")
     problem = config.get("__problem__")
     if isinstance(problem, str):
         return _opaque(problem)

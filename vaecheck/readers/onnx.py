@@ -30,6 +30,9 @@ from vaecheck.graph import Graph, ModelOutput, Node, TensorRef
 from vaecheck.readers.archive import refuse_link
 
 ONNX_MODULE = "onnx"
+# Marks the nodes this reader made: no configuration parsed from a file can hold this object,
+# so a Keras layer whose JSON names the module "onnx" never reaches the ONNX transfer functions.
+ONNX_NODE = object()
 INSTALL_LINE = "pip install -e '.[onnx]'"
 # The protobuf format itself stops at 2 GB; larger models keep their weights as external data.
 MAX_MODEL_BYTES = 2**31
@@ -314,7 +317,7 @@ class _GraphBuilder:
                 label=printable(value.name),
                 op="Input",
                 module=ONNX_MODULE,
-                config={"elem_type": elem_type_of(value)},
+                config={"elem_type": elem_type_of(value), "__onnx__": ONNX_NODE},
                 layer_path=(node_id,),
             )
             self.tensors[value.name] = TensorRef(node_id)
@@ -330,7 +333,8 @@ class _GraphBuilder:
                 node_id = self._unique(f"constant:{value.name}")
                 self.nodes[node_id] = Node(
                     id=node_id, label=printable(value.name), op="Identity",
-                    module=ONNX_MODULE, config={}, args=(found,), layer_path=(node_id,),
+                    module=ONNX_MODULE, config={"__onnx__": ONNX_NODE}, args=(found,),
+                    layer_path=(node_id,),
                 )  # fmt: skip
                 found = TensorRef(node_id)
             outputs.append(ModelOutput(printable(value.name), found))
@@ -483,7 +487,12 @@ class _GraphBuilder:
                         self.source,
                     )
                 args.append(found)
-            config = {**config, "__outputs__": len(outputs), "__domain__": printable(domain)}
+            config = {
+                **config,
+                "__outputs__": len(outputs),
+                "__domain__": printable(domain),
+                "__onnx__": ONNX_NODE,
+            }
             input_shapes = [self.shapes_by_name.get(name_in) for name_in in inputs]
             config["__input_shapes__"] = input_shapes
             config["__output_types__"] = [self.types_by_name.get(name_out) for name_out in outputs]
