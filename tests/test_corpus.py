@@ -74,7 +74,7 @@ def test_case(corpus, name):
 
 
 # Modules that only a loader running the model would import, and the corpus's payload module.
-FORBIDDEN_IMPORTS = ("keras", "tensorflow", "tf_keras", "torch", "jax", "vaecheck_payload")
+FORBIDDEN_IMPORTS = ("keras", "tensorflow", "tf_keras", "torch", "jax", "onnxruntime", "vaecheck_payload")
 LIBRARY = tuple(
     os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, str(Path(make_corpus.__file__).parents[2] / "vaecheck")}
 )
