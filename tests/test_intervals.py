@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from vaecheck.intervals import INF, Interval
@@ -22,10 +22,27 @@ def intervals(draw):
 
 
 def members(interval: Interval) -> list[float]:
-    """Points of the interval, ends included only where they belong."""
-    points = [interval.low + (interval.high - interval.low) * t for t in (0.25, 0.5, 0.75)]
-    points += [p for p in (interval.low, interval.high) if interval.contains(p)]
-    return points
+    """Points of the interval: its ends where they belong, the floats next to its ends, and
+    points in between. Each candidate is kept only if it lies in the interval: in a very
+    narrow open interval, (0, 5e-324) say, the in-between points round onto the open ends,
+    and some intervals hold no float at all."""
+    low, high = interval.low, interval.high
+    candidates = [low + (high - low) * t for t in (0.25, 0.5, 0.75)]
+    candidates += [low, high, math.nextafter(low, high), math.nextafter(high, low)]
+    return [point for point in candidates if interval.contains(point)]
+
+
+# Open intervals so narrow that no float, or a single one, lies strictly inside.
+NARROWEST = Interval(0.0, 5e-324, False, False)
+ONE_FLOAT_INSIDE = Interval(0.0, 1e-323, False, False)
+
+
+def test_members_lie_in_their_interval_even_when_it_is_narrow():
+    assert members(NARROWEST) == []
+    assert set(members(ONE_FLOAT_INSIDE)) == {5e-324}
+    assert set(members(Interval(0.0, 1.0, True, False))) == {
+        0.0, 0.25, 0.5, 0.75, math.nextafter(0.0, 1.0), math.nextafter(1.0, 0.0)
+    }
 
 
 def test_infinite_ends_are_open():
@@ -49,6 +66,8 @@ def test_contains_respects_open_ends():
 
 
 @given(intervals(), intervals())
+@example(NARROWEST, Interval.point(1.0))
+@example(Interval.point(-1.0), ONE_FLOAT_INSIDE)
 def test_hull_contains_both(a, b):
     hull = a.hull(b)
     for point in members(a) + members(b):
@@ -56,6 +75,7 @@ def test_hull_contains_both(a, b):
 
 
 @given(intervals(), st.floats(-100, 100, allow_nan=False), st.floats(-100, 100, allow_nan=False))
+@example(ONE_FLOAT_INSIDE, -1.0, 0.0)
 def test_affine_image_contains_every_image(interval, scale, offset):
     image = interval.affine(scale, offset)
     for point in members(interval):
@@ -68,6 +88,7 @@ def test_negative_scale_swaps_and_keeps_openness():
 
 
 @given(intervals(), intervals())
+@example(NARROWEST, ONE_FLOAT_INSIDE)
 def test_sum_and_product_contain_pointwise_results(a, b):
     total = a + b
     product = a * b
