@@ -67,6 +67,7 @@ CASES = [
     (TANH, [-1.0, 0.0, 0.3], "huber", [("VC002", Severity.WARNING)]),
     # The loss's own check reports what the output's range check would repeat.
     (SIGMOID, [0.5, 1.5], "binary_crossentropy", [("VC101", Severity.ERROR)]),
+    (SIGMOID, [-1.0, 0.0, 1.0], "binary_crossentropy", [("VC101", Severity.ERROR)]),  # [-1, 1] data
     (RELU, [-1.0, 0.5], "poisson", [("VC104", Severity.ERROR)]),
     # ... but not values inside the loss's domain that the output cannot reach.
     (SIGMOID, [0.5, 1.5], "poisson", [("VC001", Severity.ERROR)]),
@@ -91,6 +92,31 @@ def test_outside_counts_and_fraction_are_exact():
     assert finding.evidence["count_below"] == int((data < 0).sum())
     assert finding.evidence["fraction_outside"] == pytest.approx((data < 0).mean())
     assert "relu" in finding.message and "below 0" in finding.message
+
+
+def test_fraction_outside_counts_only_finite_values():
+    # 2 of the 4 finite values are negative; NaN and infinity are VC003's, not part of the count.
+    [outside, nonfinite] = run_checks(facts(RELU, [-1.0, -2.0, 3.0, 0.5, np.nan, np.inf]))
+    assert (outside.code, nonfinite.code) == ("VC001", "VC003")
+    assert outside.evidence["count_outside"] == 2
+    assert outside.evidence["fraction_outside"] == 0.5
+    assert outside.message.startswith("50.0% of values (2 of 4) lie outside [0, inf)")
+    assert "50.0% below 0" in outside.message
+
+
+def test_bce_targets_below_zero_alone_are_reported():
+    # Images scaled to [-1, 1] under a sigmoid with binary cross-entropy: nothing above 1.
+    data = np.linspace(-1.0, 1.0, 201)
+    [finding] = run_checks(facts(SIGMOID, data, "binary_crossentropy"))
+    assert finding.code == "VC101"
+    negative = int((data < 0).sum())
+    assert finding.evidence["count_below_0"] == negative == 100
+    assert finding.evidence["count_above_1"] == 0
+    assert finding.evidence["count_outside_unit"] == negative
+    assert finding.evidence["fraction_outside_unit"] == pytest.approx(negative / data.size)
+    assert "(100 below 0)" in finding.message and "above 1" not in finding.message
+    rescale = finding.fix.rescale
+    assert rescale.scale == pytest.approx(0.5) and rescale.offset == pytest.approx(0.5)
 
 
 def test_unknown_names_the_layer():
