@@ -21,6 +21,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "dev",
+    parent=settings.get_profile("default"),  # not Hypothesis's own CI profile, whatever CI says
     max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -132,3 +132,29 @@ def test_maximum_of_equal_low_ends_is_open_unless_both_are_closed():
 def test_subset():
     assert Interval.open(0.0, 1.0).is_subset_of(Interval.closed(0.0, 1.0))
     assert not Interval.closed(0.0, 1.0).is_subset_of(Interval.open(0.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    ("ci", "expected"),
+    [("true", "ci True None 100"), (None, "dev False set 500"), ("1", "dev False set 500")],
+)
+def test_ci_replays_fixed_examples_and_local_runs_draw_more(ci, expected):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import conftest\n"
+        "from hypothesis import settings\n"
+        "s = settings.default\n"
+        "print(conftest.HYPOTHESIS_PROFILE, s.derandomize, s.database and 'set', s.max_examples)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "HYPOTHESIS_PROFILE")}
+    if ci:
+        env["CI"] = ci
+    tests = Path(__file__).resolve().parent
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tests, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == expected, done.stderr
