@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from vaecheck.intervals import INF, Interval
+from vaecheck.intervals import INF, Interval, format_bound
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 
@@ -52,10 +52,13 @@ def test_infinite_ends_are_open():
 
 
 def test_empty_or_nan_intervals_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty interval: 1.0, 0.0"):
         Interval(1.0, 0.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^interval bounds cannot be NaN$"):
         Interval(math.nan, 1.0)
+    for low_closed, high_closed in ((True, False), (False, True), (False, False)):
+        with pytest.raises(ValueError, match="empty interval"):
+            Interval(1.0, 1.0, low_closed, high_closed)  # a point needs both ends
 
 
 def test_contains_respects_open_ends():
@@ -113,6 +116,48 @@ def test_maximum_minimum_and_clip():
     assert Interval.real_line().clip(0.0, 6.0) == Interval.closed(0.0, 6.0)
     assert Interval.open(0.0, 1.0).clip(-1.0, 2.0) == Interval.open(0.0, 1.0)
     assert Interval.closed(5.0, 7.0).clip(0.0, 1.0) == Interval.point(1.0)
+
+
+def test_clip_beyond_either_end_and_with_crossed_bounds():
+    assert Interval.closed(-7.0, -5.0).clip(0.0, 1.0) == Interval.point(0.0)
+    assert Interval.closed(-7.0, 5.0).clip(2.0, 1.0) == Interval.point(1.0)  # numpy: the upper
+
+
+def test_clip_at_an_open_end_keeps_it_open():
+    # clip((0, 1), 0, 0.5): no value reaches 0, so 0 stays out; likewise 1 for clip to [-1, 1].
+    assert Interval.open(0.0, 1.0).clip(0.0, 0.5) == Interval(0.0, 0.5, False, True)
+    assert Interval.open(0.0, 1.0).clip(-1.0, 1.0) == Interval.open(0.0, 1.0)
+    assert Interval.closed(0.0, 1.0).clip(0.0, 1.0) == Interval.closed(0.0, 1.0)
+
+
+def test_scale_by_zero_or_an_infinite_factor():
+    assert Interval.closed(1.0, 2.0).scale(0.0) == Interval.point(0.0)
+    assert Interval.closed(1.0, 2.0).scale(math.inf).is_real_line
+    assert Interval.closed(1.0, 2.0).scale(-math.inf).is_real_line
+
+
+def test_a_point_near_the_float_maximum_survives_arithmetic():
+    # (x + x) / 2 overflows there: a collapsed interval keeps its end as it is.
+    assert Interval.point(1e308).shift(0.0) == Interval.point(1e308)
+    assert Interval.point(1e308).scale(1.0) == Interval.point(1e308)
+
+
+def test_subset_compares_each_end_and_its_openness():
+    unit = Interval.closed(0.0, 1.0)
+    assert not unit.is_subset_of(Interval(0.0, 1.0, False, True))
+    assert not unit.is_subset_of(Interval(0.0, 1.0, True, False))
+    assert not unit.is_subset_of(Interval.closed(0.5, 1.0))
+    assert not unit.is_subset_of(Interval.closed(0.0, 0.5))
+    half_open = Interval(0.0, 1.0, False, True)
+    assert half_open.is_subset_of(half_open)
+    assert Interval(0.0, 1.0, True, False).is_subset_of(Interval(0.0, 1.0, True, False))
+
+
+def test_bounds_are_printed_as_integers_below_1e15():
+    assert format_bound(-INF) == "-inf" and format_bound(INF) == "inf"
+    assert format_bound(999999999999999.0) == "999999999999999"
+    assert format_bound(1e15) == "1e+15"
+    assert format_bound(0.1) == "0.1" and format_bound(-0.0) == "0"
 
 
 def test_clip_to_the_open_end_of_an_interval_is_that_end():
