@@ -226,6 +226,53 @@ def test_json_report_of_data_near_the_float_maximum_has_null_for_an_overflow(tmp
     assert_nonfinite_as_null(fields, document)
 
 
+def shapeless_report(tmp_path: Path, activation: str, data: Any, **options: Any) -> Any:
+    """The report on a one-layer model file written by hand (no Keras needed)."""
+    import vaecheck
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fuzz.strategies import write_shapeless_model
+
+    model = write_shapeless_model(tmp_path / f"{activation}.keras", activation)
+    return vaecheck.check(model, np.asarray(data), **options)
+
+
+def test_json_range_of_an_unknown_output_names_the_layer_and_the_reason(tmp_path):
+    from vaecheck.formats.json import render_json
+
+    report = shapeless_report(tmp_path, "my_activation", [[0.5, 2.0]])
+    [output] = json.loads(render_json(report))["outputs"]
+    assert output["range"] == {
+        "known": False,
+        "low": None,
+        "high": None,
+        "low_closed": False,
+        "high_closed": False,
+        "unknown_at": "out",
+        "reason": "unknown activation 'my_activation': not a Keras built-in, and its code is not in the file",
+        "notes": [],
+    }
+
+
+def test_json_fraction_outside_is_0_when_no_value_is_finite(tmp_path):
+    from vaecheck.formats.json import render_json
+
+    report = shapeless_report(tmp_path, "sigmoid", [[math.nan, math.inf]])
+    [output] = json.loads(render_json(report))["outputs"]
+    assert (output["data"]["count_outside"], output["data"]["fraction_outside"]) == (0, 0.0)
+    assert (output["data"]["nonfinite"], output["data"]["min"]) == (2, None)
+
+
+def test_json_report_is_indented_by_two_spaces(tmp_path):
+    from vaecheck.formats import OutputFormat, render
+    from vaecheck.formats.json import render_json
+
+    report = shapeless_report(tmp_path, "sigmoid", [[0.5, 2.0]])
+    for text in (render_json(report), render(report, OutputFormat.JSON)):
+        assert text.startswith('{\n  "version": 1,\n  "ok": false,\n  "model": ')
+        assert text.endswith("\n}\n")
+
+
 # SARIF ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "pairs",
