@@ -13,6 +13,8 @@ next to this script:
     unit.npy                      data strictly inside (0, 1)
     tanh_generator.keras          small conv generator ending in tanh
     images_uint8.npy              uint8 images spanning 0..255
+    sigmoid_autoencoder.onnx      a plain autoencoder ending in sigmoid, exported to ONNX by
+                                  Keras (model.export(format="onnx"), tf2onnx underneath)
 """
 
 from __future__ import annotations
@@ -133,6 +135,22 @@ def make_images(rng: np.random.Generator) -> np.ndarray:
     return images
 
 
+def build_autoencoder() -> keras.Model:
+    """A plain autoencoder (no sampling layer), for the ONNX sample."""
+    inputs = keras.Input((INPUT_DIM,), name="x")
+    h = layers.Dense(HIDDEN, activation="relu", name="enc")(inputs)
+    z = layers.Dense(LATENT, name="code")(h)
+    h = layers.Dense(HIDDEN, activation="relu", name="dec")(z)
+    outputs = layers.Dense(INPUT_DIM, activation="sigmoid", name="dec_out")(h)
+    return keras.Model(inputs, outputs, name="autoencoder")
+
+
+def export_onnx(model: keras.Model, path: Path) -> None:
+    """Keras's own ONNX export; it needs tf2onnx (in the test extra)."""
+    model(np.zeros((1, INPUT_DIM), np.float32))
+    model.export(str(path), format="onnx", verbose=False)
+
+
 def main() -> None:
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -152,7 +170,9 @@ def main() -> None:
     generator.save(HERE / "tanh_generator.keras")
     np.save(HERE / "images_uint8.npy", make_images(rng))
 
-    for name in sorted(p.name for p in HERE.iterdir() if p.suffix in {".keras", ".h5", ".npy"}):
+    export_onnx(build_autoencoder(), HERE / "sigmoid_autoencoder.onnx")
+
+    for name in sorted(p.name for p in HERE.iterdir() if p.suffix in {".keras", ".h5", ".npy", ".onnx"}):
         print(f"wrote {name} ({(HERE / name).stat().st_size} bytes)")
 
 

@@ -8,9 +8,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+# CI replays the same examples on every run and keeps no example database, so a red build is
+# the code's doing, reproducible from the log; a local run draws fresh examples, more of them,
+# and remembers the ones that failed. HYPOTHESIS_PROFILE picks either one explicitly.
+settings.register_profile(
+    "ci", derandomize=True, database=None, print_blob=True, deadline=None
+)
+settings.register_profile(
+    "dev",
+    parent=settings.get_profile("default"),  # not Hypothesis's own CI profile, whatever CI says
+    max_examples=500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("CI", "").lower() == "true" else "dev"
+)
+settings.load_profile(HYPOTHESIS_PROFILE)
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_models"

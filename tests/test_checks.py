@@ -19,10 +19,13 @@ LINEAR = Codomain(Interval.real_line())
 UNKNOWN = Codomain.unknown("decoder › triple", "Lambda layer (its code is not read)")
 
 
-def facts(codomain: Codomain, values, loss: str | LossSpec | None = None) -> OutputFacts:
+def facts(
+    codomain: Codomain, values, loss: str | LossSpec | None = None, shape=None
+) -> OutputFacts:
+    """The facts for one output; its shape is the data's unless given (a classifier's labels)."""
     data = np.asarray(values, dtype=np.float64)
     spec = loss_spec(loss) if isinstance(loss, str) else loss
-    shape = (None, *data.shape[1:])
+    shape = shape if shape is not None else (None, *data.shape[1:])
     needed = statistics_needed(spec, codomain, shape)
     intervals = [codomain.interval] if codomain.interval is not None else []
     stats = measure(
@@ -67,6 +70,7 @@ CASES = [
     (TANH, [-1.0, 0.0, 0.3], "huber", [("VC002", Severity.WARNING)]),
     # The loss's own check reports what the output's range check would repeat.
     (SIGMOID, [0.5, 1.5], "binary_crossentropy", [("VC101", Severity.ERROR)]),
+    (SIGMOID, [-1.0, 0.0, 1.0], "binary_crossentropy", [("VC101", Severity.ERROR)]),  # [-1, 1] data
     (RELU, [-1.0, 0.5], "poisson", [("VC104", Severity.ERROR)]),
     # ... but not values inside the loss's domain that the output cannot reach.
     (SIGMOID, [0.5, 1.5], "poisson", [("VC001", Severity.ERROR)]),
@@ -91,6 +95,102 @@ def test_outside_counts_and_fraction_are_exact():
     assert finding.evidence["count_below"] == int((data < 0).sum())
     assert finding.evidence["fraction_outside"] == pytest.approx((data < 0).mean())
     assert "relu" in finding.message and "below 0" in finding.message
+
+
+def test_fraction_outside_counts_only_finite_values():
+    # 2 of the 4 finite values are negative; NaN and infinity are VC003's, not part of the count.
+    [outside, nonfinite] = run_checks(facts(RELU, [-1.0, -2.0, 3.0, 0.5, np.nan, np.inf]))
+    assert (outside.code, nonfinite.code) == ("VC001", "VC003")
+    assert outside.evidence["count_outside"] == 2
+    assert outside.evidence["fraction_outside"] == 0.5
+    assert outside.message.startswith("50.0% of values (2 of 4) lie outside [0, inf)")
+    assert "50.0% below 0" in outside.message
+
+
+def test_bce_targets_below_zero_alone_are_reported():
+    # Images scaled to [-1, 1] under a sigmoid with binary cross-entropy: nothing above 1.
+    data = np.linspace(-1.0, 1.0, 201)
+    [finding] = run_checks(facts(SIGMOID, data, "binary_crossentropy"))
+    assert finding.code == "VC101"
+    negative = int((data < 0).sum())
+    assert finding.evidence["count_below_0"] == negative == 100
+    assert finding.evidence["count_above_1"] == 0
+    assert finding.evidence["count_outside_unit"] == negative
+    assert finding.evidence["fraction_outside_unit"] == pytest.approx(negative / data.size)
+    assert "(100 below 0)" in finding.message and "above 1" not in finding.message
+    rescale = finding.fix.rescale
+    assert rescale.scale == pytest.approx(0.5) and rescale.offset == pytest.approx(0.5)
+
+
+SOFTMAX = Codomain(Interval.open(0.0, 1.0), bounded_by=("out: softmax",), simplex_axis=-1)
+TEN_CLASSES = (None, 10)
+SCCE = "sparse_categorical_crossentropy"
+
+
+def sparse_finding(labels):
+    [finding] = [f for f in run_checks(facts(SOFTMAX, labels, SCCE, TEN_CLASSES)) if f.code == "VC103"]
+    return finding
+
+
+def test_sparse_labels_counting_from_one_are_shifted_back():
+    labels = np.tile(np.arange(1.0, 11.0), 2)  # 1..10 for 10 units: 10 is one past the last
+    finding = sparse_finding(labels)
+    assert finding.evidence == {
+        "count_non_integer": 0, "count_below_0": 0, "count_above_last_class": 2, "classes": 10,
+    }
+    assert finding.message == (
+        "2 of 20 labels lie outside 0..9 for this output's 10 units (labels 1 to 10): "
+        "TensorFlow stops with an error on CPU and returns NaN losses on GPU"
+    )
+    assert finding.fix.kind == "change-targets"
+    assert finding.fix.summary == "the labels count from 1: subtract 1 so that they run 0..9"
+    rescale = finding.fix.rescale
+    assert (rescale.scale, rescale.offset, rescale.target_low, rescale.target_high) == (1.0, -1.0, 0.0, 9.0)
+
+
+def test_sparse_labels_beyond_the_units_ask_for_more_units():
+    finding = sparse_finding(np.arange(0.0, 13.0))  # 0..12 for 10 units
+    assert finding.evidence["count_above_last_class"] == 3
+    assert finding.fix.kind == "change-activation"
+    assert finding.fix.summary == (
+        "give the output one unit per class: 13 units for labels up to 12, or relabel the classes 0..9"
+    )
+
+
+def test_sparse_labels_below_0_suggest_ignore_class():
+    finding = sparse_finding([-1.0, 0.0, 3.0, 9.0])
+    assert (finding.evidence["count_below_0"], finding.evidence["count_above_last_class"]) == (1, 0)
+    assert finding.fix.kind == "change-targets"
+    assert finding.fix.summary.startswith("relabel the classes 0..C-1, or pass ignore_class=")
+    assert finding.fix.loss == "keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)"
+
+
+def test_fractional_sparse_labels_point_to_categorical_crossentropy():
+    finding = sparse_finding(np.arange(10) + 0.5)
+    assert finding.evidence["count_non_integer"] == 10
+    assert finding.message.startswith("100.0% of labels (10) are not integers, and Keras truncates")
+    assert finding.fix.kind == "change-loss"
+    assert finding.fix.loss == "keras.losses.CategoricalCrossentropy()"
+
+
+def test_one_hot_rows_under_sparse_categorical_crossentropy():
+    finding = sparse_finding(np.eye(10)[[0, 3, 9, 9]])
+    assert finding.evidence == {"target_shape": [10], "classes": 10}
+    assert finding.message == (
+        "targets have one value per class (rows of 10, like the output), but "
+        "sparse_categorical_crossentropy expects one class index per sample: Keras fails on the shapes"
+    )
+    assert finding.fix.kind == "change-loss"
+    assert finding.fix.loss == "keras.losses.CategoricalCrossentropy()"
+
+
+def test_class_indices_in_range_pass():
+    assert sparse_finding_codes([0.0, 3.0, 9.0]) == []
+    assert sparse_finding_codes([[0.0], [9.0]]) == []
+
+
+def sparse_finding_codes(labels):
+    return [f.code for f in run_checks(facts(SOFTMAX, labels, SCCE, TEN_CLASSES)) if f.code == "VC103"]
 
 
 def test_unknown_names_the_layer():

@@ -149,9 +149,19 @@ def test_unusable_input_is_one_line_and_exit_2(args, needle, capsys):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_usage_errors_exit_2(capsys):
-    assert main([]) == 2
-    assert main(["--format", "yaml", "a", "b"]) == 2
+def test_usage_errors_exit_2_and_say_what_is_wrong(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no pyproject.toml with pairs to fall back on
+    code, out, err = run_main([], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("Usage: vaecheck check [OPTIONS] [MODEL DATA]...\n")
+    assert "Error: nothing to check: pass MODEL DATA" in err
+    assert "no pyproject.toml with [tool.vaecheck] was found from here upward" in err
+    code, out, err = run_main(["--format", "yaml", "a", "b"], capsys)
+    assert (code, out) == (2, "")
+    assert err.endswith(
+        "Error: Invalid value for '-f' / '--format': "
+        "'yaml' is not one of 'text', 'json', 'sarif', 'github', 'auto'.\n"
+    )
 
 
 def test_nonfinite_data_is_an_error(tmp_path, capsys):
@@ -221,9 +231,23 @@ def test_help_teaches_usage_and_exit_codes(capsys):
         assert needle in out
 
 
-def test_version(capsys):
-    code, out, _ = run_main(["--version"], capsys)
-    assert code == 0 and "vaecheck" in out
+def test_version_is_the_installed_distribution_version(capsys):
+    from importlib.metadata import version
+
+    code, out, err = run_main(["--version"], capsys)
+    assert (code, err) == (0, "")
+    assert out == f"vaecheck, version {version('vaecheck')}\n"
+    assert version("vaecheck") == vaecheck_version()
+
+
+def vaecheck_version() -> str:
+    """The version pyproject.toml declares, which the installed distribution must carry."""
+    import re
+
+    text = (SAMPLES.parent / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'^version = "([^"]+)"$', text, re.MULTILINE)
+    assert match is not None
+    return match.group(1)
 
 
 def test_static_path_never_imports_tensorflow_or_keras():

@@ -39,8 +39,10 @@ def test_every_family_module_is_in_the_dispatch() -> None:
         "activations", "arithmetic", "dispatch", "evaluate", "layer_call", "piecewise",
         "values", "weight_bounds", "weights",
     }  # fmt: skip
+    # ONNX operators have their own table, reached by the node's module ("onnx"), not by class.
+    onnx = {"onnx"}
     modules = {m.name for m in pkgutil.iter_modules(vaecheck.ranges.__path__)}
-    assert modules - helpers == set(dispatch.FAMILIES)
+    assert modules - helpers - onnx == set(dispatch.FAMILIES)
 
 
 @pytest.mark.parametrize(

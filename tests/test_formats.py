@@ -10,11 +10,14 @@ may differ between machines; text formats compare byte for byte.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from vaecheck.checks import REGISTRY, rule_doc
@@ -49,23 +52,24 @@ CASES = [
 ]
 
 
-def shared_schemas() -> Path | None:
-    override = os.environ.get("VAECHECK_SHARED")
-    candidates = [Path(override)] if override else [REPO.parent / "shared", Path("/work/shared")]
-    for candidate in candidates:
-        if (candidate / "schemas").is_dir():
-            return candidate / "schemas"
-    return None
+SCHEMAS = REPO.parent / "shared" / "schemas"
+SARIF_SCHEMA = SCHEMAS / "sarif-schema-2.1.0.json"
 
 
 def sarif_validator() -> Any:
-    schemas = shared_schemas()
-    if schemas is None:
-        pytest.skip("the shared folder with the SARIF schema is absent (set VAECHECK_SHARED)")
+    """The official SARIF 2.1.0 schema, from the shared folder beside the repository.
+
+    CI always has that folder: there a missing schema fails the test. Elsewhere (a lone clone)
+    the schema tests are skipped, saying where the schema was looked for.
+    """
+    if not SARIF_SCHEMA.is_file():
+        message = f"the SARIF schema is absent: no {SARIF_SCHEMA}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (CI has the shared folder beside the repository)")
+        pytest.skip(message)
     import jsonschema
 
-    schema = json.loads((schemas / "sarif-schema-2.1.0.json").read_text())
-    return jsonschema.Draft4Validator(schema)
+    return jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text(encoding="utf-8")))
 
 
 def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -84,11 +88,15 @@ def approx_tree(value: Any) -> Any:
     return value
 
 
-def assert_golden(name: str, actual: str, structured: bool) -> None:
-    path = GOLDEN / name
+def assert_golden(name: str, actual: str, structured: bool, golden: Path = GOLDEN) -> None:
+    path = golden / name
     if os.environ.get("VAECHECK_UPDATE_GOLDEN"):
+        # Update mode compares nothing, so it must never pass: it writes, then says what it did.
+        before = path.read_text(encoding="utf-8") if path.exists() else None
         path.parent.mkdir(exist_ok=True)
         path.write_text(actual, encoding="utf-8")
+        done = "unchanged" if before == actual else "written"
+        pytest.fail(f"VAECHECK_UPDATE_GOLDEN: {path.name} {done}; read the diff, then run without it")
     expected = path.read_text(encoding="utf-8")
     if structured:
         assert json.loads(actual) == approx_tree(json.loads(expected))
@@ -110,10 +118,57 @@ def test_format_matches_its_golden_file(variant, pairs, extra, exit_code, ci_pro
     assert_golden(f"{variant}.{size}.{suffix}", out, output_format in STRUCTURED)
 
 
-def test_every_format_value_has_a_formatter():
+def test_golden_update_mode_writes_the_file_and_never_passes(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAECHECK_UPDATE_GOLDEN", "1")
+    with pytest.raises(pytest.fail.Exception, match="new.txt written"):
+        assert_golden("new.txt", "fresh output\n", structured=False, golden=tmp_path)
+    assert (tmp_path / "new.txt").read_text(encoding="utf-8") == "fresh output\n"
+    with pytest.raises(pytest.fail.Exception, match="new.txt unchanged"):
+        assert_golden("new.txt", "fresh output\n", structured=False, golden=tmp_path)
+    monkeypatch.delenv("VAECHECK_UPDATE_GOLDEN")
+    assert_golden("new.txt", "fresh output\n", structured=False, golden=tmp_path)
+    with pytest.raises(AssertionError):
+        assert_golden("new.txt", "other output\n", structured=False, golden=tmp_path)
+
+
+def test_the_sarif_schema_is_looked_for_beside_the_repository_only(monkeypatch, tmp_path):
+    assert SARIF_SCHEMA == REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+    monkeypatch.setattr(f"{__name__}.SARIF_SCHEMA", tmp_path / "absent.json")
+
+    def outcome() -> BaseException:
+        # Caught whatever it is: a skip escaping here would report this test as skipped.
+        try:
+            sarif_validator()
+        except BaseException as raised:  # noqa: BLE001 - pytest's outcomes are BaseExceptions
+            return raised
+        raise AssertionError("a missing schema was not noticed")
+
+    monkeypatch.delenv("CI", raising=False)
+    skipped = outcome()
+    assert isinstance(skipped, pytest.skip.Exception), skipped
+    assert "the SARIF schema is absent" in str(skipped)
+    monkeypatch.setenv("CI", "true")
+    failed = outcome()
+    assert isinstance(failed, pytest.fail.Exception), failed
+    assert f"no {tmp_path / 'absent.json'}" in str(failed)
+
+
+def test_every_format_value_has_a_formatter_of_its_own():
+    # Each value renders through its own class; auto follows GITHUB_ACTIONS.
+    from vaecheck.formats.github import GithubFormat
+    from vaecheck.formats.json import JsonFormat
+    from vaecheck.formats.sarif import SarifFormat
+    from vaecheck.formats.text import TextFormat
+
+    expected = {"text": TextFormat, "json": JsonFormat, "sarif": SarifFormat, "github": GithubFormat}
     for output_format in OutputFormat:
-        assert callable(output_format.formatter({}).render)
-        assert callable(output_format.formatter({"GITHUB_ACTIONS": "true"}).render)
+        if output_format.value == "auto":
+            continue
+        assert type(output_format.formatter({})) is expected[output_format.value]
+        assert type(output_format.formatter({"GITHUB_ACTIONS": "true"})) is expected[output_format.value]
+    assert {f.value for f in OutputFormat} == {*expected, "auto"}
+    assert type(OutputFormat("auto").formatter({})) is TextFormat
+    assert type(OutputFormat("auto").formatter({"GITHUB_ACTIONS": "true"})) is GithubFormat
 
 
 def test_auto_is_github_on_actions_and_text_elsewhere(ci_project, capsys, monkeypatch):
@@ -148,6 +203,86 @@ def test_single_pair_json_keeps_the_v1_shape_and_several_pairs_nest_it(ci_projec
             "message": "data/absent.npy: no such file or directory",
         }
     ]
+
+
+def test_json_fallback_writes_every_infinite_or_nan_number_as_null():
+    from vaecheck.formats.json import finite_or_null
+
+    document = {"a": [math.inf, -math.inf, math.nan, 1.5, (2.0, math.inf)], "b": {"c": -math.inf}}
+    document |= {"finite": 1.7976931348623157e308, "text": "inf", "count": 3, "flag": True}
+    assert finite_or_null(document) == {
+        "a": [None, None, None, 1.5, [2.0, None]],
+        "b": {"c": None},
+        "finite": 1.7976931348623157e308,
+        "text": "inf",
+        "count": 3,
+        "flag": True,
+    }
+
+
+def test_json_report_of_data_near_the_float_maximum_has_null_for_an_overflow(tmp_path):
+    # The span of [-1e308, 1e308] overflows: the fix's inverse scale is infinite. Only the
+    # fallback stands between that number and the JSON report.
+    import vaecheck
+    from vaecheck.formats.json import render_json, report_dict
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fuzz.strategies import assert_nonfinite_as_null, write_shapeless_model
+
+    model = write_shapeless_model(tmp_path / "sigmoid.keras", "sigmoid")
+    report = vaecheck.check(model, np.array([-1e308, 1e308, 0.5]))
+    fields = report_dict(report)
+    assert fields["outputs"][0]["fix"]["rescale"]["inverse_scale"] == math.inf
+    document = json.loads(render_json(report))
+    assert document["outputs"][0]["fix"]["rescale"]["inverse_scale"] is None
+    assert_nonfinite_as_null(fields, document)
+
+
+def shapeless_report(tmp_path: Path, activation: str, data: Any, **options: Any) -> Any:
+    """The report on a one-layer model file written by hand (no Keras needed)."""
+    import vaecheck
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fuzz.strategies import write_shapeless_model
+
+    model = write_shapeless_model(tmp_path / f"{activation}.keras", activation)
+    return vaecheck.check(model, np.asarray(data), **options)
+
+
+def test_json_range_of_an_unknown_output_names_the_layer_and_the_reason(tmp_path):
+    from vaecheck.formats.json import render_json
+
+    report = shapeless_report(tmp_path, "my_activation", [[0.5, 2.0]])
+    [output] = json.loads(render_json(report))["outputs"]
+    assert output["range"] == {
+        "known": False,
+        "low": None,
+        "high": None,
+        "low_closed": False,
+        "high_closed": False,
+        "unknown_at": "out",
+        "reason": "unknown activation 'my_activation': not a Keras built-in, and its code is not in the file",
+        "notes": [],
+    }
+
+
+def test_json_fraction_outside_is_0_when_no_value_is_finite(tmp_path):
+    from vaecheck.formats.json import render_json
+
+    report = shapeless_report(tmp_path, "sigmoid", [[math.nan, math.inf]])
+    [output] = json.loads(render_json(report))["outputs"]
+    assert (output["data"]["count_outside"], output["data"]["fraction_outside"]) == (0, 0.0)
+    assert (output["data"]["nonfinite"], output["data"]["min"]) == (2, None)
+
+
+def test_json_report_is_indented_by_two_spaces(tmp_path):
+    from vaecheck.formats import OutputFormat, render
+    from vaecheck.formats.json import render_json
+
+    report = shapeless_report(tmp_path, "sigmoid", [[0.5, 2.0]])
+    for text in (render_json(report), render(report, OutputFormat.JSON)):
+        assert text.startswith('{\n  "version": 1,\n  "ok": false,\n  "model": ')
+        assert text.endswith("\n}\n")
 
 
 # SARIF ------------------------------------------------------------------------------------------
@@ -286,4 +421,14 @@ def test_machine_formats_name_files_from_the_checkout_wherever_vaecheck_runs(ci_
     log = json.loads(out)
     location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": (ci_project / "models" / "relu_vae.keras").resolve().as_uri()}
-    assert not list(sarif_validator().iter_errors(log))
+
+
+def test_sarif_with_an_absolute_uri_validates(ci_project, capsys, monkeypatch):
+    validator = sarif_validator()
+    (ci_project / "src").mkdir()
+    monkeypatch.chdir(ci_project / "src")
+    _, out, _ = cli(["../models/relu_vae.keras", "../data/standardized.npy", "--format", "sarif"], capsys)
+    log = json.loads(out)
+    location = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"].startswith("file:///")
+    assert not list(validator.iter_errors(log))

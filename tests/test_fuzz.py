@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
@@ -62,6 +62,10 @@ def test_config_reader_on_arbitrary_bytes(data):
 
 @BUDGET
 @given(npy_headers())
+# A row of 2**63 values: more bytes than numpy can allocate, which once escaped as ValueError.
+@example(
+    b"\x93NUMPY\x01\x00L\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1, 9223372036854775808)}\n"
+)
 def test_npy_stream_reader(data):
     from vaecheck.readers.data import open_stream
 

@@ -50,11 +50,14 @@ def _codes(report: Report) -> list[tuple[str, str]]:
 # live == saved ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sample_classes() -> None:
-    sys.path.insert(0, str(SAMPLES))
-    try:
-        import build  # noqa: F401  registers the samples' Sampling layer with Keras
-    finally:
-        sys.path.remove(str(SAMPLES))
+    # Loaded under a name of its own: another test folder has a build.py as well.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sample_models_build", SAMPLES / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)  # registers the samples' Sampling layer with Keras
 
 
 @pytest.mark.parametrize(

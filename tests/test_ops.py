@@ -1108,8 +1108,15 @@ DENSE_STACKS = shared_stacks(Interval.open(1 / 3, 2 / 3)) + [  # relu6(x + 3) / 
     Head(
         "cosine",
         lambda k, t: k.layers.Dot(axes=1, normalize=True)([sigmoid_of(k, t), tanh_of(k, t)]),
+        True,
+        Interval.closed(-1.0, 1.0),
     ),
-    Head("unit_normalized", lambda k, t: k.layers.UnitNormalization()(tanh_of(k, t))),
+    # A component of a unit vector reaches ±1 where every other component is 0, as tanh can be.
+    Head(
+        "unit_normalized",
+        lambda k, t: k.layers.UnitNormalization()(tanh_of(k, t)),
+        expected=Interval.closed(-1.0, 1.0),
+    ),
     Head(
         "op_affine", lambda k, t: k.ops.sigmoid(t["d"]) * 2.0 - 1.0, True, Interval.open(-1.0, 1.0)
     ),
@@ -1122,7 +1129,12 @@ DENSE_STACKS = shared_stacks(Interval.open(1 / 3, 2 / 3)) + [  # relu6(x + 3) / 
         "op_exp", lambda k, t: k.ops.exp(tanh_of(k, t)), True, Interval.open(math.exp(-1), math.e)
     ),
     Head("op_where", lambda k, t: k.ops.where(t["d"] > 0, sigmoid_of(k, t), -1.0), True),
-    Head("op_leaky", lambda k, t: k.ops.leaky_relu(t["d"], negative_slope=0.1)),
+    Head(
+        "op_leaky",
+        lambda k, t: k.ops.leaky_relu(tanh_of(k, t), negative_slope=0.1),
+        True,
+        Interval.open(-0.1, 1.0),
+    ),
     Head("op_gelu", lambda k, t: k.ops.gelu(t["d"]), True),
     Head(
         "op_relu_max",
@@ -1234,10 +1246,14 @@ SEQUENCE_STACKS = [
     Head(
         "bidirectional_mul",
         lambda k, t: k.layers.Bidirectional(k.layers.GRU(5), merge_mode="mul")(t["x"]),
+        True,
+        Interval.open(-1.0, 1.0),
     ),
     Head(
         "bidirectional_ave",
         lambda k, t: k.layers.Bidirectional(k.layers.SimpleRNN(5), merge_mode="ave")(t["x"]),
+        True,
+        Interval.open(-1.0, 1.0),
     ),
     Head(
         "bidirectional_concat",
@@ -1274,6 +1290,8 @@ SEQUENCE_STACKS = [
     Head(
         "masked_lstm",
         lambda k, t: k.layers.LSTM(5, activation="sigmoid")(k.layers.Masking(0.0)(t["x"])),
+        # o * sigmoid(c) lies in (0, 1); a sequence masked throughout keeps the zero state.
+        expected=Interval(0.0, 1.0, True, False),
     ),
 ]
 
@@ -1305,6 +1323,7 @@ IMAGE_STACKS = [
         lambda k, t: k.layers.UpSampling2D((3, 1), interpolation="lanczos5")(
             k.layers.Conv2D(3, 3, padding="same", activation="tanh")(t["x"])
         ),
+        True,  # the overshoot bound is reached: Keras comes within 1% of both ends
     ),
     Head(
         "transposed_tanh",

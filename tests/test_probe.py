@@ -108,7 +108,15 @@ class ProbeModels:
     def _tf_keras_decoder(self, tf_keras: Any) -> Any:
         z = tf_keras.Input((2,), name="z")
         out = tf_keras.layers.Dense(8, activation="sigmoid", name="pixels")(z)
-        return tf_keras.Model(z, out, name="decoder")
+        model = tf_keras.Model(z, out, name="decoder")
+        # What the probe runs on a latent input: 64 draws from N(0, I) per scale x1, x3, x10,
+        # in that order from one generator seeded 0.
+        generator = np.random.default_rng(0)
+        latents = np.concatenate(
+            [(generator.standard_normal((64, 2)) * s).astype(np.float32) for s in (1.0, 3.0, 10.0)]
+        )
+        self.keras_outputs["tf_keras_saved_model"] = np.asarray(model(latents, training=False))
+        return model
 
     def _canary_lambda(self, canary: Path) -> Path:
         """A model ending in a Lambda whose code creates `canary` whenever it runs."""
@@ -207,14 +215,30 @@ def test_unregistered_sampling_layer_asks_for_custom_objects(probed, models):
     assert "\n" not in message and len(message) < 400
 
 
-def test_tf_keras_saved_model_directory_is_probed_through_tfsmlayer(probed):
+def test_tf_keras_saved_model_directory_is_probed_through_tfsmlayer(probed, models):
     result = _result(probed["tf_keras_saved_model"])
     [output] = result.outputs
     # tf.keras SavedModels have no "serve" endpoint: the loader falls back to serving_default.
     assert "serving_default" in result.loader and result.saved_model is True
     assert result.inputs == LATENT_INPUTS and result.samples == 3 * 64
     assert output.shape == (8,)
-    assert 0 <= output.low < output.high <= 1
+    expected = models.keras_outputs["tf_keras_saved_model"]
+    assert output.values == expected.size == 3 * 64 * 8 and output.nonfinite == 0
+    assert output.low == pytest.approx(float(expected.min()), rel=1e-6, abs=1e-7)
+    assert output.high == pytest.approx(float(expected.max()), rel=1e-6, abs=1e-7)
+
+
+def test_python_api_probes_in_safe_mode_unless_told_otherwise(models):
+    import vaecheck
+    from vaecheck.probe import ProbeOptions
+
+    assert ProbeOptions().safe_mode is True
+    models.canary.unlink(missing_ok=True)  # a later test runs the canary with --unsafe
+    # In safe mode a file whose Lambda holds code (VC301) is not loaded at all; unsafe, it would
+    # be loaded and its Lambda run.
+    report = vaecheck.check(models.canary_lambda, models.data, probe=True)
+    assert any("--probe did not load the model: VC301" in note for note in report.notes)
+    assert not models.canary.exists(), "probe=True ran a Lambda layer's code"
 
 
 # --- the command line ---------------------------------------------------------------------------

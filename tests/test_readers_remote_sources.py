@@ -18,7 +18,8 @@ from vaecheck.readers.data import DataSource, open_data  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
 SIGMOID_VAE = str(SAMPLES / "sigmoid_vae.keras")
-BUCKET = "vaecheck-data"
+# Its own bucket: moto keeps one in-memory store per process, whichever server serves it.
+BUCKET = "vaecheck-sources"
 
 
 def read_all(source: DataSource) -> np.ndarray:

@@ -20,6 +20,7 @@ from vaecheck.checks import (
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.fixes import suggest_fix, with_range_fixes
+from vaecheck.fixes_onnx import exact_ends, phrase_findings, phrased_for
 from vaecheck.graph import LayerVariables, ModelOutput, TensorRef, WeightSource
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
@@ -51,6 +52,7 @@ NO_SAVED_LOSS = (
     "the model holds no loss (saved without compile): the data is taken as values the outputs "
     "reproduce; --loss NAME states the loss and can change the verdict"
 )
+ONNX_NO_LOSS = "an ONNX model holds no loss: the checks about the loss run only with --loss"
 SAVED_MODEL_UNKNOWN = "a SavedModel without Keras metadata: no Keras configuration to read"
 
 
@@ -86,7 +88,7 @@ def check(
 ) -> Report:
     """Check that `model`'s outputs can produce the values in `data`.
 
-    `model` is the path of a `.keras` or `.h5` file; `data` a path (`.npy`, `.npz` with `key`,
+    `model` is the path of a `.keras`, `.h5` or `.onnx` file; `data` a path (`.npy`, `.npz` with `key`,
     `.csv`/`.tsv` with `columns`, an HDF5 dataset as `file.h5:/dataset` or with `key`, a
     directory or glob of shards, `-` for a .npy on standard input), a binary stream holding a
     .npy, or a numpy array. `sample` checks a uniform random sample of that many rows, drawn
@@ -191,8 +193,11 @@ def check(
         model_file = None if opaque else read_model(model, follow_links=follow_links)
     except VaecheckError as error:
         raise _swapped(model, data) or error from None
+    # The VC3xx checks read Keras configurations; an ONNX graph holds no code to load.
     model_findings = (
-        model_safety_findings(model_file, severities, enabled) if model_file is not None else ()
+        model_safety_findings(model_file, severities, enabled)
+        if model_file is not None and model_file.format != "onnx"
+        else ()
     )
     if data is None:
         assert model_file is not None
@@ -271,7 +276,14 @@ def report_for(
         selected, skipped = _match_shapes(candidates, source, losses, per_pixel)
     observed = _observed_outputs(candidates, selected, probed)
 
-    intervals = [c.codomain.interval for c in selected if c.codomain.interval is not None]
+    # An ONNX range's ends allow for float32 rounding (a few steps past sigmoid's 1); the checks
+    # and the fix judge the data against the exact ends.
+    onnx_model = model_file is not None and model_file.format == "onnx"
+    judged = {
+        c.output.name: (exact_ends(c.codomain) if onnx_model else c.codomain) for c in selected
+    }
+    intervals = [c.interval for c in judged.values() if c.interval is not None]
+    intervals += [c.codomain.interval for c in selected if c.codomain.interval is not None]
     intervals += [
         Interval.closed(o.low, o.high)
         for o in observed.values()
@@ -279,7 +291,7 @@ def report_for(
     ]
     # Row sums, label counts and the loss's own bounds are measured only when a check needs them.
     needed = StatsRequest.union(
-        statistics_needed(losses.get(c.output.name), c.codomain, c.shape) for c in selected
+        statistics_needed(losses.get(c.output.name), judged[c.output.name], c.shape) for c in selected
     )
     if dask is not None:
         from vaecheck.cluster import measure_on_dask
@@ -307,9 +319,16 @@ def report_for(
         )
     kind = recognize(stats)
 
+    framework = None
+    if model_file is not None and model_file.format == "onnx":
+        from vaecheck.fixes_onnx import framework_of
+
+        framework = framework_of(model_file.config.get("producer_name"))
+        if stated is None:
+            loss_notes = [*loss_notes, ONNX_NO_LOSS]
     results = []
     for candidate in selected:
-        codomain = candidate.codomain
+        codomain = judged[candidate.output.name]
         spec = losses.get(candidate.output.name)
         edges = stats.edges_for(codomain.interval) if codomain.interval is not None else None
         observation = _observation(observed.get(candidate.output.name), probed, stats)
@@ -326,6 +345,10 @@ def report_for(
         findings = with_range_fixes(
             codomain, stats, kind, tuple(run_checks(facts, severities, enabled)), per_feature
         )
+        fix = suggest_fix(codomain, stats, kind, findings, per_feature=per_feature)
+        if framework is not None:  # an ONNX model: the fix in its framework's words
+            findings = phrase_findings(findings, framework, codomain)
+            fix = phrased_for(fix, framework, codomain)
         worst, reaching = (
             worst_features(stats.features, codomain.interval)
             if codomain.interval is not None
@@ -336,9 +359,9 @@ def report_for(
                 name=candidate.output.name,
                 label=candidate.label,
                 shape=candidate.shape,
-                codomain=codomain,
+                codomain=candidate.codomain,
                 findings=findings,
-                fix=suggest_fix(codomain, stats, kind, findings, per_feature=per_feature),
+                fix=fix,
                 loss=spec.name if spec else None,
                 loss_spec=spec,
                 targets_compared=facts.targets_are_output_values,
@@ -716,7 +739,7 @@ def _losses(
     saved = assign_losses(model_file.training, names, keyed_outputs=keyed, origin=origin)
     if stated is None:
         notes = list(saved.notes)
-        if not saved.by_output:
+        if not saved.by_output and model_file.format != "onnx":  # ONNX never holds one
             # The loss decides what the data means (0 and 1 under binary cross-entropy are
             # intended, under mse they saturate a sigmoid): say that none was there to read.
             notes.append(NO_SAVED_LOSS)

@@ -44,8 +44,8 @@ HELP = """Check that saved Keras models' outputs can produce the values in their
 
 \b
 MODEL  a saved Keras model: .keras (Keras 3), legacy .h5 (Keras 2, tf.keras, Keras 3), or a
-       tf.keras SavedModel directory. It is read statically: TensorFlow is never imported,
-       nothing in the file runs.
+       tf.keras SavedModel directory; or an .onnx model (the 'onnx' extra). It is
+       read statically: TensorFlow and onnxruntime are never imported, nothing in the file runs.
 DATA   the values the output is trained against (for an autoencoder, its input):
        .npy; .npz (--key picks the array); .csv or .tsv (--columns picks columns);
        an HDF5 dataset as data.h5:/group/dataset (or --key); a directory or a
@@ -66,7 +66,8 @@ runs it on a sample of DATA (an autoencoder) or on latent draws from N(0, I) (a 
 sets the range each output really produced beside its codomain. That needs TensorFlow
 (the 'tensorflow' extra: pip install -e '.[tensorflow]' in a clone of vaecheck). A TensorFlow
 SavedModel directory without Keras metadata
-(Keras 3 model.export()) can only be probed, with --unsafe.
+(Keras 3 model.export()) can only be probed, with --unsafe. An .onnx model is probed with
+onnxruntime.
 
 \b
 Examples:

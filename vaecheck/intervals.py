@@ -167,8 +167,9 @@ class Interval:
             return Interval.point(value)
         if new_low == new_high:  # e.g. (0, inf) clipped to [-1, 0]: every value becomes 0
             return Interval.point(new_low)
-        low_closed = self.low_closed if self.low > low else True
-        high_closed = self.high_closed if self.high < high else True
+        # An end reached by clipping is attained; an end of the input's own is as it was.
+        low_closed = self.low_closed if self.low >= low else True
+        high_closed = self.high_closed if self.high <= high else True
         return Interval(new_low, new_high, low_closed, high_closed)
 
     # Presentation ---------------------------------------------------------------------------

@@ -218,6 +218,10 @@ def _refuse_before_loading(job: ProbeJob) -> ProbeFailure | None:
         return ProbeFailure(
             job.model, "custom-objects-file", "no such file (--custom-objects)", job.custom_objects
         )
+    if job.model.lower().endswith(".onnx") and job.custom_objects is not None:
+        return ProbeFailure(
+            job.model, "custom-objects-file", "--custom-objects is for Keras models, not ONNX"
+        )
     if is_saved_model_dir(job.model) and job.safe_mode:
         return ProbeFailure(
             job.model,
@@ -244,6 +248,7 @@ def _run_child(
                     "job": index,
                     "model": os.path.abspath(job.model),
                     "saved_model": is_saved_model_dir(job.model),
+                    "onnx": job.model.lower().endswith(".onnx"),
                     "sample": sample_path,
                     "samples": int(job.samples),
                     "batch_size": int(job.batch_size),
@@ -477,8 +482,11 @@ def child_main(argv: Sequence[str]) -> int:
     with open(argv[0], encoding="utf-8") as handle:
         plan = json.load(handle)
     send(event="progress", stage="starting", done=0, total=0)
+    # ONNX models run with onnxruntime (vaecheck.probe_onnx); Keras is imported only for others.
+    keras: Any = None
     try:
-        import keras
+        if not all(job.get("onnx") for job in plan):
+            import keras
     except ImportError as exc:
         send(event="fatal", **_import_problem(exc))
         return 0
@@ -488,7 +496,12 @@ def child_main(argv: Sequence[str]) -> int:
     for job in plan:
         index = job["job"]
         try:
-            result = _run_job(keras, job, lambda **m: send(job=index, **m))
+            if job.get("onnx"):
+                from vaecheck.probe_onnx import run_onnx_job
+
+                result = run_onnx_job(job, lambda **m: send(job=index, **m))
+            else:
+                result = _run_job(keras, job, lambda **m: send(job=index, **m))
         except _Refusal as refusal:
             send(
                 event="failure",

@@ -106,6 +106,7 @@ class Fix:
     rescale_for: str | None = None  # which activation the rescale targets
     alternative: str | None = None
     per_feature: FeatureRescale | None = None  # the same rescale, feature by feature
+    framework: str | None = None  # whose words the fix uses (ONNX models); None: Keras's
 
 
 @dataclass(frozen=True)

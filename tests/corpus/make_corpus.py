@@ -1443,6 +1443,79 @@ def url_refused_http(root: Path) -> Invocation:
     url = f"http://127.0.0.1:{port}/x.npy"
     model = write_keras(root / "model.keras", relu_model())
     return Invocation((str(model), url), url)
+# --- ONNX ---------------------------------------------------------------------------------------
+
+
+def onnx_model(nodes: list[Any] | None = None, opset: int = 17, functions: list[Any] | None = None, domains: tuple[str, ...] = ()) -> Any:
+    """A valid ONNX model: x -> Gemm(W) -> Relu, or `nodes` in its place."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = nodes or [helper.make_node("Gemm", ["x", "W"], ["h"]), helper.make_node("Relu", ["h"], ["y"])]
+    weights = numpy_helper.from_array(np.ones((FEATURES, FEATURES), np.float32), "W")
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", FEATURES])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", FEATURES])],
+        [weights],
+    )
+    opsets = [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, 1) for d in domains]
+    model = helper.make_model(graph, opset_imports=opsets, functions=functions or [])
+    model.ir_version = 9
+    return model
+
+
+def write_onnx(path: Path, model: Any) -> Path:
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@case(2, "not a valid ONNX model")
+def onnx_truncated_protobuf(root: Path) -> Invocation:
+    """An ONNX model cut in the middle of its weights."""
+    data = onnx_model().SerializeToString()
+    path = root / "model.onnx"
+    path.write_bytes(data[: len(data) - 40])
+    return pair(root, path)
+
+
+@case(2, "declares 1,000,000,000,000,000 values")
+def onnx_huge_declared_tensor(root: Path) -> Invocation:
+    """An initializer that declares 10^15 floats and holds 64 bytes."""
+    model = onnx_model()
+    model.graph.initializer[0].dims[:] = [10**9, 10**6]
+    return pair(root, write_onnx(root / "model.onnx", model))
+
+
+@case(2, "outside the model's folder")
+def onnx_external_data_traversal(root: Path) -> Invocation:
+    """Weights stored as external data at ../../../../etc/passwd."""
+    from onnx import TensorProto
+
+    model = onnx_model()
+    tensor = model.graph.initializer[0]
+    tensor.ClearField("raw_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "location", "../../../../etc/passwd"
+    return pair(root, write_onnx(root / "model.onnx", model))
+
+
+@case(1, "calls itself")
+def onnx_recursive_function(root: Path) -> Invocation:
+    """A local function whose body calls itself: its range is unknown, nothing loops."""
+    from onnx import helper
+
+    body = [helper.make_node("Again", ["a"], ["b"], domain="loop")]
+    function = helper.make_function("loop", "Again", ["a"], ["b"], body, [helper.make_opsetid("", 17), helper.make_opsetid("loop", 1)])
+    model = onnx_model([helper.make_node("Again", ["x"], ["y"], domain="loop", name="again")], functions=[function], domains=("loop",))
+    return pair(root, write_onnx(root / "model.onnx", model), None, "-q", "--fail-on", "warning")
+
+
+@case(2, "newer than the")
+def onnx_opset_beyond_known(root: Path) -> Invocation:
+    """An opset far past the newest the onnx package knows."""
+    return pair(root, write_onnx(root / "model.onnx", onnx_model(opset=999)))
 
 
 def build(directory: Path, cases: list[Case] | None = None) -> dict[str, Invocation]:

@@ -3,17 +3,21 @@
 One fresh interpreter (the server) imports vaecheck and everything it may import, once; each
 case then runs in a child forked from it, under its own limits:
 
-- CPU: an ITIMER_PROF timer of the case budget (2 s less what the imports cost), with
-  RLIMIT_CPU as a backstop; either kills the child.
+- CPU: the promise is 2 s per run, imports included, which the test asserts on the measured
+  figure. The child is killed only at three times that (an ITIMER_PROF timer, with RLIMIT_CPU
+  as a backstop): a run over the promise on a slow machine, or under coverage, which makes the
+  slowest case about 2.4 times as costly, then fails with its CPU time rather than as killed.
 - memory: the child's peak resident set is measured (ru_maxrss from wait4). A forked child
   counts the private pages it shares with the server but not the library pages it does not
   touch again, so the difference (the server's resident set less that of a child that exits at
   once) is added: the figure is what a run from a shell costs, imports included, or a little
   more. RLIMIT_AS, the server's address space plus 1 GiB, is a hard backstop that makes a
   runaway allocation fail early.
-- wall clock: a child still running after three times the budget is killed; this is what
-  catches a read that blocks (a FIFO) without using CPU. The budget itself is CPU time, which
-  other work on a shared machine does not inflate; wall-clock times are measured and reported.
+- wall clock: a child still running after 30 s is killed; this is what catches a read that
+  blocks (a FIFO) without using CPU. It is generous because a loaded machine shares its cores:
+  at a load of 10 on 2 cores, a case that costs 0.9 s of CPU took 5.7 s. The budget itself is
+  CPU time, which other work on a shared machine does not inflate; wall-clock times are
+  measured and reported.
 
 An audit hook (sys.addaudithook, PEP 578) in each child records what the run did that matters
 here: files opened, modules imported, and any unmarshalling, unpickling, compiling or running of
@@ -43,8 +47,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-BUDGET_SECONDS = 2.0
-WALL_BACKSTOP = 3.0  # times the budget: a blocked read, not a slow one
+BUDGET_SECONDS = 2.0  # CPU per run, imports included: the promise the test asserts
+KILL_SECONDS = 3 * BUDGET_SECONDS  # CPU at which the runner kills a run
+WALL_BACKSTOP_SECONDS = 30.0  # a blocked read, not a slow run on a busy machine
 BUDGET_RSS_MB = 200.0
 ADDRESS_SPACE_HEADROOM = 2**30
 CAPTURED_BYTES = 2**20  # of each stream kept for the checks; more is itself a failure
@@ -210,8 +215,8 @@ def serve(plan_path: str, workers: int) -> int:
     import_cpu = time.process_time() - started_cpu
     # The interpreter's own start is not in the figures above; a tenth of a second covers it.
     startup = 0.1
-    cpu_budget = BUDGET_SECONDS - import_cpu - startup
-    wall_budget = WALL_BACKSTOP * BUDGET_SECONDS
+    cpu_budget = KILL_SECONDS - import_cpu - startup
+    wall_budget = WALL_BACKSTOP_SECONDS
     address_space = _status("VmSize") + ADDRESS_SPACE_HEADROOM
     unshared_mb = _unshared_rss_mb()
     plans = json.loads(Path(plan_path).read_text())

@@ -323,11 +323,32 @@ def write_shapeless_model(path: Path, activation: str) -> Path:
 
 
 def check_and_render(model: Path, data: Any, **options: Any) -> None:
-    """check() on the data, then the report in every format: each must render."""
+    """check() on the data, then the report in every format: each must render, and the JSON
+    report must be the report's fields with each infinite or NaN number, and only those, null."""
     from vaecheck.api import check
     from vaecheck.formats import OutputFormat, render
+    from vaecheck.formats.json import report_dict
 
     report = check(model, data, **options)
     for output_format in (OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.SARIF, OutputFormat.GITHUB):
         for quiet in (False, True):
-            render(report, output_format, color=True, quiet=quiet, environ={})
+            text = render(report, output_format, color=True, quiet=quiet, environ={})
+            if output_format is OutputFormat.JSON:
+                assert_nonfinite_as_null(report_dict(report), json.loads(text))
+
+
+def assert_nonfinite_as_null(fields: Any, rendered: Any, where: str = "") -> None:
+    """`rendered` is `fields` as JSON has it: every non-finite float null, every other value kept."""
+    if isinstance(fields, float):
+        expected = fields if math.isfinite(fields) else None
+        assert rendered == expected, f"{where or 'the report'}: {fields!r} rendered as {rendered!r}"
+    elif isinstance(fields, dict):
+        assert isinstance(rendered, dict) and list(rendered) == list(fields), where
+        for key, value in fields.items():
+            assert_nonfinite_as_null(value, rendered[key], f"{where}.{key}")
+    elif isinstance(fields, (list, tuple)):
+        assert isinstance(rendered, list) and len(rendered) == len(fields), where
+        for index, value in enumerate(fields):
+            assert_nonfinite_as_null(value, rendered[index], f"{where}[{index}]")
+    else:
+        assert rendered == fields, f"{where}: {fields!r} rendered as {rendered!r}"

@@ -291,6 +291,8 @@ def _fix(fix: Fix) -> dict[str, Any]:
         result["alternative"] = fix.alternative
     if fix.per_feature is not None:
         result["per_feature"] = _feature_rescale(fix.per_feature)
+    if fix.framework is not None:
+        result["framework"] = fix.framework
     return result
 
 

@@ -251,7 +251,10 @@ def _output(console: Console, report: Report, output: OutputResult, saved: bool 
 
 def _probe_header(console: Console, probe: ProbeSummary) -> None:
     line = Text("probe   ", style="bold")
-    line.append(f"Keras {probe.keras_version} ({probe.backend}) · ", style="dim")
+    if probe.keras_version:
+        line.append(f"Keras {probe.keras_version} ({probe.backend}) · ", style="dim")
+    else:  # an ONNX model, run by onnxruntime
+        line.append(f"{probe.backend} · ", style="dim")
     if probe.safe_mode:
         line.append("safe mode on", style="green")
     else:
@@ -331,10 +334,10 @@ def _fix(console: Console, fix: Fix, label: str | None = None, saved: bool = Fal
             colon = ":" if rescale is not None else ""
             _alternative(console, f"{fix.alternative}{colon}")
         if rescale is not None:
-            _rescale_lines(console, rescale)
+            _rescale_lines(console, rescale, fix.framework)
     else:
         if rescale is not None:
-            _rescale_lines(console, rescale)
+            _rescale_lines(console, rescale, fix.framework)
         if fix.alternative:
             _alternative(console, fix.alternative)
     if fix.per_feature is not None:
@@ -368,7 +371,7 @@ def _vector_preview(values: np.ndarray, shown: int = 4) -> str:
     return f"[{head}, … ({values.size - shown:,} more)]" if values.size > shown else f"[{head}]"
 
 
-def _rescale_lines(console: Console, rescale: Rescale) -> None:
+def _rescale_lines(console: Console, rescale: Rescale, framework: str | None = None) -> None:
     phrase = describe_rescale(rescale)
     comment = f"    # = {phrase}" if phrase else ""
     _code_line(console, f"     x_model = x * {_code(rescale.scale)}{_signed(rescale.offset)}{comment}")
@@ -377,6 +380,8 @@ def _rescale_lines(console: Console, rescale: Rescale) -> None:
         f"     x       = x_model * {_code(rescale.inverse_scale)}{_signed(rescale.inverse_offset)}"
         "    # and back",
     )
+    if framework not in (None, "keras"):  # an ONNX model from another framework
+        return
     _code_line(
         console,
         f"     keras.layers.Rescaling(scale={_code(rescale.scale)}, offset={_code(rescale.offset)})"

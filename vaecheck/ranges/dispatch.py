@@ -28,7 +28,13 @@ def transfer(call: LayerCall) -> Outputs:
     """The codomain(s) a layer call produces, by its class's transfer function."""
     if call.depth > MAX_WRAPPER_DEPTH:
         return Codomain.unknown(call.label, "layers wrapped more than 16 deep")
-    function = transfer_function(call.op)
+    if call.module is not None and (call.module == "onnx" or call.module.startswith("onnx:")):
+        # Nodes the ONNX reader made (module "onnx" or "onnx:<domain>") have their own table.
+        from vaecheck.ranges.onnx import onnx_transfer
+
+        function = onnx_transfer(call)
+    else:
+        function = transfer_function(call.op)
     if function is None:
         return Codomain.unknown(call.label, unsupported_reason(call.op, call.module))
     try:

@@ -836,7 +836,13 @@ def _stream_blocks(
     buffers = BufferRing(int(reuse))
     for index, block_shape in plan:
         nbytes = math.prod(block_shape) * header.dtype.itemsize
-        buffer = buffers.next(nbytes)
+        try:
+            buffer = buffers.next(nbytes)
+        except (ValueError, MemoryError):  # a block a header declares beyond any memory
+            raise VaecheckError(
+                f"{prefix}its header declares blocks of {nbytes:,} bytes, more than memory holds",
+                source,
+            ) from None
         try:
             filled = _fill(stream, buffer)
         except _READ_ERRORS as exc:

@@ -56,7 +56,7 @@ _ESCAPED_UNPRINTABLE = re.compile(
 @dataclass(frozen=True)
 class ModelFile:
     path: str
-    format: str  # "keras" | "keras-dir" | "h5" | "savedmodel"
+    format: str  # "keras" | "keras-dir" | "h5" | "savedmodel" | "onnx"
     keras_version: str | None
     config: Mapping[str, Any]
     training: Mapping[str, Any] | None  # compile_config (Keras 3) or training_config (legacy)
@@ -67,6 +67,8 @@ def read_model(path: str | os.PathLike[str], *, follow_links: bool = False) -> M
     """Read a saved model's configuration and graph; a symbolic link only with `follow_links`."""
     source = str(path)
     fmt = sniff_model_format(source, follow_links=follow_links)
+    if fmt == "onnx":
+        return _read_onnx(source, follow_links)
     if fmt == "keras":
         config_text, metadata = _read_keras_zip(source)
         config = parse_json(config_text, source, "config.json")
@@ -102,6 +104,22 @@ def read_model(path: str | os.PathLike[str], *, follow_links: bool = False) -> M
     )
 
 
+def _read_onnx(source: str, follow_links: bool) -> ModelFile:
+    from vaecheck.readers.onnx import read_onnx_graph
+
+    graph, about = read_onnx_graph(source, follow_links=follow_links)
+    config = {
+        "format": "onnx",
+        "producer_name": about.producer_name,
+        "producer_version": about.producer_version,
+        "opset": about.opset,
+        "ir_version": about.ir_version,
+    }
+    return ModelFile(
+        path=source, format="onnx", keras_version=None, config=config, training=None, graph=graph
+    )
+
+
 def sniff_model_format(source: str, *, follow_links: bool = False) -> str:
     try:
         if not follow_links:
@@ -126,6 +144,8 @@ def sniff_model_format(source: str, *, follow_links: bool = False) -> str:
         )
     if not stat.S_ISREG(info.st_mode):
         raise VaecheckError("not a regular file", source)
+    if source.lower().endswith(".onnx"):  # a protobuf has no signature: the name says it
+        return "onnx"
     if info.st_size == 0:
         raise VaecheckError("the file is empty", source)
     try:
