@@ -45,6 +45,7 @@ from vaecheck.stats import SAMPLE_SIZE, DataStats, measure_source, recognize, wo
 from vaecheck.target_shapes import targets_match
 
 if TYPE_CHECKING:
+    from vaecheck.cluster import DaskOptions
     from vaecheck.probe import ObservedOutput, ProbeOptions, ProbeResult
 
 NO_SAVED_LOSS = (
@@ -78,6 +79,7 @@ def check(
     seed: int | None = None,
     per_feature: bool | None = None,
     follow_links: bool = False,
+    dask: Any = None,
     max_batches: int | None = None,
     rescaling: Rescaling | tuple[float, float] | str | None = None,
     color_mode: str | None = None,
@@ -106,7 +108,10 @@ def check(
     the channels of the model's output) and `skip_bad` (count unreadable images instead of
     stopping). `histogram` False keeps no sample of the values for the text report's
     histogram (`DataStats.sample` is empty), which the other formats never draw. Raises
-    VaecheckError for input that cannot be used.
+    VaecheckError for input that cannot be used. `data` can also be a Dask array, dataframe or
+    series, measured on the current Dask client; `dask` measures a file's statistics on a Dask
+    cluster: True for the current client, a scheduler address, `"local:N"`, a Client, or
+    cluster.DaskOptions.
 
     `model` may also be a live `keras.Model` (Keras 3 on any backend, or tf.keras), and `data`
     anything in memory: an array-like, a DataFrame, `(x, y)`, a `tf.data.Dataset`, a
@@ -230,6 +235,7 @@ def check(
         histogram=histogram,
         model_findings=model_findings,
         probe_note=probe_note,
+        dask=_on_dask(data, source, dask),
     )
 
 
@@ -252,9 +258,11 @@ def report_for(
     histogram: bool = True,
     model_findings: tuple[Finding, ...] = (),
     probe_note: tuple[str, ...] = (),
+    dask: DaskOptions | None = None,
 ) -> Report:
     """The report on a model read (or, with `model_file` None, only run by `run_probe`) and a
-    data source: the door-independent part of `check`. `weights` stand in for the file's."""
+    data source: the door-independent part of `check`. `weights` stand in for the file's.
+    With `dask`, the data's statistics are measured on that Dask cluster."""
     if model_file is not None:
         candidates = _candidates(model_file, weights)
         losses, loss_notes = _losses(model_file, candidates, stated)
@@ -285,14 +293,30 @@ def report_for(
     needed = StatsRequest.union(
         statistics_needed(losses.get(c.output.name), judged[c.output.name], c.shape) for c in selected
     )
-    stats = measure_source(
-        source,
-        [*intervals, *needed.intervals],
-        seed=seed,
-        row_axes=needed.row_axes,
-        value_counts=needed.value_counts,
-        sample_size=SAMPLE_SIZE if histogram else 0,
-    )
+    if dask is not None:
+        from vaecheck.cluster import measure_on_dask
+        from vaecheck.stats import StatsPlan
+
+        plan = StatsPlan(
+            source.shape,
+            source.dtype,
+            (*intervals, *needed.intervals),
+            seed or 0,
+            source.feature_names,
+            tuple(needed.row_axes),
+            tuple(needed.value_counts) if needed.value_counts is not None else None,
+            SAMPLE_SIZE if histogram else 0,
+        )
+        stats = measure_on_dask(source, plan, dask)
+    else:
+        stats = measure_source(
+            source,
+            [*intervals, *needed.intervals],
+            seed=seed,
+            row_axes=needed.row_axes,
+            value_counts=needed.value_counts,
+            sample_size=SAMPLE_SIZE if histogram else 0,
+        )
     kind = recognize(stats)
 
     framework = None
@@ -488,9 +512,13 @@ def _swapped(model: str | os.PathLike[str], data: Any) -> VaecheckError | None:
 def _is_live(model: Any, data: Any) -> bool:
     """A model object or in-memory data other than a numpy array: the live door (no framework
     is imported to tell)."""
+    from vaecheck.cluster import is_dask_collection
     from vaecheck.live.detect import is_live_data, is_live_model
 
-    return is_live_model(model) or (data is not None and is_live_data(data))
+    # A Dask collection is measured where its blocks are, not read into this process.
+    return is_live_model(model) or (
+        data is not None and is_live_data(data) and not is_dask_collection(data)
+    )
 
 
 def _check_remote_model(url: str, data: Any, **options: Any) -> Report:
@@ -608,6 +636,12 @@ def _data_source(
                 raise VaecheckError("--key and --columns do not apply to images", os.fspath(data))
             return open_images(os.fspath(data), follow_links=follow_links, **(images or {}))
         return open_data(data, key=key, columns=columns, follow_links=follow_links)
+    from vaecheck.cluster import dask_source, is_dask_collection
+
+    if is_dask_collection(data):
+        if key is not None or columns is not None:
+            raise VaecheckError("key and columns select data in files, not in a Dask collection")
+        return dask_source(data)
     import numpy as np
 
     if isinstance(data, np.ndarray):
@@ -619,6 +653,21 @@ def _data_source(
     raise VaecheckError(
         f"data must be a path, a binary stream or a numpy array, not {type(data).__name__}"
     )
+
+
+def _on_dask(data: Any, source: DataSource, dask: Any) -> Any:
+    """The Dask options to measure `source` with, or None to measure it here.
+
+    A Dask collection is measured on the current client unless told otherwise; a sample of one
+    is small and already here."""
+    from vaecheck.cluster import DaskOptions, dask_options, is_dask_collection
+
+    options = dask_options(dask)
+    if is_dask_collection(data):
+        if source.sampled_from is not None:
+            return None
+        return options or DaskOptions()
+    return options
 
 
 def _images_options(
@@ -757,6 +806,9 @@ _API_TERMS = (
     (re.compile(r"--custom-objects\b"), "ProbeOptions(custom_objects=...)"),
     (re.compile(r"--unsafe\b"), "ProbeOptions(safe_mode=False)"),
     (re.compile(r"--probe\b"), "probe=True"),
+    (re.compile(r"--dask-timeout\b"), "DaskOptions(timeout=...)"),
+    (re.compile(r"--dask ('[^']*')"), r"dask=\1"),
+    (re.compile(r"--dask\b"), "dask=..."),
     (re.compile(r"\bMODEL and DATA\b"), "model and data"),
 )
 _FLAG_VALUES = {"follow-links": "follow_links=True", "per-feature": "per_feature=True"}

@@ -8,10 +8,11 @@ subcommand is given as `./rules`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -239,6 +240,19 @@ def _codes_option(name: str, help_text: str) -> Any:
     help="Load with safe mode off: Lambda bytecode and a SavedModel's graph run. Only for "
     "files you trust.",
 )
+@click.option(
+    "--dask",
+    "dask_scheduler",
+    metavar="ADDRESS",
+    help="Measure the data on a Dask cluster: a scheduler (tcp://host:8786), or local:N to start "
+    "N worker processes for this run. Workers read the data, so paths must be reachable from them.",
+)
+@click.option(
+    "--dask-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Give up reaching the Dask scheduler after this long.  [default: 10]",
+)
 @click.version_option(__version__, "--version", prog_name="vaecheck")
 def check_command(
     paths: tuple[str, ...],
@@ -267,6 +281,8 @@ def check_command(
     probe_timeout: float | None,
     custom_objects: str | None,
     unsafe: bool,
+    dask_scheduler: str | None,
+    dask_timeout: float | None,
 ) -> int:
     from vaecheck.config import Pair, default_key_for
     from vaecheck.formats import OutputFormat, render
@@ -324,7 +340,10 @@ def check_command(
     probe_options = _probe_options(probe, probe_samples, probe_timeout, custom_objects, unsafe)
     display = probe_options.progress if probe_options is not None else None
     try:
-        run = _check_pairs(pairs, config, enabled, progress, probe_options, data_options)
+        with _dask_cluster(dask_scheduler, dask_timeout, quiet) as dask:
+            if dask is not None:
+                data_options["dask"] = dask
+            run = _check_pairs(pairs, config, enabled, progress, probe_options, data_options)
     finally:
         if isinstance(display, _ProbeProgressBar):
             display.close()
@@ -357,6 +376,21 @@ def check_command(
 
     level = Severity.parse(fail_on) if fail_on else (config.fail_on or Severity.ERROR)
     return _exit_code(run, level, exit_zero)
+
+
+@contextlib.contextmanager
+def _dask_cluster(scheduler: str | None, timeout: float | None, quiet: bool) -> Iterator[Any]:
+    """One client for every pair of the run; a local cluster is started once and closed after."""
+    if scheduler is None:
+        if timeout is not None:
+            raise click.UsageError("--dask-timeout needs --dask ADDRESS")
+        yield None
+        return
+    from vaecheck.cluster import DEFAULT_TIMEOUT, DaskOptions, dask_client
+
+    options = DaskOptions(scheduler, timeout or DEFAULT_TIMEOUT)
+    with dask_client(options) as client:
+        yield DaskOptions(client, options.timeout, progress=not quiet and sys.stderr.isatty())
 
 
 def _exit_code(run: CheckRun, fail_on: Severity, exit_zero: bool) -> ExitCode:

@@ -121,6 +121,23 @@ class QuantileSketch:
         flat = np.bincount(index, minlength=self._counts.size)
         self._counts += flat.reshape(self._counts.shape).astype(self._counts.dtype, copy=False)
 
+    def __getstate__(self) -> dict[str, object]:
+        # Sent to another process (a Dask worker's partial statistics): most bins are empty,
+        # so only the counted ones travel, as positions and counts.
+        state = self.__dict__.copy()
+        counts = self.counts
+        state["_pending"], state["_pending_size"] = [], 0
+        where = np.flatnonzero(counts)
+        state["_counts"] = (counts.shape, counts.dtype.str, where.astype(np.uint32), counts.reshape(-1)[where])
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        shape, dtype, where, values = state.pop("_counts")  # type: ignore[misc]
+        counts = np.zeros(shape, dtype)
+        counts.reshape(-1)[where] = values
+        self.__dict__.update(state)
+        self._counts = counts
+
     def merge(self, other: QuantileSketch) -> QuantileSketch:
         if (self.precision_bits, self.min_exponent, self.max_exponent, self.features) != (
             other.precision_bits,

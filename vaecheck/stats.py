@@ -684,6 +684,20 @@ class StatsAccumulator:
         self._lock = threading.Lock()
         self._sketch_sets: list[tuple[QuantileSketch, QuantileSketch | None]] = []
 
+    def __getstate__(self) -> dict[str, object]:
+        # Sent to another process (a Dask worker's result): the threads' sketches travel as
+        # one merged pair, and the thread state stays behind.
+        state = self.__dict__.copy()
+        del state["_local"], state["_lock"]
+        if len(self._sketch_sets) > 1:
+            state["_sketch_sets"] = [(self.sketch, self.feature_sketch)]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
     def _new_sketches(self) -> tuple[QuantileSketch, QuantileSketch | None]:
         feature_sketch = None
         if 1 < self.features <= MAX_SKETCHED_FEATURES:
@@ -1185,41 +1199,82 @@ def measure_source(
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(threads, thread_name_prefix="vaecheck-stats")
+    plan = StatsPlan(
+        source.shape,
+        source.dtype,
+        tuple(intervals),
+        seed or 0,
+        source.feature_names,
+        tuple(row_axes),
+        tuple(value_counts) if value_counts is not None else None,
+        sample_size,
+    )
     merged: StatsAccumulator | None = None
     try:
         for number, part in enumerate(parts):
-            accumulator = StatsAccumulator(
-                source.shape,
-                source.dtype,
-                intervals,
-                seed=(seed or 0, number),
-                feature_names=source.feature_names,
-                row_axes=row_axes,
-                value_counts=value_counts,
-                sample_size=sample_size,
-            )
-            along_last = part.fortran_order and len(part.shape) > 1
-            if pool is None:
-                for index, block in part.chunks(BLOCK_BYTES, reuse=True):
-                    accumulator.update(block, index[-1] if along_last else None)
-            else:
-                # At most two blocks per thread wait, and one more is read: a ring of buffers
-                # one longer than that is never refilled while a thread still reads it.
-                pending: deque = deque()
-                ring = 2 * threads + 2
-                for position, (index, block) in enumerate(part.chunks(BLOCK_BYTES, reuse=ring)):
-                    span = index[-1] if along_last else None
-                    pending.append(pool.submit(accumulator.summarize, block, span, position))
-                    if len(pending) > 2 * threads:
-                        accumulator.fold(pending.popleft().result())
-                while pending:
-                    accumulator.fold(pending.popleft().result())
+            accumulator = measure_part(part, plan, (number,), pool, threads)
             merged = accumulator if merged is None else merged.merge(accumulator)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     assert merged is not None
     return merged.result()
+
+
+@dataclass(frozen=True)
+class StatsPlan:
+    """What to measure of a whole source: the same for each of its parts, wherever measured."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    intervals: tuple[Interval, ...] = ()
+    seed: int = 0
+    feature_names: tuple[str, ...] | None = None
+    row_axes: tuple[int, ...] = ()
+    value_counts: tuple[float, ...] | None = None
+    sample_size: int = SAMPLE_SIZE  # values kept for the histogram; 0 for none
+
+    def accumulator(self, place: Sequence[int]) -> StatsAccumulator:
+        """An accumulator for the part at `place` (its random draws are seeded by it)."""
+        return StatsAccumulator(
+            self.shape,
+            self.dtype,
+            self.intervals,
+            seed=(self.seed, *place),
+            feature_names=self.feature_names,
+            row_axes=self.row_axes,
+            value_counts=self.value_counts,
+            sample_size=self.sample_size,
+        )
+
+
+def measure_part(
+    part: _Source,
+    plan: StatsPlan,
+    place: Sequence[int],
+    pool: ThreadPoolExecutor | None = None,
+    threads: int = 1,
+) -> StatsAccumulator:
+    """The statistics of one part of a source (a shard, a row range), ready to merge with the
+    others'; its blocks are summarized by `pool`'s `threads` threads, or here."""
+    accumulator = plan.accumulator(place)
+    along_last = part.fortran_order and len(part.shape) > 1
+    if pool is None:
+        for index, block in part.chunks(BLOCK_BYTES, reuse=True):
+            accumulator.update(block, index[-1] if along_last else None)
+        return accumulator
+    # At most two blocks per thread wait, and one more is read: a ring of buffers
+    # one longer than that is never refilled while a thread still reads it.
+    pending: deque = deque()
+    ring = 2 * threads + 2
+    for position, (index, block) in enumerate(part.chunks(BLOCK_BYTES, reuse=ring)):
+        span = index[-1] if along_last else None
+        pending.append(pool.submit(accumulator.summarize, block, span, position))
+        if len(pending) > 2 * threads:
+            accumulator.fold(pending.popleft().result())
+    while pending:
+        accumulator.fold(pending.popleft().result())
+    return accumulator
 
 
 @dataclass(frozen=True)

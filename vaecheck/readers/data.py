@@ -26,7 +26,7 @@ import sys
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 import numpy as np
@@ -423,11 +423,45 @@ class _NpyFileBody:
                 raise VaecheckError(CHANGED, source.path)
             yield from _stream_blocks(stream, self.header, max_bytes, source.path, "", reuse)
 
+    @property
+    def reads_row_ranges(self) -> bool:
+        return not self.header.fortran_order
+
     def take_rows(self, source: DataSource, rows: np.ndarray) -> _Body:
         if self.header.fortran_order:
             # A row of a Fortran-ordered array is scattered over the whole file.
             return _SelectedRowsBody(source, rows)
         return _NpyRowsBody(self.header, rows)
+
+    def row_range(self, source: DataSource, start: int, stop: int) -> _Body:
+        if self.header.fortran_order:
+            return _SelectedRowsBody(source, np.arange(start, stop, dtype=np.int64))
+        return _NpyRangeBody(self.header, start, stop)
+
+
+@dataclass(frozen=True)
+class _NpyRangeBody:
+    """Rows [start, stop) of a C-ordered .npy file: one seek, then read like a file of its own
+    (in blocks that can reuse their memory)."""
+
+    header: _NpyHeader
+    start: int
+    stop: int
+
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        header = self.header
+        row_bytes = math.prod(header.shape[1:]) * header.dtype.itemsize
+        rows = replace(header, shape=(self.stop - self.start, *header.shape[1:]))
+        with _open_regular(source.path) as stream:
+            if _npy_file_header(stream, source.path) != header:
+                raise VaecheckError(CHANGED, source.path)
+            try:
+                stream.seek(header.length + self.start * row_bytes)
+            except _READ_ERRORS as exc:
+                raise VaecheckError(f"cannot read the data ({_reason(exc)})", source.path) from None
+            yield from _stream_blocks(stream, rows, max_bytes, source.path, "", reuse)
 
 
 @dataclass(frozen=True, eq=False)
@@ -657,6 +691,7 @@ def _list_names(names: list[str], most: int = 20) -> str:
 @dataclass(frozen=True, eq=False)
 class _ArrayBody:
     array: np.ndarray
+    held_here = True  # no other process can read it
 
     def blocks(
         self, source: DataSource, max_bytes: int, reuse: int
@@ -672,6 +707,7 @@ class _ArrayBody:
 class _ArrayRowsBody:
     array: np.ndarray
     rows: np.ndarray
+    held_here = True
 
     def blocks(
         self, source: DataSource, max_bytes: int, reuse: int
@@ -729,6 +765,8 @@ def open_stream(stream: BinaryIO, name: str = STDIN_NAME) -> DataSource:
 
 
 class _StreamBody:
+    held_here = True  # standard input, or a stream opened by the caller
+
     def __init__(self, stream: BinaryIO, header: _NpyHeader, name: str) -> None:
         self._stream = stream
         self._header = header

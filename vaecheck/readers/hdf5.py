@@ -230,10 +230,22 @@ def _list(names: list[str]) -> str:
 class _DatasetBody:
     file: str
     info: _DatasetInfo
+    reads_row_ranges = True
+
+    @property
+    def row_alignment(self) -> int:
+        """Rows per chunk: a range of whole chunks decompresses each chunk once."""
+        return self.info.chunks[0] if self.info.chunks is not None else 1
 
     def blocks(
         self, source: DataSource, max_bytes: int, reuse: int
     ) -> Iterator[tuple[Index, np.ndarray]]:
+        return self.blocks_between(source, 0, self.info.shape[0], max_bytes, reuse)
+
+    def blocks_between(
+        self, source: DataSource, first: int, last: int, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        """The blocks of rows `first` to `last` (excluded), indexed from `first`."""
         info = self.info
         row_bytes = math.prod(info.shape[1:]) * info.dtype.itemsize
         per_block = max(1, max_bytes // row_bytes)
@@ -242,13 +254,16 @@ class _DatasetBody:
         rest = (slice(None),) * (len(info.shape) - 1)
         buffers = BufferRing(reuse)
         with self._dataset(source) as dataset:
-            for start in range(0, info.shape[0], per_block):
-                stop = min(start + per_block, info.shape[0])
+            for start in range(first, last, per_block):
+                stop = min(start + per_block, last)
                 shape = (stop - start, *info.shape[1:])
                 nbytes = math.prod(shape) * info.dtype.itemsize
                 block = buffers.next(nbytes).view(info.dtype).reshape(shape)
                 self._read(dataset, block, np.s_[start:stop], source)
-                yield (slice(start, stop), *rest), block
+                yield (slice(start - first, stop - first), *rest), block
+
+    def row_range(self, source: DataSource, start: int, stop: int) -> _Body:
+        return _DatasetRangeBody(self, start, stop)
 
     def take_rows(self, source: DataSource, rows: np.ndarray) -> _Body:
         return _DatasetRowsBody(self, rows)
@@ -265,6 +280,20 @@ class _DatasetBody:
             raise VaecheckError(
                 f"cannot read dataset '{dataset.name}' ({_first_line(exc)})", source.path
             ) from None
+
+
+@dataclass(frozen=True)
+class _DatasetRangeBody:
+    """Rows [start, stop) of a dataset, read like the whole of it."""
+
+    whole: _DatasetBody
+    start: int
+    stop: int
+
+    def blocks(
+        self, source: DataSource, max_bytes: int, reuse: int
+    ) -> Iterator[tuple[Index, np.ndarray]]:
+        return self.whole.blocks_between(source, self.start, self.stop, max_bytes, reuse)
 
 
 @dataclass(frozen=True, eq=False)

@@ -116,3 +116,15 @@ class _RescaledBody:
 
     def take_rows(self, source: DataSource, rows: np.ndarray) -> _Body:
         return _RescaledBody(self.parent.take_rows(rows), self.rescaling)
+
+    # A cluster splits a rescaled source where it splits the stored one (vaecheck.cluster).
+    @property
+    def reads_row_ranges(self) -> bool:
+        return self.parent.reads_row_ranges
+
+    @property
+    def row_alignment(self) -> int:
+        return int(getattr(self.parent._body, "row_alignment", 1))
+
+    def row_range(self, source: DataSource, start: int, stop: int) -> _Body:
+        return _RescaledBody(self.parent.row_range(start, stop), self.rescaling)

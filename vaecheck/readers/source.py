@@ -96,6 +96,32 @@ class DataSource:
         parts = getattr(self._body, "parts", None)
         return parts(self) if parts is not None else (self,)
 
+    @property
+    def reads_row_ranges(self) -> bool:
+        """Whether a range of rows is read without reading the rows before it (a .npy in C
+        order, an HDF5 dataset): such a source splits into row ranges for a cluster."""
+        return bool(getattr(self._body, "reads_row_ranges", False))
+
+    @property
+    def held_here(self) -> bool:
+        """Whether the data exists only in this process (an array in memory, standard input),
+        where no other process can read it."""
+        body = self._body
+        parent = getattr(body, "parent", None)  # some rows of it, or its values rescaled
+        if isinstance(parent, DataSource):
+            return parent.held_here
+        return bool(getattr(body, "held_here", False))
+
+    def row_range(self, start: int, stop: int) -> DataSource:
+        """A source over rows `start` to `stop` (excluded): read directly where the format
+        allows (see reads_row_ranges), else as take_rows."""
+        if not 0 <= start < stop <= self.rows:
+            raise ValueError(f"rows {start} to {stop} are not a range within the array")
+        ranged = getattr(self._body, "row_range", None)
+        if ranged is None:
+            return self.take_rows(np.arange(start, stop, dtype=np.int64))
+        return replace(self, shape=(stop - start, *self.shape[1:]), _body=ranged(self, start, stop))
+
     def take_rows(self, rows: Sequence[int] | np.ndarray) -> DataSource:
         """A source over some rows (axis 0) of this one, given sorted and without repeats.
 
