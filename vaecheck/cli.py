@@ -50,9 +50,11 @@ DATA   the values the output is trained against (for an autoencoder, its input):
        .npy; .npz (--key picks the array); .csv or .tsv (--columns picks columns);
        an HDF5 dataset as data.h5:/group/dataset (or --key); a directory or a
        quoted glob of such files (shards); - for a .npy on standard input;
-       a folder of images (PNG, JPEG, BMP, GIF, WebP, TIFF; vaecheck[images]).
-       Read in blocks: any size fits in flat memory.
-       MODEL and DATA may be URLs: s3://, gs://, az://, https:// (vaecheck[cloud]).
+       a folder of images (PNG, JPEG, BMP, GIF, WebP, TIFF; the 'images' extra);
+       Parquet, Feather or Arrow files or datasets ('parquet'); a Zarr store as
+       store.zarr:/group/array or with --key ('zarr'); TFRecord files of tf.train.Example
+       with --key FEATURE ('tfrecord'). Read in blocks: any size fits in flat memory.
+       MODEL and DATA may be URLs: s3://, gs://, az://, https:// (the 'cloud' extra).
 
 MODEL alone, without DATA, is checked on its own: each output's codomain, the loss checks that
 need no data, and the safety checks (VC3xx), which report what loading the file with Keras
