@@ -91,11 +91,13 @@ def open_weights(
 ) -> WeightSource:
     """The weights of a model read by `readers.model`, opened lazily on the first request."""
     if model_format == "keras":
-        return KerasWeights(_ArchiveOpener(path), config, keras_version)
+        return KerasWeights(_ArchiveOpener(path, MAX_WEIGHTS_BYTES), config, keras_version)
     if model_format == "keras-dir":
-        return KerasWeights(_FileOpener(os.path.join(path, WEIGHTS_MEMBER)), config, keras_version)
+        return KerasWeights(
+            _FileOpener(os.path.join(path, WEIGHTS_MEMBER), MAX_WEIGHTS_BYTES), config, keras_version
+        )
     if model_format == "h5":
-        return LegacyWeights(_FileOpener(path))
+        return LegacyWeights(_FileOpener(path, MAX_WEIGHTS_BYTES))
     if model_format == "savedmodel":
         return NoWeights(
             "a SavedModel keeps its weights in a TensorFlow checkpoint, which vaecheck does "

@@ -36,10 +36,9 @@ class _Opener(Protocol):
 @dataclass
 class _FileOpener:
     path: str
+    limit: int = MAX_WEIGHTS_BYTES  # bytes; a larger file is not opened
 
     def open(self) -> Any:
-        import h5py
-
         try:
             info = os.stat(self.path)
         except FileNotFoundError:
@@ -48,8 +47,10 @@ class _FileOpener:
             raise WeightsUnavailable(f"cannot read the weights ({exc.strerror})") from None
         if not stat.S_ISREG(info.st_mode):
             raise WeightsUnavailable(f"{os.path.basename(self.path)} is not a regular file")
-        if info.st_size > MAX_WEIGHTS_BYTES:
-            raise WeightsUnavailable(_too_large(info.st_size))
+        if info.st_size > self.limit:
+            raise WeightsUnavailable(_too_large(info.st_size, self.limit))
+        import h5py  # only for a file that is there to open
+
         try:
             return h5py.File(self.path, "r")
         except OSError as exc:
@@ -64,11 +65,10 @@ class _ArchiveOpener:
     """`model.weights.h5` inside a `.keras` zip, read in place when stored uncompressed."""
 
     path: str
+    limit: int = MAX_WEIGHTS_BYTES  # bytes; a larger member is not opened
     _handle: Any = None  # the file object h5py reads from, which h5py does not close
 
     def open(self) -> Any:
-        import h5py
-
         try:
             with zipfile.ZipFile(self.path) as archive:
                 names = set(archive.namelist())
@@ -80,14 +80,14 @@ class _ArchiveOpener:
                         )
                     raise WeightsUnavailable("the archive holds no model.weights.h5")
                 info = archive.getinfo(WEIGHTS_MEMBER)
-                if info.file_size > MAX_WEIGHTS_BYTES:
-                    raise WeightsUnavailable(_too_large(info.file_size))
+                if info.file_size > self.limit:
+                    raise WeightsUnavailable(_too_large(info.file_size, self.limit))
                 if info.flag_bits & 0x1:
                     raise WeightsUnavailable("model.weights.h5 is encrypted")
                 if info.compress_type == zipfile.ZIP_STORED:
                     handle: Any = io.BufferedReader(_StoredMember(self.path, info))
                 else:
-                    handle = io.BytesIO(_read_compressed(archive, info))
+                    handle = io.BytesIO(_read_compressed(archive, info, self.limit))
         except WeightsUnavailable:
             raise
         except Exception as exc:  # zipfile, zlib and lzma raise their own types on corrupt data
@@ -95,6 +95,8 @@ class _ArchiveOpener:
                 f"cannot read model.weights.h5 from the archive ({exc})"
             ) from None
         self._handle = handle
+        import h5py  # only for an archive that holds a weights file
+
         try:
             return h5py.File(handle, "r")
         except (OSError, ValueError) as exc:
@@ -109,17 +111,17 @@ class _ArchiveOpener:
             self._handle = None
 
 
-def _too_large(size: int) -> str:
+def _too_large(size: int, limit: int) -> str:
     return (
         f"the weights file declares {size / 2**20:,.0f} MB, more than the "
-        f"{MAX_WEIGHTS_BYTES // 2**20} MB vaecheck reads; ranges are computed without weights"
+        f"{limit // 2**20} MB vaecheck reads; ranges are computed without weights"
     )
 
 
-def _read_compressed(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+def _read_compressed(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     with archive.open(info) as member:
-        data = member.read(MAX_WEIGHTS_BYTES + 1)  # a lying size header cannot make us read more
-    if len(data) > MAX_WEIGHTS_BYTES:
+        data = member.read(limit + 1)  # a lying size header cannot make us read more
+    if len(data) > limit:
         raise WeightsUnavailable("model.weights.h5 is larger than its size header says")
     return data
 
