@@ -93,9 +93,8 @@ def open_weights(
     if model_format == "keras":
         return KerasWeights(_ArchiveOpener(path, MAX_WEIGHTS_BYTES), config, keras_version)
     if model_format == "keras-dir":
-        return KerasWeights(
-            _FileOpener(os.path.join(path, WEIGHTS_MEMBER), MAX_WEIGHTS_BYTES), config, keras_version
-        )
+        member = _FileOpener(os.path.join(path, WEIGHTS_MEMBER), MAX_WEIGHTS_BYTES)
+        return KerasWeights(member, config, keras_version)
     if model_format == "h5":
         return LegacyWeights(_FileOpener(path, MAX_WEIGHTS_BYTES))
     if model_format == "savedmodel":
