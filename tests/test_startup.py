@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +100,50 @@ def test_without_histogram_the_statistics_are_the_same_but_the_sample(large_data
     assert full.stats.robust_low == lean.stats.robust_low
     assert full.stats.robust_high == lean.stats.robust_high
     assert full.findings == lean.findings
+
+
+# Modules a check of a local .npy against a .keras file does not use: each is imported by the
+# input or option that needs it (a URL, a folder of images, another data format, --rescaling,
+# an ONNX model, a live model or in-memory data) or by a range that needs weights.
+NOT_FOR_LOCAL_NPY = (
+    "vaecheck.extras",
+    "vaecheck.fixes_onnx",
+    "vaecheck.live",
+    "vaecheck.live.detect",
+    "vaecheck.readers.images",
+    "vaecheck.readers.onnx",
+    "vaecheck.readers.remote",
+    "vaecheck.readers.rescaling",
+    "vaecheck.readers.sources",
+    "vaecheck.readers.weights",
+)
+
+
+def test_a_local_check_imports_no_reader_nor_door_it_does_not_use(large_data, tmp_path):
+    args = [str(SAMPLES / "relu_vae.keras"), str(large_data), "--format", "json"]
+    code, _, loaded = modules_after(args, tmp_path)
+    assert code == 1
+    assert sorted(loaded.intersection(NOT_FOR_LOCAL_NPY)) == []
+    assert "vaecheck.readers.weights_scan" in loaded  # the safety scan runs on every model
+
+
+def test_the_modules_left_out_are_imported_when_their_input_asks(large_data, tmp_path):
+    args = [str(SAMPLES / "relu_vae.keras"), str(large_data), "--format", "json"]
+    _, _, loaded = modules_after([*args, "--rescaling", "1/2,0"], tmp_path)
+    assert "vaecheck.readers.rescaling" in loaded
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    _, _, loaded = modules_after([str(SAMPLES / "relu_vae.keras"), str(folder)], tmp_path)
+    assert "vaecheck.readers.images" in loaded  # a folder may hold images: the image reader says
+
+
+def test_an_archive_without_weights_file_imports_no_h5py(large_data, tmp_path):
+    model = tmp_path / "no_weights.keras"
+    with zipfile.ZipFile(SAMPLES / "relu_vae.keras") as source, zipfile.ZipFile(model, "w") as out:
+        for name in ("metadata.json", "config.json"):
+            out.writestr(name, source.read(name))
+    code, tops, _ = modules_after([str(model), str(large_data), "--format", "json"], tmp_path)
+    assert code == 1  # still checked: the relu output cannot reach the negative values
+    assert "h5py" not in tops
+    code, tops, _ = modules_after([str(SAMPLES / "relu_vae.keras"), "--format", "json"], tmp_path)
+    assert "h5py" in tops  # its weights file is scanned, as every run does

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,16 +21,20 @@ from vaecheck.checks import (
 from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.fixes import suggest_fix, with_range_fixes
-from vaecheck.fixes_onnx import exact_ends, phrase_findings, phrased_for
 from vaecheck.graph import LayerVariables, ModelOutput, TensorRef, WeightSource
 from vaecheck.intervals import Interval
 from vaecheck.losses import LossSpec, assign_losses, parse_loss_option
 from vaecheck.ranges.evaluate import output_codomains
 from vaecheck.readers.archive import refuse_link
-from vaecheck.readers.data import DataSource, array_source, open_data, open_stream
+from vaecheck.readers.data import (
+    DATA_SUFFIXES,
+    DataSource,
+    array_source,
+    open_data,
+    open_stream,
+)
 from vaecheck.readers.model import ModelFile, read_model
-from vaecheck.readers.remote import is_url, redact
-from vaecheck.readers.rescaling import Rescaling, as_rescaling, rescaled
+from vaecheck.readers.locations import is_url, redact
 from vaecheck.report import (
     Finding,
     Fix,
@@ -46,6 +51,7 @@ from vaecheck.target_shapes import targets_match
 
 if TYPE_CHECKING:
     from vaecheck.cluster import DaskOptions
+    from vaecheck.readers.rescaling import Rescaling
     from vaecheck.probe import ObservedOutput, ProbeOptions, ProbeResult
 
 NO_SAVED_LOSS = (
@@ -144,7 +150,7 @@ def check(
             skip_bad=skip_bad,
             histogram=histogram,
         )
-    scaling = as_rescaling(rescaling)
+    scaling = _as_rescaling(rescaling)
     try:
         enabled = enabled_codes(select, ignore)
     except ValueError as error:
@@ -206,18 +212,21 @@ def check(
     source = _data_source(
         data, key, columns, follow_links, _images_options(model_file, color_mode, skip_bad)
     )
-    from vaecheck.readers.images import by_pixels, sample_images, skipped_files
-
-    per_pixel = by_pixels(source)
-    skipped_images = skipped_files(source)
+    # Only an image folder imports readers/images, and only it makes sources of images.
+    images = sys.modules.get("vaecheck.readers.images")
+    per_pixel = images is not None and images.by_pixels(source)
+    skipped_images = images.skipped_files(source) if images is not None else ()
     if sample is not None:
         seed_used = seed if seed is not None else 0
         source = (
-            sample_images(source, sample, seed_used)
+            images.sample_images(source, sample, seed_used)
             if per_pixel
             else source.sample(sample, seed_used)
         )
-    source = rescaled(source, scaling)
+    if scaling is not None:
+        from vaecheck.readers.rescaling import rescaled
+
+        source = rescaled(source, scaling)
     run_probe = (lambda chosen: _run_probe(model, chosen, probe)) if probe is not None else None
     return report_for(
         os.fspath(model),
@@ -279,6 +288,8 @@ def report_for(
     # An ONNX range's ends allow for float32 rounding (a few steps past sigmoid's 1); the checks
     # and the fix judge the data against the exact ends.
     onnx_model = model_file is not None and model_file.format == "onnx"
+    if onnx_model:
+        from vaecheck.fixes_onnx import exact_ends, phrase_findings, phrased_for
     judged = {
         c.output.name: (exact_ends(c.codomain) if onnx_model else c.codomain) for c in selected
     }
@@ -509,9 +520,21 @@ def _swapped(model: str | os.PathLike[str], data: Any) -> VaecheckError | None:
     )
 
 
+def _as_rescaling(rescaling: Any) -> Rescaling | None:
+    """`readers.rescaling.as_rescaling`, imported only when a rescaling is given."""
+    if rescaling is None:
+        return None
+    from vaecheck.readers.rescaling import as_rescaling
+
+    return as_rescaling(rescaling)
+
+
 def _is_live(model: Any, data: Any) -> bool:
     """A model object or in-memory data other than a numpy array: the live door (no framework
     is imported to tell)."""
+    paths = (str, os.PathLike)
+    if isinstance(model, paths) and (data is None or isinstance(data, paths)):
+        return False  # files: the live door's detection is not even imported
     from vaecheck.cluster import is_dask_collection
     from vaecheck.live.detect import is_live_data, is_live_model
 
@@ -621,6 +644,13 @@ def _probe_summary(probed: ProbeResult | None) -> ProbeSummary | None:
     )
 
 
+def _may_be_images(path: str) -> bool:
+    """False for a local file named as data (.npy, .csv, ...), which readers/images would take
+    for no image either (image and data suffixes differ): the image reader is not imported."""
+    local_file = "://" not in path and os.path.isfile(path)
+    return not (local_file and path.lower().endswith(DATA_SUFFIXES))
+
+
 def _data_source(
     data: Any,
     key: str | None,
@@ -628,13 +658,14 @@ def _data_source(
     follow_links: bool = False,
     images: Mapping[str, Any] | None = None,
 ) -> DataSource:
-    if isinstance(data, (str, os.PathLike)):
+    if isinstance(data, (str, os.PathLike)) and _may_be_images(os.fspath(data)):
         from vaecheck.readers.images import is_image_location, open_images
 
         if is_image_location(os.fspath(data)):
             if key is not None or columns is not None:
                 raise VaecheckError("--key and --columns do not apply to images", os.fspath(data))
             return open_images(os.fspath(data), follow_links=follow_links, **(images or {}))
+    if isinstance(data, (str, os.PathLike)):
         return open_data(data, key=key, columns=columns, follow_links=follow_links)
     from vaecheck.cluster import dask_source, is_dask_collection
 
@@ -660,6 +691,8 @@ def _on_dask(data: Any, source: DataSource, dask: Any) -> Any:
 
     A Dask collection is measured on the current client unless told otherwise; a sample of one
     is small and already here."""
+    if dask is None and isinstance(data, (str, os.PathLike)):
+        return None  # files measured here: the cluster code is not even imported
     from vaecheck.cluster import DaskOptions, dask_options, is_dask_collection
 
     options = dask_options(dask)

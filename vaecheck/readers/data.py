@@ -33,7 +33,7 @@ import numpy as np
 
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
 from vaecheck.readers.archive import open_zip, refuse_link
-from vaecheck.readers.remote import display_name, is_url
+from vaecheck.readers.locations import display_name, is_url
 from vaecheck.readers.source import (
     SUPPORTED,
     BufferRing,
@@ -201,11 +201,12 @@ def open_file(
         head = _read_exact(stream, len(HDF5_SIGNATURE))
         if not head:
             raise VaecheckError("the file is empty", source)
-        from vaecheck.readers.sources import open_other_file
+        if not head.startswith((NPY_MAGIC, HDF5_SIGNATURE)):  # the other formats' readers
+            from vaecheck.readers.sources import open_other_file
 
-        other = open_other_file(source, head, key, columns, shown)
-        if other is not None:
-            return other
+            other = open_other_file(source, head, key, columns, shown)
+            if other is not None:
+                return other
         if head.startswith(NPY_MAGIC) or head[:4] in ZIP_SIGNATURES:
             if columns is not None:
                 raise VaecheckError("--columns selects columns of .csv and .tsv files", source)

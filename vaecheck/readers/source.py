@@ -20,7 +20,7 @@ import numpy as np
 
 from vaecheck.errors import VaecheckError
 from vaecheck.readers.archive import stat_input
-from vaecheck.readers.remote import is_url
+from vaecheck.readers.locations import is_url
 
 DEFAULT_BLOCK_BYTES = 32 * 2**20
 SUPPORTED = (

@@ -18,32 +18,30 @@ arrays, so it is not read).
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import re
-import stat
-import struct
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from vaecheck.graph import LayerVariables, WeightSource, WeightsUnavailable
 from vaecheck.readers.config import find_submodels, is_model, is_sequential, layer_name
+from vaecheck.readers.weights_file import (
+    MAX_EXPANSION,
+    MAX_WEIGHTS_BYTES,
+    SMALL_DATASET_BYTES,
+    WEIGHTS_MEMBER,
+    _ArchiveOpener,
+    _FileOpener,
+    _Opener,
+)
 
-WEIGHTS_MEMBER = "model.weights.h5"
-# A weights file past this size is not read at all: its ranges stay what they are without weights.
-MAX_WEIGHTS_BYTES = 512 * 1024 * 1024
 # One variable of more than this is not a variable the range engine needs (a 4096 x 4096 float32
 # kernel is 64 MB).
 MAX_DATASET_BYTES = 256 * 1024 * 1024
-# A dataset that declares far more than it stores is a decompression bomb (Keras uses the same
-# ratio); small ones are harmless whatever their ratio.
-MAX_EXPANSION = 1000
-SMALL_DATASET_BYTES = 1024 * 1024
 MAX_GROUP_MEMBERS = 100_000
 MAX_VARIABLES = 64
 MAX_NAME_LENGTH = 4096
@@ -93,166 +91,18 @@ def open_weights(
 ) -> WeightSource:
     """The weights of a model read by `readers.model`, opened lazily on the first request."""
     if model_format == "keras":
-        return KerasWeights(_ArchiveOpener(path), config, keras_version)
+        return KerasWeights(_ArchiveOpener(path, MAX_WEIGHTS_BYTES), config, keras_version)
     if model_format == "keras-dir":
-        return KerasWeights(_FileOpener(os.path.join(path, WEIGHTS_MEMBER)), config, keras_version)
+        member = _FileOpener(os.path.join(path, WEIGHTS_MEMBER), MAX_WEIGHTS_BYTES)
+        return KerasWeights(member, config, keras_version)
     if model_format == "h5":
-        return LegacyWeights(_FileOpener(path))
+        return LegacyWeights(_FileOpener(path, MAX_WEIGHTS_BYTES))
     if model_format == "savedmodel":
         return NoWeights(
             "a SavedModel keeps its weights in a TensorFlow checkpoint, which vaecheck does "
             "not read"
         )
     return NoWeights(f"weights of a {model_format} model are not read")
-
-
-# Opening the HDF5 file -----------------------------------------------------------------------
-class _Opener(Protocol):
-    def open(self) -> Any: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass
-class _FileOpener:
-    path: str
-
-    def open(self) -> Any:
-        import h5py
-
-        try:
-            info = os.stat(self.path)
-        except FileNotFoundError:
-            raise WeightsUnavailable(f"there is no {os.path.basename(self.path)}") from None
-        except OSError as exc:
-            raise WeightsUnavailable(f"cannot read the weights ({exc.strerror})") from None
-        if not stat.S_ISREG(info.st_mode):
-            raise WeightsUnavailable(f"{os.path.basename(self.path)} is not a regular file")
-        if info.st_size > MAX_WEIGHTS_BYTES:
-            raise WeightsUnavailable(_too_large(info.st_size))
-        try:
-            return h5py.File(self.path, "r")
-        except OSError as exc:
-            raise WeightsUnavailable(f"the weights are not a readable HDF5 file ({exc})") from None
-
-    def close(self) -> None:
-        return None
-
-
-@dataclass
-class _ArchiveOpener:
-    """`model.weights.h5` inside a `.keras` zip, read in place when stored uncompressed."""
-
-    path: str
-    _handle: Any = None  # the file object h5py reads from, which h5py does not close
-
-    def open(self) -> Any:
-        import h5py
-
-        try:
-            with zipfile.ZipFile(self.path) as archive:
-                names = set(archive.namelist())
-                if WEIGHTS_MEMBER not in names:
-                    if "model.weights.npz" in names:
-                        raise WeightsUnavailable(
-                            "the weights are stored as model.weights.npz, whose arrays are "
-                            "pickled objects, which vaecheck never unpickles"
-                        )
-                    raise WeightsUnavailable("the archive holds no model.weights.h5")
-                info = archive.getinfo(WEIGHTS_MEMBER)
-                if info.file_size > MAX_WEIGHTS_BYTES:
-                    raise WeightsUnavailable(_too_large(info.file_size))
-                if info.flag_bits & 0x1:
-                    raise WeightsUnavailable("model.weights.h5 is encrypted")
-                if info.compress_type == zipfile.ZIP_STORED:
-                    handle: Any = io.BufferedReader(_StoredMember(self.path, info))
-                else:
-                    handle = io.BytesIO(_read_compressed(archive, info))
-        except WeightsUnavailable:
-            raise
-        except Exception as exc:  # zipfile, zlib and lzma raise their own types on corrupt data
-            raise WeightsUnavailable(
-                f"cannot read model.weights.h5 from the archive ({exc})"
-            ) from None
-        self._handle = handle
-        try:
-            return h5py.File(handle, "r")
-        except (OSError, ValueError) as exc:
-            self.close()
-            raise WeightsUnavailable(
-                f"model.weights.h5 is not a readable HDF5 file ({exc})"
-            ) from None
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-
-
-def _too_large(size: int) -> str:
-    return (
-        f"the weights file declares {size / 2**20:,.0f} MB, more than the "
-        f"{MAX_WEIGHTS_BYTES // 2**20} MB vaecheck reads; ranges are computed without weights"
-    )
-
-
-def _read_compressed(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    with archive.open(info) as member:
-        data = member.read(MAX_WEIGHTS_BYTES + 1)  # a lying size header cannot make us read more
-    if len(data) > MAX_WEIGHTS_BYTES:
-        raise WeightsUnavailable("model.weights.h5 is larger than its size header says")
-    return data
-
-
-class _StoredMember(io.RawIOBase):
-    """A seekable window on an uncompressed zip member, so h5py reads only what it needs."""
-
-    def __init__(self, path: str, info: zipfile.ZipInfo) -> None:
-        super().__init__()
-        self._file = open(path, "rb")
-        try:
-            self._file.seek(info.header_offset)
-            header = self._file.read(30)
-            if len(header) != 30 or header[:4] != b"PK\x03\x04":
-                raise WeightsUnavailable("model.weights.h5 has a damaged zip header")
-            name_length, extra_length = struct.unpack("<HH", header[26:30])
-            self._start = info.header_offset + 30 + name_length + extra_length
-            self._size = info.file_size
-            end = os.fstat(self._file.fileno()).st_size
-            if info.compress_size != info.file_size or self._start + self._size > end:
-                raise WeightsUnavailable("model.weights.h5 runs past the end of the archive")
-        except BaseException:
-            self._file.close()
-            raise
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
-
-    def readinto(self, buffer: Any) -> int:
-        wanted = min(len(buffer), self._size - self._position)
-        if wanted <= 0:
-            return 0
-        self._file.seek(self._start + self._position)
-        data = self._file.read(wanted)
-        buffer[: len(data)] = data
-        self._position += len(data)
-        return len(data)
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
 
 
 # Guarded access ------------------------------------------------------------------------------

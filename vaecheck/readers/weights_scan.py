@@ -20,7 +20,7 @@ import math
 import os
 from typing import Any
 
-from vaecheck.readers.weights import (
+from vaecheck.readers.weights_file import (
     MAX_EXPANSION,
     SMALL_DATASET_BYTES,
     WEIGHTS_MEMBER,
