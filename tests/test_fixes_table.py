@@ -458,3 +458,33 @@ def test_range_fix_adds_vectors_unless_forbidden():
     assert forced.per_feature.reason == "asked for with --per-feature"
     # A fix that already carries vectors keeps them.
     assert suggest_fix(SIGMOID, stats, OTHER, [finding("VC001", fix=fix)], per_feature=True) is fix
+
+
+def test_per_feature_choice_reaches_every_range_fix():
+    narrow = stats_of([[0.0, 0.5], [0.5, 100.5]])
+    even = stats_of([[0.0, 0.0], [5.0, 10.0]])
+    outside = [finding("VC001")]
+    # Forbidden: neither the finding's fix nor the fix to lead with carries vectors.
+    assert suggest_fix(SIGMOID, narrow, OTHER, outside, per_feature=False).per_feature is None
+    [attached] = with_range_fixes(SIGMOID, narrow, OTHER, outside, per_feature=False)
+    assert attached.fix.per_feature is None
+    # Forced: vectors even where one map would do.
+    [attached] = with_range_fixes(SIGMOID, even, OTHER, outside, per_feature=True)
+    assert attached.fix.per_feature.reason == "asked for with --per-feature"
+    assert suggest_fix(SIGMOID, even, OTHER, outside, per_feature=True).per_feature is not None
+    # A check's own rescaling fix (not a range fix) gets its vectors when they are asked for.
+    hinge = finding("VC105", fix=Fix("rescale-data", "map them", rescale=Rescale(0.2, -1.0, -1.0, 1.0)))
+    forced = suggest_fix(SIGMOID, even, OTHER, [hinge], per_feature=True)
+    np.testing.assert_array_equal(forced.per_feature.scale, [0.4, 0.2])
+    assert suggest_fix(SIGMOID, even, OTHER, [hinge]).per_feature is None
+
+
+def test_nominal_range_includes_its_high_end():
+    # 8-bit data reaching 255 exactly map from the nominal 0, not from their own minimum 3.
+    assert source_range(stats_of([3.0, 255.0]), IMAGES) == (0.0, 255.0)
+    assert source_range(stats_of([0.5, 1.0]), UNIT) == (0.0, 1.0)
+
+
+def test_a_large_whole_rescaling_is_written_out_in_full():
+    fix = _fix_outside(SIGMOID, SIGMOID.interval, (0.0, 1e8), OTHER)
+    assert fix.alternative.endswith("keras.layers.Rescaling(scale=100000000, offset=0) after the sigmoid")

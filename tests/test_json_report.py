@@ -377,6 +377,7 @@ def test_a_model_checked_without_data():
     report = Report(
         "m.keras", None, "", None, None, (output,), notes=("no data",),
         skipped_outputs=(("x", "y"),),
+        model_findings=(Finding("VC301", "lambda-code", Severity.WARNING, "", "Lambda code"),),
     )
     document = report_dict(report)
     out = document["outputs"][0]
@@ -387,8 +388,10 @@ def test_a_model_checked_without_data():
         "ok": False,
         "model": "m.keras",
         "data": None,
-        "summary": {"error": 1, "warning": 0, "info": 0},
-        "findings": [],
+        "summary": {"error": 1, "warning": 1, "info": 0},
+        "findings": [
+            {"code": "VC301", "id": "lambda-code", "severity": "warning", "message": "Lambda code"}
+        ],
         "data_summary": None,
         "skipped_outputs": [],
         "notes": ["no data"],
