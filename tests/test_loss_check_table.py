@@ -514,3 +514,20 @@ def test_vc108_softmax_over_one_unit():
 )
 def test_vc108_passes(codomain, shape):
     assert found("VC108", codomain, [[1.0]], None, shape) is None
+
+
+def test_vc102_names_every_axis_of_the_class_indices_shape():
+    finding = found("VC102", SOFTMAX, np.zeros((2, 2, 4)), "categorical_crossentropy", (None, 2, 4, 3))
+    assert finding.message.startswith("targets have shape (N, 2, 4), one class index per sample")
+    assert finding.evidence == {"target_shape": [2, 4], "classes": 3}
+
+
+def test_vc106_class_count_from_the_first_axis_and_from_one_unit():
+    e = math.e
+    # A fixed batch: axis -2 of (4, 3) is the first axis, of size 4.
+    axis = LossSpec("categorical_crossentropy", from_logits=True, axis=-2)
+    four = logits_on_squashed.probabilities_seen(facts(SOFTMAX, [[1, 0, 0]], axis, (4, 3)))
+    assert four.high == pytest.approx(e / (e + 3))
+    # One class: softmax over it is the constant 1.
+    one = logits_on_squashed.probabilities_seen(facts(SOFTMAX, [[1.0]], CCE_LOGITS, (None, 1)))
+    assert (one.low, one.high) == (1.0, 1.0)
