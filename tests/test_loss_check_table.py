@@ -531,3 +531,39 @@ def test_vc106_class_count_from_the_first_axis_and_from_one_unit():
     # One class: softmax over it is the constant 1.
     one = logits_on_squashed.probabilities_seen(facts(SOFTMAX, [[1.0]], CCE_LOGITS, (None, 1)))
     assert (one.low, one.high) == (1.0, 1.0)
+
+
+def test_vc102_without_row_sums_reports_the_negative_values_alone():
+    # Axis 0 is the batch: no row sums along it, only the negative count.
+    axis_0 = LossSpec("categorical_crossentropy", axis=0)
+    finding = found("VC102", SOFTMAX, [[1.5, -0.5, 0]], axis_0)
+    assert finding.message == (
+        "1 target values are negative: categorical_crossentropy needs distributions "
+        "(negative values reward pushing a probability down without end)"
+    )
+    assert finding.evidence == {
+        "count_rows": 0,
+        "count_rows_above_1": 0,
+        "count_rows_below_1": 0,
+        "row_sum_min": None,
+        "row_sum_max": None,
+        "count_negative": 1,
+    }
+
+
+def test_vc102_all_zero_rows_and_negative_multi_hot_rows():
+    zero = found("VC102", SOFTMAX, [[0, 0, 0]], "categorical_crossentropy")
+    assert "(row sums 0 to 0)" in zero.message
+    # Integer rows over 1 with a -1 in them are not yes/no labels: made distributions.
+    sigmoid = Codomain(Interval.open(0.0, 1.0), bounded_by=("out: sigmoid",))
+    negative = found("VC102", sigmoid, [[1, 1, -1, 1]], "categorical_crossentropy")
+    assert negative.fix == CHANGE_TARGETS
+
+
+def test_vc109_two_classes_and_losses_that_are_not_distributions():
+    assert found("VC109", SOFTMAX, [[1, 1], [1, 0]]).evidence == {
+        "count_rows": 2, "count_rows_above_1": 1, "row_sum_max": 2.0,
+    }
+    # Soft rows over 1: multi-label under a regression loss, VC102's under KL divergence.
+    assert found("VC109", SOFTMAX, [[0.6, 0.6, 0]], "mean_squared_error") is not None
+    assert found("VC109", SOFTMAX, [[0.6, 0.6, 0]], "kl_divergence") is None
