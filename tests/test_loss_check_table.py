@@ -567,3 +567,8 @@ def test_vc109_two_classes_and_losses_that_are_not_distributions():
     # Soft rows over 1: multi-label under a regression loss, VC102's under KL divergence.
     assert found("VC109", SOFTMAX, [[0.6, 0.6, 0]], "mean_squared_error") is not None
     assert found("VC109", SOFTMAX, [[0.6, 0.6, 0]], "kl_divergence") is None
+
+
+def test_vc105_leaves_other_losses_alone_even_with_value_counts():
+    # Sparse labels have their values counted too (VC103): hinge's check must not read them.
+    assert found("VC105", SOFTMAX, [0.0, 3.0, 9.0], "sparse_categorical_crossentropy", THREE) is None
