@@ -62,6 +62,8 @@ def test_vc003_names_the_features_holding_the_most():
         "drop or impute the 4 non-finite values before training (3 of 3 features hold them: "
         "feature 0: 2, feature 1: 1, feature 2: 1)"
     )
+    two = found("VC003", LINEAR, [[np.nan, 1.0], [2.0, 3.0]])
+    assert two.fix.summary.endswith("(1 of 2 features hold them: feature 0: 1)")
     # One feature: nothing to point at.
     column = found("VC003", LINEAR, [[np.nan], [1.0]])
     assert column.fix.summary == "drop or impute the 1 non-finite values before training"
