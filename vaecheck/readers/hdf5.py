@@ -5,12 +5,17 @@ anything that reaches outside the file: soft and external links are refused, as 
 stored in external files and virtual datasets (KERAS_FACTS §6: the same holes were CVEs in
 Keras's own HDF5 loading). A dataset that declares far more data than it stores, or chunks
 too large to decompress in bounded memory, is refused before any data is read.
+
+A file named by URL is read by h5py through the seekable file of readers/remote, each read a
+range request: the superblock, the object headers, then only the chunks (or the rows of a
+contiguous dataset) that are read.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
+from vaecheck.readers.remote import display_name, is_url
 from vaecheck.readers.source import (
     BufferRing,
     DataSource,
@@ -81,17 +87,28 @@ def _damage_is_an_error(path: str) -> Iterator[None]:
 def _h5_file(path: str, cache_bytes: int | None = None) -> Any:
     import h5py
 
-    # Open the path through the same checks as every data file (no FIFOs, devices, ...).
-    _open_regular(path).close()
+    # Open the path through the same checks as every data file (no FIFOs, devices, ...); an
+    # object in remote storage is read through this file (h5py takes a Python file object).
+    stream = _open_regular(path)
+    remote = is_url(path)
+    if not remote:
+        stream.close()
     # No file locking: data often sits on read-only or network file systems that refuse locks,
     # and vaecheck only reads.
     options: dict[str, Any] = {"locking": False}
     if cache_bytes is not None:
         options.update(rdcc_nbytes=cache_bytes, rdcc_nslots=100_003)
     try:
-        return h5py.File(path, "r", **options)
+        handle = h5py.File(stream if remote else path, "r", **options)
+    except VaecheckError:  # the storage's own error, from a read
+        stream.close()
+        raise
     except OSError as exc:
+        stream.close()
         raise VaecheckError(f"not an HDF5 file, or a damaged one ({_first_line(exc)})", path) from None
+    if remote:
+        weakref.finalize(handle, stream.close)  # the file object lives as long as the handle
+    return handle
 
 
 def _normalize(name: str) -> str:
@@ -276,6 +293,8 @@ class _DatasetBody:
               destination: Any = None) -> None:
         try:
             dataset.read_direct(block, source_sel=selection, dest_sel=destination)
+        except VaecheckError:  # the storage's own error, raised by a read of a remote file
+            raise
         except Exception as exc:  # libhdf5 on damaged chunks: OSError, RuntimeError, ...
             raise VaecheckError(
                 f"cannot read dataset '{dataset.name}' ({_first_line(exc)})", source.path
@@ -351,4 +370,4 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _basename(path: str) -> str:
-    return os.path.basename(path)
+    return display_name(path) if is_url(path) else os.path.basename(path)
