@@ -13,6 +13,7 @@ contiguous dataset) that are read.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import weakref
@@ -89,9 +90,11 @@ def _h5_file(path: str, cache_bytes: int | None = None) -> Any:
 
     # Open the path through the same checks as every data file (no FIFOs, devices, ...); an
     # object in remote storage is read through this file (h5py takes a Python file object).
-    stream = _open_regular(path)
+    stream: Any = _open_regular(path)
     remote = is_url(path)
-    if not remote:
+    if remote:
+        stream = _Uncollected(stream)
+    else:
         stream.close()
     # No file locking: data often sits on read-only or network file systems that refuse locks,
     # and vaecheck only reads.
@@ -109,6 +112,41 @@ def _h5_file(path: str, cache_bytes: int | None = None) -> Any:
     if remote:
         weakref.finalize(handle, stream.close)  # the file object lives as long as the handle
     return handle
+
+
+class _Uncollected:
+    """A remote file as h5py reads it: no cyclic garbage collection while a read waits.
+
+    h5py holds its global lock while it calls the file's methods, and deleting any h5py object
+    needs that lock; the read waits on fsspec's I/O thread. Were the collector to run on that
+    thread (or on any other the read waits for) and meet an h5py object, neither thread could go
+    on (h5py issue 2019). Pausing collection during each read, as h5py's documentation advises,
+    prevents it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def readinto(self, buffer: Any) -> int:
+        with _collection_paused():
+            return int(self._stream.readinto(buffer))
+
+    def read(self, size: int = -1) -> bytes:
+        with _collection_paused():
+            return bytes(self._stream.read(size))
+
+    def __getattr__(self, name: str) -> Any:  # seek, tell, close, ...
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _normalize(name: str) -> str:
