@@ -1,5 +1,6 @@
-"""Storage servers on 127.0.0.1 for tests and benchmarks: moto's S3 server and a plain HTTP
-server that honours range requests; each counts the bytes of the bodies it sends."""
+"""Storage servers on 127.0.0.1 for tests and benchmarks: moto's S3 server, a plain HTTP
+server that honours range requests and one that ignores them (as `python -m http.server`
+does); each counts the bytes of the bodies it sends."""
 
 from __future__ import annotations
 
@@ -113,11 +114,37 @@ class _RangeHandler(http.server.SimpleHTTPRequestHandler):
             type(self).sent[0] += len(data)
 
 
-class HTTPServer:
-    """Files of `root` over plain HTTP on a free port of 127.0.0.1, in a thread."""
+class _NoRangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files as `python -m http.server` serves them: a Range header is ignored, and
+    every GET answers 200 with the whole file."""
 
-    def __init__(self, root: Path) -> None:
-        handler = type("Handler", (_RangeHandler,), {"sent": [0], "requests": [0]})
+    sent = [0]
+    requests = [0]
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def send_head(self) -> Any:
+        type(self).requests[0] += 1
+        del self.headers["Range"]  # whatever this Python's http.server would do with it
+        return super().send_head()
+
+    def copyfile(self, source: Any, outputfile: Any) -> None:
+        while data := source.read(1 << 16):
+            try:
+                outputfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the reader took what it needed
+                return
+            type(self).sent[0] += len(data)
+
+
+class HTTPServer:
+    """Files of `root` over plain HTTP on a free port of 127.0.0.1, in a thread; with
+    `ranges` False, a server that ignores range requests."""
+
+    def __init__(self, root: Path, ranges: bool = True) -> None:
+        base = _RangeHandler if ranges else _NoRangeHandler
+        handler = type("Handler", (base,), {"sent": [0], "requests": [0]})
         self._handler = handler
 
         def make(*args: Any, **kwargs: Any) -> Any:

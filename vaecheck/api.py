@@ -130,6 +130,8 @@ def check(
     finds code Keras would run on loading, `probe` does not load the model unless it is
     unsafe (`--unsafe`): the report says why.
     """
+    if color_mode is not None or skip_bad:
+        _refuse_image_options(data, color_mode, skip_bad)
     if is_url(model):
         return _check_remote_model(
             str(model),
@@ -701,6 +703,28 @@ def _on_dask(data: Any, source: DataSource, dask: Any) -> Any:
             return None
         return options or DaskOptions()
     return options
+
+
+def _refuse_image_options(data: Any, color_mode: str | None, skip_bad: bool) -> None:
+    """`color_mode` and `skip_bad` decode images: for other data they would change nothing,
+    and a check that silently ignores what it was told is a check of something else."""
+    from vaecheck.readers.images import is_image_location
+
+    if isinstance(data, (str, os.PathLike)) and is_image_location(os.fspath(data)):
+        return
+    given = [name for name, used in (("color_mode=", color_mode is not None), ("skip_bad=", skip_bad)) if used]
+    verb = "apply" if len(given) > 1 else "applies"
+    if data is None:
+        what = "a model checked alone (no data)"
+    elif isinstance(data, (str, os.PathLike)):
+        what = "this data"
+    else:
+        what = f"data given as {type(data).__name__}"
+    path = os.fspath(data) if isinstance(data, (str, os.PathLike)) else None
+    raise VaecheckError(
+        f"{' and '.join(given)} {verb} to images (an image file, or a folder of them), not to {what}",
+        path,
+    )
 
 
 def _images_options(

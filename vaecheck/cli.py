@@ -336,6 +336,7 @@ def check_command(
         is OutputFormat.TEXT,
     }
 
+    image_data = _image_data(pairs, color_mode, skip_bad)
     enabled = _enabled_checks(config, _split_codes(select), _split_codes(ignore))
     _warn_unselected_severities(config, enabled)
     progress = not quiet and len(pairs) > 1 and sys.stderr.isatty()
@@ -345,7 +346,9 @@ def check_command(
         with _dask_cluster(dask_scheduler, dask_timeout, quiet) as dask:
             if dask is not None:
                 data_options["dask"] = dask
-            run = _check_pairs(pairs, config, enabled, progress, probe_options, data_options)
+            run = _check_pairs(
+                pairs, config, enabled, progress, probe_options, data_options, image_data
+            )
     finally:
         if isinstance(display, _ProbeProgressBar):
             display.close()
@@ -410,8 +413,10 @@ def _check_pairs(
     progress: bool,
     probe: Any = None,
     data_options: Mapping[str, Any] | None = None,
+    image_data: frozenset[str] = frozenset(),
 ) -> CheckRun:
-    """Check every pair; an unusable one is reported on stderr and the others still run."""
+    """Check every pair; an unusable one is reported on stderr and the others still run.
+    --color-mode and --skip-bad go to the pairs whose DATA is in `image_data`."""
     from vaecheck.api import check
     from vaecheck.report import CheckRun, UnusablePair
 
@@ -420,6 +425,9 @@ def _check_pairs(
     for pair in pairs:
         if progress:
             click.echo(f"vaecheck: checking {pair.model} × {pair.data or 'no data'}", err=True)
+        options = dict(data_options or {})
+        if pair.data not in image_data:
+            options.update(color_mode=None, skip_bad=False)
         try:
             reports.append(
                 check(
@@ -431,13 +439,37 @@ def _check_pairs(
                     select=enabled,
                     probe=probe,
                     rescaling=pair.rescaling,
-                    **(data_options or {}),
+                    **options,
                 )
             )
         except VaecheckError as error:
             click.echo(f"vaecheck: error: {error}", err=True)
             unusable.append(UnusablePair(pair.model, pair.data, str(error), error.path))
     return CheckRun(tuple(reports), tuple(unusable))
+
+
+def _image_data(pairs: tuple[Pair, ...], color_mode: str | None, skip_bad: bool) -> frozenset[str]:
+    """The DATA of the run that are images, which --color-mode and --skip-bad decode. Naming
+    either when no DATA is images is an error: it would change nothing, silently."""
+    if color_mode is None and not skip_bad:
+        return frozenset()
+    from vaecheck.readers.images import is_image_location
+
+    data = [pair.data for pair in pairs if pair.data is not None]
+    images = frozenset(path for path in data if is_image_location(path))
+    if images:
+        return images
+    given = [name for name, used in (("--color-mode", color_mode is not None), ("--skip-bad", skip_bad)) if used]
+    verb = "apply" if len(given) > 1 else "applies"
+    if not data:
+        what = "a model checked alone (no DATA)"
+    elif len(data) == 1:
+        what = f"'{data[0]}'"
+    else:
+        what = f"any of the {len(data)} DATA given"
+    raise VaecheckError(
+        f"{' and '.join(given)} {verb} to images (an image file, or a folder of them), not to {what}"
+    )
 
 
 def _enabled_checks(

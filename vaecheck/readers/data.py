@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import math
 import os
+import re
 import struct
 import sys
 import zipfile
@@ -74,7 +75,8 @@ GLOB_CHARACTERS = "*?["
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 CHANGED = "the file changed while vaecheck was reading it"
-REMOTE_FORMATS = "from a URL, vaecheck reads .npy and .npz files (download other formats first)"
+# `s3://bucket/x.h5:/group/dataset`: a dataset named in a URL, as in a local path.
+REMOTE_DATASET = re.compile(r"^(.*?\.(?:h5|hdf5|he5|hdf)):(/.*)$", re.IGNORECASE)
 
 
 # What a damaged file or archive can raise from os, zipfile, zlib and struct while being read.
@@ -139,6 +141,15 @@ def open_data(
                 return open_file(url, key=key, columns=columns)
 
             return open_remote_shards(source, open_remote_shard, DATA_SUFFIXES)
+        named = REMOTE_DATASET.match(source)
+        if named is not None:
+            location, dataset = named.groups()
+            if key is not None and key.strip("/") != dataset.strip("/"):
+                raise VaecheckError(
+                    f"the dataset is named twice: '{dataset}' in the path, '{key}' by --key",
+                    source,
+                )
+            return open_file(location, key=dataset, columns=columns, shown=source)
         return open_file(source, key=key, columns=columns)
     if not follow_links:
         _refuse_link(source)
@@ -220,16 +231,12 @@ def open_file(
     if head == HDF5_SIGNATURE or suffix in HDF5_SUFFIXES:
         if columns is not None:
             raise VaecheckError("--columns selects columns of .csv and .tsv files", source)
-        if is_url(source):
-            raise VaecheckError(REMOTE_FORMATS, source)
         from vaecheck.readers.hdf5 import open_hdf5
 
         return open_hdf5(source, key, shown=shown)
     if suffix in DELIMITED_SUFFIXES:
         if key is not None:
             raise VaecheckError(f"--key does not apply to {suffix} files: use --columns", source)
-        if is_url(source):
-            raise VaecheckError(REMOTE_FORMATS, source)
         from vaecheck.readers.delimited import open_delimited
 
         return open_delimited(source, DELIMITED_SUFFIXES[suffix], columns)

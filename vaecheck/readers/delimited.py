@@ -12,6 +12,9 @@ shows them; columns from 0, as `--columns` and the report's feature numbers coun
 A first pass counts the rows (the shape is known before any statistics start); blocks of
 lines are then parsed by numpy.loadtxt, and a block it refuses is parsed again cell by cell to
 name what is wrong, or to read its empty cells as NaN.
+
+A file named by URL is read the same way, front to back, through the file of readers/remote,
+a megabyte per request (or streamed, from an HTTP server that ignores range requests).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import TextIO
 import numpy as np
 
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
+from vaecheck.readers.remote import display_name, is_url
 from vaecheck.readers.source import DataSource, Index, _Body, _open_regular, _reason
 
 TEXT_BLOCK_BYTES = 4 * 2**20  # lines parsed at a time: their strings cost several times this
@@ -38,6 +42,8 @@ COMMENT = "#"
 QUOTE = '"'
 MAX_SHOWN_CELL = 40
 MAX_LISTED = 20
+# Remote text is read a megabyte at a time: a request per megabyte, not per 8 KiB buffer.
+REMOTE_BUFFER_BYTES = 2**20
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,9 @@ def open_delimited(
         names = tuple(printable(table.header[c], MAX_NAME_CHARACTERS) for c in table.columns)
     return DataSource(
         path=path,
-        description=printable(os.path.basename(path), MAX_NAME_CHARACTERS),
+        description=printable(
+            display_name(path) if is_url(path) else os.path.basename(path), MAX_NAME_CHARACTERS
+        ),
         shape=(table.rows, len(table.columns)),
         dtype=np.dtype(np.float64),
         fortran_order=False,
@@ -71,7 +79,11 @@ def open_delimited(
 def _open_text(path: str) -> TextIO:
     raw = _open_regular(path)
     # newline="" keeps quoted line breaks inside the line they belong to, as csv expects.
-    return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8-sig", newline="")
+    text = io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8-sig", newline="")
+    if is_url(path):
+        # The wrapper reads the raw file in pieces of this size (8 KiB by default).
+        text._CHUNK_SIZE = REMOTE_BUFFER_BYTES  # type: ignore[attr-defined]
+    return text
 
 
 def _lines(path: str) -> Iterator[tuple[int, str]]:

@@ -5,12 +5,18 @@ anything that reaches outside the file: soft and external links are refused, as 
 stored in external files and virtual datasets (KERAS_FACTS §6: the same holes were CVEs in
 Keras's own HDF5 loading). A dataset that declares far more data than it stores, or chunks
 too large to decompress in bounded memory, is refused before any data is read.
+
+A file named by URL is read by h5py through the seekable file of readers/remote, each read a
+range request: the superblock, the object headers, then only the chunks (or the rows of a
+contiguous dataset) that are read.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
+from vaecheck.readers.remote import display_name, is_url
 from vaecheck.readers.source import (
     BufferRing,
     DataSource,
@@ -81,17 +88,65 @@ def _damage_is_an_error(path: str) -> Iterator[None]:
 def _h5_file(path: str, cache_bytes: int | None = None) -> Any:
     import h5py
 
-    # Open the path through the same checks as every data file (no FIFOs, devices, ...).
-    _open_regular(path).close()
+    # Open the path through the same checks as every data file (no FIFOs, devices, ...); an
+    # object in remote storage is read through this file (h5py takes a Python file object).
+    stream: Any = _open_regular(path)
+    remote = is_url(path)
+    if remote:
+        stream = _Uncollected(stream)
+    else:
+        stream.close()
     # No file locking: data often sits on read-only or network file systems that refuse locks,
     # and vaecheck only reads.
     options: dict[str, Any] = {"locking": False}
     if cache_bytes is not None:
         options.update(rdcc_nbytes=cache_bytes, rdcc_nslots=100_003)
     try:
-        return h5py.File(path, "r", **options)
+        handle = h5py.File(stream if remote else path, "r", **options)
+    except VaecheckError:  # the storage's own error, from a read
+        stream.close()
+        raise
     except OSError as exc:
+        stream.close()
         raise VaecheckError(f"not an HDF5 file, or a damaged one ({_first_line(exc)})", path) from None
+    if remote:
+        weakref.finalize(handle, stream.close)  # the file object lives as long as the handle
+    return handle
+
+
+class _Uncollected:
+    """A remote file as h5py reads it: no cyclic garbage collection while a read waits.
+
+    h5py holds its global lock while it calls the file's methods, and deleting any h5py object
+    needs that lock; the read waits on fsspec's I/O thread. Were the collector to run on that
+    thread (or on any other the read waits for) and meet an h5py object, neither thread could go
+    on (h5py issue 2019). Pausing collection during each read, as h5py's documentation advises,
+    prevents it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def readinto(self, buffer: Any) -> int:
+        with _collection_paused():
+            return int(self._stream.readinto(buffer))
+
+    def read(self, size: int = -1) -> bytes:
+        with _collection_paused():
+            return bytes(self._stream.read(size))
+
+    def __getattr__(self, name: str) -> Any:  # seek, tell, close, ...
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _normalize(name: str) -> str:
@@ -276,6 +331,8 @@ class _DatasetBody:
               destination: Any = None) -> None:
         try:
             dataset.read_direct(block, source_sel=selection, dest_sel=destination)
+        except VaecheckError:  # the storage's own error, raised by a read of a remote file
+            raise
         except Exception as exc:  # libhdf5 on damaged chunks: OSError, RuntimeError, ...
             raise VaecheckError(
                 f"cannot read dataset '{dataset.name}' ({_first_line(exc)})", source.path
@@ -351,4 +408,4 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _basename(path: str) -> str:
-    return os.path.basename(path)
+    return display_name(path) if is_url(path) else os.path.basename(path)

@@ -8,7 +8,8 @@ instance roles; `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3` names an S3-compatib
 
 The API the readers use:
 - `is_url(path)`: whether a path names remote storage;
-- `open_url(url)`: a seekable binary file whose reads are range requests;
+- `open_url(url)`: a seekable binary file whose reads are range requests (or, from an HTTP
+  server that ignores them, one streamed GET, for a reader that goes front to back);
 - `read_ranges(url, ranges)`: many byte ranges at once (concurrent where the storage allows),
   for a sample of rows scattered through a large file;
 - `url_filesystem(url)`: `(fs, path)` for libraries that take an fsspec filesystem;
@@ -56,6 +57,20 @@ RANGES_PER_CALL = 512
 CONNECT_SECONDS = 10.0
 READ_SECONDS = 60.0
 MASK = "***"
+# An HTTP server that ignores Range (`python -m http.server`) sends the whole object for every
+# read. A reader that goes front to back gets the object streamed once instead, of which the
+# first HEAD_BYTES are kept, so a header can be read again; a reader that needs the object out
+# of order gets this.
+RANGES_REFUSED = (
+    "the HTTP server does not support range requests, which reading this file needs (it is "
+    "read out of order): download it first"
+)
+SAMPLE_RANGES_REFUSED = (
+    "the HTTP server does not support range requests, which --sample needs to fetch only the "
+    "drawn rows: check without --sample (the file is then streamed once), or download it first"
+)
+HEAD_BYTES = 64 * 2**10
+STREAM_PIECE_BYTES = 2**20
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _USERINFO = re.compile(r"([^@/?#:]*)(?::([^@?#]*))?@")
@@ -69,6 +84,8 @@ _filesystems: dict[tuple[str, str, tuple[tuple[str, str], ...]], Any] = {}
 
 # Bytes fetched from remote storage by this process: what range requests actually transferred.
 _transferred = [0]
+# HTTP objects whose server was seen to answer a range request with a range.
+_ranged: set[str] = set()
 
 
 def is_url(path: object) -> bool:
@@ -215,6 +232,8 @@ def read_ranges(url: str, ranges: Sequence[tuple[int, int]]) -> Iterator[bytes]:
     together (concurrently, for the storages whose fsspec backend is asynchronous).
     """
     fs, path = url_filesystem(url)
+    if ranges:
+        _check_ranges(fs, path, url)
     merged: list[list[int]] = []
     owners: list[int] = []
     for start, stop in ranges:
@@ -235,6 +254,8 @@ def read_ranges(url: str, ranges: Sequence[tuple[int, int]]) -> Iterator[bytes]:
         for piece, (start, stop) in zip(pieces, batch):
             if isinstance(piece, Exception):
                 raise storage_error(piece, url)
+            if len(piece) > stop - start:  # the whole object, not the range asked for
+                raise VaecheckError(SAMPLE_RANGES_REFUSED, redact(url))
             if len(piece) != stop - start:
                 raise VaecheckError("the object ended early: it changed while vaecheck read it", redact(url))
             _transferred[0] += len(piece)
@@ -272,11 +293,40 @@ def local_copy(url: str, what: str = "the file") -> Iterator[str]:
         yield local
 
 
+def _check_ranges(fs: Any, path: str, url: str) -> None:
+    """Refuse, before many requests each bring the whole object, an HTTP server that ignores
+    range requests: one read of a byte past the start tells (fsspec refuses the answer from
+    its headers, before its body is read)."""
+    if not url.lower().startswith(("http://", "https://")) or url in _ranged:
+        return
+    try:
+        with fs.open(path, "rb", block_size=1, cache_type="none") as probe:
+            if probe.size is not None and probe.size > 2:
+                probe.seek(1)
+                probe.read(1)
+    except Exception as error:
+        if refuses_ranges(error):
+            raise VaecheckError(SAMPLE_RANGES_REFUSED, redact(url)) from None
+        raise storage_error(error, url) from None
+    _ranged.add(url)
+
+
+def refuses_ranges(error: BaseException) -> bool:
+    """Whether the error is fsspec's on an HTTP server that answers a range request with the
+    whole object."""
+    return any(
+        isinstance(cause, ValueError) and "support range requests" in str(cause)
+        for cause in _causes(error)
+    )
+
+
 def storage_error(error: BaseException, url: str) -> VaecheckError:
     """What went wrong with remote storage, as one line naming the (redacted) URL."""
     shown = redact(url)
     if isinstance(error, VaecheckError):
         return error
+    if refuses_ranges(error):
+        return VaecheckError(RANGES_REFUSED, shown)
     unreachable = _connection_failure(error)
     if unreachable:
         return VaecheckError(
@@ -353,12 +403,19 @@ def _import_fsspec(url: str) -> Any:
 
 class _CountingFile:
     """An fsspec file that adds what its range requests fetched to transferred_bytes, and
-    turns the storage's exceptions into VaecheckErrors."""
+    turns the storage's exceptions into VaecheckErrors.
+
+    When an HTTP server ignores range requests, a file read front to back so far (each read
+    starting where the bytes read before end) goes on as one streamed GET (_StreamingFile);
+    a read out of order is the one-line RANGES_REFUSED.
+    """
 
     def __init__(self, handle: Any, url: str) -> None:
         self._handle = handle
         self._url = url
         self._counted = 0
+        self._frontier = 0  # the bytes [0, frontier) were read front to back
+        self._streaming = False
 
     @property
     def size(self) -> int:
@@ -371,12 +428,36 @@ class _CountingFile:
         self._counted = total
 
     def read(self, size: int = -1) -> bytes:
+        start = self.tell()
         try:
-            return self._handle.read(size)
+            data = self._handle.read(size)
         except Exception as error:
-            raise storage_error(error, self._url) from None
+            if not (refuses_ranges(error) and not self._streaming and start <= self._frontier):
+                raise storage_error(error, self._url) from None
+            data = self._stream_from(start, size)
         finally:
             self._count()
+        if start <= self._frontier:
+            self._frontier = max(self._frontier, start + len(data))
+        return data
+
+    def _stream_from(self, start: int, size: int) -> bytes:
+        """Go on with one streamed GET of the object, from `start`, and read `size` bytes."""
+        self._count()
+        fs, path = url_filesystem(self._url)
+        total = self.size
+        with contextlib.suppress(Exception):
+            self._handle.close()
+        self._handle = _StreamingFile(fs, path, self._url, total)
+        self._counted = 0
+        self._streaming = True
+        try:
+            self._handle.skip_to(start)
+            return self._handle.read(size)
+        except VaecheckError:
+            raise
+        except Exception as error:
+            raise storage_error(error, self._url) from None
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
@@ -396,6 +477,15 @@ class _CountingFile:
     def readable(self) -> bool:
         return True
 
+    def writable(self) -> bool:
+        return False
+
+    def isatty(self) -> bool:
+        return False
+
+    def flush(self) -> None:  # io.BufferedReader flushes its raw file on closing
+        pass
+
     def close(self) -> None:
         self._count()
         self._handle.close()
@@ -409,3 +499,62 @@ class _CountingFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _StreamingFile:
+    """The object as one streamed GET, for an HTTP server that ignores range requests: read
+    front to back, with its first HEAD_BYTES kept so that a header can be read again. A read
+    anywhere else is the one-line RANGES_REFUSED."""
+
+    def __init__(self, fs: Any, path: str, url: str, size: int) -> None:
+        self._stream = fs.open(path, "rb", block_size=0)
+        self._url = url
+        self.size = size
+        self._head = bytearray()
+        self._consumed = 0  # bytes taken from the stream
+        self._position = 0
+        self.closed = False
+
+    def skip_to(self, position: int) -> None:
+        """Take the stream up to `position` (no further than the reads before the fallback)."""
+        while self._consumed < position:
+            self._position = self._consumed
+            if not self.read(min(position - self._consumed, STREAM_PIECE_BYTES)):
+                break
+        self._position = position
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self.size - self._position if size is None or size < 0 else size
+        pieces: list[bytes] = []
+        while wanted > 0:
+            if self._position < len(self._head):
+                piece = bytes(self._head[self._position : self._position + wanted])
+            elif self._position == self._consumed:
+                piece = self._stream.read(min(wanted, STREAM_PIECE_BYTES))
+                if not piece:
+                    break
+                self._consumed += len(piece)
+                _transferred[0] += len(piece)
+                kept = HEAD_BYTES - len(self._head)
+                if kept > 0:
+                    self._head += piece[:kept]
+            else:
+                raise VaecheckError(RANGES_REFUSED, redact(self._url))
+            self._position += len(piece)
+            wanted -= len(piece)
+            pieces.append(piece)
+        return b"".join(pieces)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self.size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(Exception):
+                self._stream.close()

@@ -249,6 +249,10 @@ def _arrow_errors(path: str, doing: str) -> Iterator[None]:
         known = (pa.ArrowException, OSError, ValueError, EOFError, IndexError, MemoryError)
         if not isinstance(exc, known) and not is_url(path):
             raise
+        from vaecheck.readers.remote import RANGES_REFUSED, redact, refuses_ranges
+
+        if is_url(path) and refuses_ranges(exc):  # footer first, then row groups: out of order
+            raise VaecheckError(RANGES_REFUSED, redact(path)) from None
         # Over a URL, the storage client's own errors (botocore, aiohttp, ...) arrive here too.
         text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
         raise VaecheckError(f"{doing} ({text})", path) from None

@@ -40,5 +40,9 @@ def remote_errors(url: str, doing: str = "cannot reach the data") -> Iterator[No
     except PermissionError:
         raise VaecheckError("access denied", url) from None
     except Exception as exc:  # storage clients raise their own types: botocore, aiohttp, ...
+        from vaecheck.readers.remote import RANGES_REFUSED, refuses_ranges
+
+        if refuses_ranges(exc):
+            raise VaecheckError(RANGES_REFUSED, url) from None
         text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
         raise VaecheckError(f"{doing} ({type(exc).__name__}: {text})", url) from None
