@@ -44,7 +44,11 @@ def open_shards(
         if not files:
             raise VaecheckError("no data file matches this pattern", location)
         description = location
-    shards = tuple(open_shard(path) for path in files)
+    return _joined(location, description, tuple(open_shard(path) for path in files))
+
+
+def _joined(location: str, description: str, shards: tuple[DataSource, ...]) -> DataSource:
+    """The shards, alike in sample shape, as one source along the first axis."""
     _check_alike(shards, location)
     offsets = []
     rows = 0
@@ -158,21 +162,6 @@ def open_remote_shards(
     if not listed:
         raise VaecheckError("no data file in this folder of the storage, or matching this pattern", location)
     files = [name if "://" in name else fs.unstrip_protocol(name) for name in sorted(listed, key=_natural)]
-    shards = tuple(open_shard(url) for url in files)
-    _check_alike(shards, location)
-    offsets = []
-    rows = 0
-    for shard in shards:
-        offsets.append(rows)
-        rows += shard.rows
     shown = display_name(location.rstrip("/")) + "/" if not any(c in location for c in "*?[") else redact(location)
-    return DataSource(
-        path=location,
-        description=f"{shown} ({len(shards)} shard{'s' if len(shards) != 1 else ''})",
-        shape=(rows, *shards[0].shape[1:]),
-        dtype=np.result_type(*(shard.dtype for shard in shards)),
-        fortran_order=False,
-        _body=_ShardsBody(shards, tuple(offsets)),
-        feature_names=next((s.feature_names for s in shards if s.feature_names), None),
-    )
+    return _joined(location, shown, tuple(open_shard(url) for url in files))
 
