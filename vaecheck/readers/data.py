@@ -36,6 +36,9 @@ from vaecheck.errors import MAX_NAME_CHARACTERS, VaecheckError, printable
 from vaecheck.readers.archive import open_zip, refuse_link
 from vaecheck.readers.locations import display_name, is_url
 from vaecheck.readers.source import (
+    DATA_SUFFIXES,
+    DELIMITED_SUFFIXES,
+    HDF5_SUFFIXES,
     SUPPORTED,
     BufferRing,
     DataSource,
@@ -66,11 +69,7 @@ DEFLATE_MAX_RATIO = 1032
 DEFLATE_SLACK_BYTES = 64 * 1024
 # zipfile copies what one read asks for several times over; reading in pieces bounds that.
 READ_PIECE_BYTES = 2**20
-DELIMITED_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
-HDF5_SUFFIXES = (".h5", ".hdf5", ".he5", ".hdf")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-# TFRecord files join as shards too; tables and Zarr stores name their own files (readers/sources).
-DATA_SUFFIXES = (".npy", ".npz", *DELIMITED_SUFFIXES, *HDF5_SUFFIXES, ".tfrecord", ".tfrecords", ".tfrec")
 GLOB_CHARACTERS = "*?["
 STDIN = "-"
 STDIN_NAME = "<stdin>"

@@ -34,7 +34,7 @@ import numpy as np
 from vaecheck.extras import install_command
 from vaecheck.errors import VaecheckError
 from vaecheck.readers.archive import FOLLOW_HINT, refuse_link
-from vaecheck.readers.data import DATA_SUFFIXES, DataSource, Index, _Body, row_batches
+from vaecheck.readers.source import DATA_SUFFIXES, DataSource, Index, _Body, row_batches
 from vaecheck.readers.remote import display_name, is_url
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")

@@ -23,6 +23,10 @@ from vaecheck.readers.archive import stat_input
 from vaecheck.readers.locations import is_url
 
 DEFAULT_BLOCK_BYTES = 32 * 2**20
+DELIMITED_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+HDF5_SUFFIXES = (".h5", ".hdf5", ".he5", ".hdf")
+# TFRecord files join as shards too; tables and Zarr stores name their own files (readers/sources).
+DATA_SUFFIXES = (".npy", ".npz", *DELIMITED_SUFFIXES, *HDF5_SUFFIXES, ".tfrecord", ".tfrecords", ".tfrec")
 SUPPORTED = (
     "vaecheck reads .npy, .npz, .csv, .tsv, .h5, .hdf5, Parquet, Feather, Arrow IPC, Zarr and "
     "TFRecord"

@@ -65,7 +65,7 @@ def open_other_directory(
     from vaecheck.readers.table import is_table_directory
 
     if is_table_directory(source):
-        from vaecheck.readers.data import DATA_SUFFIXES
+        from vaecheck.readers.source import DATA_SUFFIXES
 
         arrays = [n for n in os.listdir(source) if os.path.splitext(n)[1].lower() in DATA_SUFFIXES]
         if arrays:
