@@ -50,10 +50,36 @@ class VaecheckError(Exception):
 
     def __init__(self, problem: str, path: str | None = None) -> None:
         if path is not None and "://" in path:
-            from vaecheck.readers.remote import redact
-
             path = redact(path)  # a URL's password or signed query is never shown
         self.problem = printable(problem, MAX_MESSAGE_CHARACTERS)
         self.path = path
         shown = f"{path}: {problem}" if path else problem
         super().__init__(printable(shown, MAX_MESSAGE_CHARACTERS))
+
+
+MASK = "***"
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_USERINFO = re.compile(r"([^@/?#:]*)(?::([^@?#]*))?@")
+
+
+def redact(url: str) -> str:
+    """`url` with any password and every query value masked: `s3://bucket/x.npy` is unchanged,
+    `https://user:pw@host/x?sig=abc` becomes `https://user:***@host/x?sig=***`."""
+    match = _SCHEME.match(url)
+    if match is None:
+        return url
+    rest = url[match.end() :]
+    # A password may hold any character but @, ? and # (even a /, which a URL should encode).
+    secret = _USERINFO.match(rest)
+    if secret is not None:
+        user, password = secret.group(1), secret.group(2)
+        masked = f"{user}:{MASK}@" if password is not None else f"{MASK}@"
+        rest = masked + rest[secret.end() :]
+    authority, slash, tail = rest.partition("/")
+    path, question, query = tail.partition("?")
+    if question:
+        query = "&".join(
+            f"{name}={MASK}" if sep else name
+            for name, sep, _ in (part.partition("=") for part in query.split("&"))
+        )
+    return f"{match.group(0)}{authority}{slash}{path}{question}{query}"

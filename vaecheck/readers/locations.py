@@ -2,11 +2,14 @@
 
 Every URL vaecheck reads has `://` after its scheme (readers/remote.py); a name without it is a
 local path, and the checks of a local file never import readers/remote, fsspec's conventions
-or the `cloud` extra's hints. A name holding `://` is judged, redacted and shortened by
-readers/remote itself, so the two can never disagree.
+or the `cloud` extra's hints. A name holding `://` is judged and shortened by readers/remote
+itself, so the two can never disagree. Masking a URL's secrets needs no storage code: it is
+`vaecheck.errors.redact`, beside the messages that must never show one.
 """
 
 from __future__ import annotations
+
+from vaecheck.errors import redact as redact
 
 
 def is_url(path: object) -> bool:
@@ -16,15 +19,6 @@ def is_url(path: object) -> bool:
     from vaecheck.readers.remote import is_url as remote_is_url
 
     return remote_is_url(path)
-
-
-def redact(url: str) -> str:
-    """`readers.remote.redact`: a name without `://` has nothing to mask and is returned as is."""
-    if "://" not in url:
-        return url
-    from vaecheck.readers.remote import redact as remote_redact
-
-    return remote_redact(url)
 
 
 def display_name(url: str) -> str:

@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
 from vaecheck.extras import install_command
-from vaecheck.errors import VaecheckError
+from vaecheck.errors import MASK, VaecheckError, redact
 
 SCHEMES = {
     "s3": "s3",
@@ -56,7 +56,6 @@ RANGES_PER_CALL = 512
 # An endpoint that does not answer is given up on after these, not after aiohttp's 5 minutes.
 CONNECT_SECONDS = 10.0
 READ_SECONDS = 60.0
-MASK = "***"
 # An HTTP server that ignores Range (`python -m http.server`) sends the whole object for every
 # read. A reader that goes front to back gets the object streamed once instead, of which the
 # first HEAD_BYTES are kept, so a header can be read again; a reader that needs the object out
@@ -73,7 +72,6 @@ HEAD_BYTES = 64 * 2**10
 STREAM_PIECE_BYTES = 2**20
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_USERINFO = re.compile(r"([^@/?#:]*)(?::([^@?#]*))?@")
 _URL_ANYWHERE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|SIGNATURE|(?<![A-Z])KEY$|_KEY|SAS", re.I)
 # Environment values shorter than this are too common to mask (a region, "1", "true").
@@ -101,27 +99,6 @@ def has_scheme(path: object) -> bool:
     return isinstance(path, str) and _URL.match(path) is not None
 
 
-def redact(url: str) -> str:
-    """`url` with any password and every query value masked: `s3://bucket/x.npy` is unchanged,
-    `https://user:pw@host/x?sig=abc` becomes `https://user:***@host/x?sig=***`."""
-    match = _URL.match(url)
-    if match is None:
-        return url
-    rest = url[match.end() :]
-    # A password may hold any character but @, ? and # (even a /, which a URL should encode).
-    secret = _USERINFO.match(rest)
-    if secret is not None:
-        user, password = secret.group(1), secret.group(2)
-        masked = f"{user}:{MASK}@" if password is not None else f"{MASK}@"
-        rest = masked + rest[secret.end() :]
-    authority, slash, tail = rest.partition("/")
-    path, question, query = tail.partition("?")
-    if question:
-        query = "&".join(
-            f"{name}={MASK}" if sep else name
-            for name, sep, _ in (part.partition("=") for part in query.split("&"))
-        )
-    return f"{match.group(0)}{authority}{slash}{path}{question}{query}"
 
 
 def scrub(text: str) -> str:
