@@ -214,6 +214,7 @@ def test_foreign_functions_as_an_activation(reference, resolves_to, origin_):
     config = model(layer("Dense", "out", units=2, activation=reference))
     [finding] = run_model_checks(facts(config))
     assert finding.code == "VC302"
+    assert (finding.evidence["where"], finding.evidence["layer"]) == ("config.layers[0].config.activation", "out")
     assert finding.evidence["resolves_to"] == resolves_to
     assert finding.evidence["origin"] == origin_
     assert finding.message.startswith(
@@ -359,6 +360,13 @@ def test_an_unsafe_name_behind_a_registration_or_as_a_class():
 def test_an_unsafe_name_outside_keras_is_left_to_vc302():
     config = model(layer("Lambda", "a", function=function("os", "get_file")))
     assert [f.code for f in run_model_checks(facts(config))] == ["VC302"]
+    # ... and the Keras functions after it are still reported; the name is the last part.
+    config = model(
+        layer("Lambda", "a", function=function("os", "get_file")),
+        layer("Lambda", "b", function=function("builtins", "a>b>load_model", "a>b>load_model")),
+    )
+    found_ = [(f.code, f.evidence["where"], f.evidence.get("function")) for f in run_model_checks(facts(config))]
+    assert found_ == [("VC302", "config.layers[0].config.function", None), ("VC303", "config.layers[1].config.function", "load_model")]
     # ... and no custom object either, though it needs no user code to be found.
     assert not custom(Reference("w", None, "function", "mypkg", "get_file", "mypkg>get_file"))
 
