@@ -47,6 +47,11 @@ def model_only_header(console: Console, report: Report) -> None:
 
 
 def model_only_verdict(console: Console, report: Report) -> None:
+    verdict(console, report, "✓ no findings in the model alone")
+
+
+def verdict(console: Console, report: Report, clean: str) -> None:
+    """The counts of findings by severity, in the colour of the worst; `clean` when none."""
     counts = [(s, report.count(s)) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)]
     parts = [f"{n} {s.label}{'s' if n != 1 else ''}" for s, n in counts if n]
     if report.count(Severity.ERROR):
@@ -54,7 +59,7 @@ def model_only_verdict(console: Console, report: Report) -> None:
     elif parts:
         console.print(Text("! " + ", ".join(parts), style="bold yellow"))
     else:
-        console.print(Text("✓ no findings in the model alone", style="bold green"))
+        console.print(Text(clean, style="bold green"))
     console.print()
 
 

@@ -20,6 +20,7 @@ from vaecheck.formats.model_text import (
     concise_model_lines,
     model_findings_section,
     render_model_only,
+    verdict,
 )
 from vaecheck.intervals import Interval, format_bound
 from vaecheck.report import (
@@ -178,15 +179,7 @@ def _header(console: Console, report: Report) -> None:
 
 
 def _verdict(console: Console, report: Report) -> None:
-    counts = [(s, report.count(s)) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)]
-    parts = [f"{n} {s.label}{'s' if n != 1 else ''}" for s, n in counts if n]
-    if report.count(Severity.ERROR):
-        console.print(Text("✗ " + ", ".join(parts), style="bold red"))
-    elif parts:
-        console.print(Text("! " + ", ".join(parts), style="bold yellow"))
-    else:
-        console.print(Text("✓ every output can reach every data value", style="bold green"))
-    console.print()
+    verdict(console, report, "✓ every output can reach every data value")
 
 
 def _output(console: Console, report: Report, output: OutputResult, saved: bool = False) -> None:
