@@ -44,5 +44,8 @@ def remote_errors(url: str, doing: str = "cannot reach the data") -> Iterator[No
 
         if refuses_ranges(exc):
             raise VaecheckError(RANGES_REFUSED, url) from None
-        text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        from vaecheck.readers.remote import scrub
+
+        # A storage client's message can quote a credential; remote's scrub masks those.
+        text = scrub((str(exc).strip() or type(exc).__name__).splitlines()[0])
         raise VaecheckError(f"{doing} ({type(exc).__name__}: {text})", url) from None
