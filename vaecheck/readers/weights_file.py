@@ -13,7 +13,7 @@ import stat
 import struct
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from vaecheck.graph import WeightsUnavailable
 
@@ -39,6 +39,23 @@ class _FileOpener:
     limit: int = MAX_WEIGHTS_BYTES  # bytes; a larger file is not opened
 
     def open(self) -> Any:
+        self._checked_size()
+        import h5py  # only for a file that is there to open
+
+        try:
+            return h5py.File(self.path, "r")
+        except OSError as exc:
+            raise WeightsUnavailable(f"the weights are not a readable HDF5 file ({exc})") from None
+
+    def open_bytes(self) -> tuple[BinaryIO, int]:
+        """The file's bytes and their count, for reading its structure without h5py."""
+        size = self._checked_size()
+        try:
+            return open(self.path, "rb"), size
+        except OSError as exc:
+            raise WeightsUnavailable(f"cannot read the weights ({exc.strerror})") from None
+
+    def _checked_size(self) -> int:
         try:
             info = os.stat(self.path)
         except FileNotFoundError:
@@ -49,12 +66,7 @@ class _FileOpener:
             raise WeightsUnavailable(f"{os.path.basename(self.path)} is not a regular file")
         if info.st_size > self.limit:
             raise WeightsUnavailable(_too_large(info.st_size, self.limit))
-        import h5py  # only for a file that is there to open
-
-        try:
-            return h5py.File(self.path, "r")
-        except OSError as exc:
-            raise WeightsUnavailable(f"the weights are not a readable HDF5 file ({exc})") from None
+        return info.st_size
 
     def close(self) -> None:
         return None
@@ -69,6 +81,19 @@ class _ArchiveOpener:
     _handle: Any = None  # the file object h5py reads from, which h5py does not close
 
     def open(self) -> Any:
+        handle, _ = self.open_bytes()
+        import h5py  # only for an archive that holds a weights file
+
+        try:
+            return h5py.File(handle, "r")
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise WeightsUnavailable(
+                f"model.weights.h5 is not a readable HDF5 file ({exc})"
+            ) from None
+
+    def open_bytes(self) -> tuple[BinaryIO, int]:
+        """The member's bytes and their count, read in place when stored; `close` closes them."""
         try:
             with zipfile.ZipFile(self.path) as archive:
                 names = set(archive.namelist())
@@ -95,15 +120,7 @@ class _ArchiveOpener:
                 f"cannot read model.weights.h5 from the archive ({exc})"
             ) from None
         self._handle = handle
-        import h5py  # only for an archive that holds a weights file
-
-        try:
-            return h5py.File(handle, "r")
-        except (OSError, ValueError) as exc:
-            self.close()
-            raise WeightsUnavailable(
-                f"model.weights.h5 is not a readable HDF5 file ({exc})"
-            ) from None
+        return handle, info.file_size
 
     def close(self) -> None:
         if self._handle is not None:
