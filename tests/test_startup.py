@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import io
 import zipfile
 from pathlib import Path
 
@@ -145,5 +146,24 @@ def test_an_archive_without_weights_file_imports_no_h5py(large_data, tmp_path):
     code, tops, _ = modules_after([str(model), str(large_data), "--format", "json"], tmp_path)
     assert code == 1  # still checked: the relu output cannot reach the negative values
     assert "h5py" not in tops
-    code, tops, _ = modules_after([str(SAMPLES / "relu_vae.keras"), "--format", "json"], tmp_path)
-    assert "h5py" in tops  # its weights file is scanned, as every run does
+
+
+def test_a_plain_weights_file_is_scanned_without_h5py_and_any_other_with_it(tmp_path):
+    import h5py
+
+    code, tops, loaded = modules_after([str(SAMPLES / "relu_vae.keras"), "--format", "json"], tmp_path)
+    assert "vaecheck.readers.weights_scan" in loaded  # scanned, as every run does
+    assert "h5py" not in tops  # Keras's plain layout is proven from its bytes
+    model = tmp_path / "chunked.keras"
+    with zipfile.ZipFile(SAMPLES / "relu_vae.keras") as source, zipfile.ZipFile(model, "w") as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "model.weights.h5":
+                buffer = io.BytesIO(data)
+                with h5py.File(buffer, "a") as handle:  # harmless, but not the plain layout
+                    handle.create_dataset("extra", data=[1.0, 2.0], chunks=(1,))
+                data = buffer.getvalue()
+            out.writestr(info, data)
+    code, tops, _ = modules_after([str(model), "--format", "json"], tmp_path)
+    assert "h5py" in tops  # walked with h5py, which finds nothing to report
+    assert code == 0

@@ -12,6 +12,10 @@ never a dataset's values. What is found becomes a `WeightsHazard` for the VC307 
 
 Links are looked at with `getlink=True` and never followed; the walk is bounded in objects
 visited and depth, so a hostile file cannot make it long.
+
+A file in the plain layout Keras writes, with none of these, is proven so from its bytes
+(readers/hdf5_plain.py) without importing h5py, which would cost a small check more than the
+rest of it; every other file is walked with h5py, which reports what it finds.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import math
 import os
 from typing import Any
 
+from vaecheck.readers.hdf5_plain import is_plain_and_clean
 from vaecheck.readers.weights_file import (
     MAX_EXPANSION,
     SMALL_DATASET_BYTES,
@@ -56,6 +61,13 @@ def scan_weights(path: str, model_format: str) -> tuple[tuple[WeightsHazard, ...
     else:
         return (), None
     try:
+        raw, size = opener.open_bytes()
+        try:
+            if is_plain_and_clean(raw, size, SMALL_DATASET_BYTES, MAX_EXPANSION):
+                return (), None  # proven without importing h5py: nothing to report
+        finally:
+            raw.close()
+            opener.close()
         handle = opener.open()
     except WeightsUnavailable as exc:
         if "holds no model.weights.h5" in str(exc):
