@@ -385,3 +385,36 @@ def test_threads_do_not_change_the_figures(tmp_path):
     np.testing.assert_array_equal(one.sample, three.sample)
     np.testing.assert_array_equal(one.features.robust_low, three.features.robust_low)
     np.testing.assert_array_equal(one.features.std, three.features.std)
+
+
+# The sample's generator ---------------------------------------------------------------------
+def test_the_block_generator_is_splitmix64_and_the_same_for_the_same_place():
+    from vaecheck.stats import _BlockRandom, _mix64
+
+    # SplitMix64's first outputs from state 0, as its reference implementation gives them.
+    assert [_mix64(0x9E3779B97F4A7C15 * i) for i in (1, 2, 3)] == [
+        0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F,
+    ]
+    assert _BlockRandom(())._next(3).tolist() == [  # the same in numpy's wrapping arithmetic
+        0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F,
+    ]
+    first = _BlockRandom((0, 4, 2))
+    again = _BlockRandom((0, 4, 2))
+    assert first.integers(0, 10**9, 50).tolist() == again.integers(0, 10**9, 50).tolist()
+    assert first.random() == again.random()
+    other_place = _BlockRandom((0, 4, 3)).integers(0, 10**9, 50).tolist()
+    other_seed = _BlockRandom((1, 4, 2)).integers(0, 10**9, 50).tolist()
+    assert other_place != _BlockRandom((0, 4, 2)).integers(0, 10**9, 50).tolist() != other_seed
+
+
+def test_the_block_generator_draws_uniformly_within_its_bounds():
+    from vaecheck.stats import _BlockRandom
+
+    generator = _BlockRandom((7,))
+    drawn = generator.integers(5, 105, 200_000)
+    assert drawn.dtype == np.int64 and drawn.min() == 5 and drawn.max() == 104
+    counts = np.bincount(drawn - 5, minlength=100)
+    chi_square = float(((counts - 2000.0) ** 2 / 2000.0).sum())
+    assert chi_square < 160  # 99 degrees of freedom: p below 1e-4 past 160
+    floats = np.array([generator.random() for _ in range(20_000)])
+    assert 0.0 <= floats.min() and floats.max() < 1.0 and abs(floats.mean() - 0.5) < 0.01

@@ -1058,23 +1058,46 @@ def _merged_feature_sketch(
 
 
 class _BlockRandom:
-    """A block's random draws, seeded by its place in the data; numpy.random is imported and
-    seeded only when a block draws (data too small to sample never does)."""
+    """A block's random draws, seeded by its place in the data.
+
+    SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", 2014)
+    over a counter, in numpy's wrapping 64-bit integer arithmetic: a sampled run draws a few
+    thousand numbers, and numpy.random would cost it its import, more than the draws themselves.
+    """
 
     def __init__(self, seed: tuple[int, ...]) -> None:
-        self._seed = seed
-        self._generator: np.random.Generator | None = None
+        state = 0
+        for part in seed:
+            state = _mix64((state ^ (part & _MASK64)) + _GOLDEN)
+        self._state = np.uint64(state)
+        self._drawn = 0
 
-    def _get(self) -> np.random.Generator:
-        if self._generator is None:
-            self._generator = np.random.default_rng(self._seed)
-        return self._generator
+    def _next(self, size: int) -> np.ndarray:
+        counters = np.arange(self._drawn + 1, self._drawn + size + 1, dtype=np.uint64)
+        self._drawn += size
+        z = counters * np.uint64(_GOLDEN) + self._state
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(_MIX1)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(_MIX2)
+        return z ^ (z >> np.uint64(31))
 
     def random(self) -> float:
-        return float(self._get().random())
+        """A float in [0, 1)."""
+        return float(self._next(1)[0] >> np.uint64(11)) * 2.0**-53
 
     def integers(self, low: int, high: int, size: int) -> np.ndarray:
-        return self._get().integers(low, high, size)
+        """`size` integers in [low, high); the modulo's bias is below (high - low) / 2**64."""
+        return low + (self._next(size) % np.uint64(high - low)).astype(np.int64)
+
+
+_MASK64 = 2**64 - 1
+_GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+def _mix64(z: int) -> int:
+    z &= _MASK64
+    z = ((z ^ (z >> 30)) * _MIX1) & _MASK64
+    z = ((z ^ (z >> 27)) * _MIX2) & _MASK64
+    return z ^ (z >> 31)
 
 
 def _draw_count(size: int, rate: float, generator: _BlockRandom) -> int:
