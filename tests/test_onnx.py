@@ -15,7 +15,7 @@ import pytest
 from onnx_graphs import model, run, save, single  # importorskips onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from vaecheck.api import _candidates
+from vaecheck.pipeline import _candidates
 from vaecheck.extras import install_command
 from vaecheck.cli import main
 from vaecheck.errors import VaecheckError

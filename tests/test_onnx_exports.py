@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 import onnx  # noqa: E402
 
-from vaecheck.api import _candidates  # noqa: E402
+from vaecheck.pipeline import _candidates  # noqa: E402
 from vaecheck.cli import main  # noqa: E402
 from vaecheck.readers.model import read_model  # noqa: E402
 

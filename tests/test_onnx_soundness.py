@@ -23,7 +23,7 @@ import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from onnx_graphs import model, run, save, single  # noqa: E402
-from vaecheck.api import _candidates  # noqa: E402
+from vaecheck.pipeline import _candidates  # noqa: E402
 from vaecheck.codomain import Codomain  # noqa: E402
 from vaecheck.readers.model import read_model  # noqa: E402
 

@@ -38,7 +38,7 @@ def check_live(
 ) -> Report | CheckRun:
     """A live model, a saved one, or either with in-memory data. With targets given per output
     (a dict), one report per output, as a CheckRun."""
-    from vaecheck.api import SAVED_MODEL_UNKNOWN, _run_probe, model_safety_findings, report_for
+    from vaecheck.pipeline import SAVED_MODEL_UNKNOWN, _run_probe, model_safety_findings, report_for
     from vaecheck.readers.model import read_model
     from vaecheck.readers.rescaling import rescaled
 
@@ -158,7 +158,7 @@ def _fix_in_memory(fix: Fix | None) -> Any:
 
 def _data(data: Any, max_batches: int | None, follow_links: bool) -> LiveData:
     if isinstance(data, (str, os.PathLike)) or hasattr(data, "read") or _is_ndarray(data):
-        from vaecheck.api import _data_source
+        from vaecheck.pipeline import _data_source
         from vaecheck.live.data import INPUT_SAMPLE_ROWS
         from vaecheck.probe import sample_rows
 
