@@ -442,6 +442,49 @@ def test_weights_file_hazards_anywhere_in_the_file_are_errors(kind, hazard, wher
         ]
 
 
+def _damaged_weights(source: Path, target: Path, damage: Callable[[bytes], bytes]) -> Path:
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for info in original.infolist():
+            data = original.read(info)
+            copy.writestr(info, damage(data) if info.filename == "model.weights.h5" else data)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "said"),
+    [
+        ("truncated", lambda data: data[: len(data) // 2], "the weights file was not scanned: model.weights.h5 is not a readable HDF5 file ("),
+        ("zeroed", lambda data: data[:2048] + bytes(len(data) - 2048), "the weights file could not be scanned to the end ("),
+    ],
+)
+def test_a_weights_file_that_cannot_be_scanned_to_the_end_is_a_warning(name, damage, said, saved_models, tmp_path, capsys):
+    path = _damaged_weights(saved_models.save("safety_dense", _dense), tmp_path / f"{name}.keras", damage)
+    code, findings = _model_findings(path, capsys)
+    assert code == 0  # a warning: what the scan could not see is unknown, not a hazard found
+    [finding] = [f for f in findings if f["code"] == "VC307"]
+    assert (finding["severity"], finding["kind"], finding["where"]) == ("warning", "not-scanned", "model.weights.h5")
+    assert finding["message"].startswith(said)
+    assert finding["message"].endswith("): links, external storage or a shape bomb in it may have gone unseen")
+    code, _ = _model_findings(path, capsys, "--fail-on", "warning")
+    assert code == 1
+
+
+def test_the_scan_reads_a_stored_weights_file_of_any_size_in_place(saved_models, tmp_path, monkeypatch, capsys):
+    import vaecheck.readers.weights_file as weights_file
+
+    stored = saved_models.save("safety_dense", _dense)
+    deflated = tmp_path / "deflated.keras"
+    with zipfile.ZipFile(stored) as original, zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in original.infolist():
+            copy.writestr(info.filename, original.read(info))
+    monkeypatch.setattr(weights_file, "MAX_WEIGHTS_BYTES", 1000)  # both weights files are larger
+    assert _model_findings(stored, capsys) == (0, [])  # read in place: scanned whatever its size
+    code, findings = _model_findings(deflated, capsys)  # decompressed into memory: refused
+    assert code == 0
+    assert [(f["code"], f["severity"], f["kind"]) for f in findings] == [("VC307", "warning", "not-scanned")]
+    assert "more than the 0 MB vaecheck reads" in findings[0]["message"]
+
+
 def test_the_weights_of_a_clean_model_have_no_hazard(saved_models, capsys):
     code, findings = _model_findings(saved_models.save("safety_dense", _dense), capsys)
     assert (code, findings) == (0, [])

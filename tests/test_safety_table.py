@@ -514,6 +514,23 @@ def test_an_unreadable_weights_file_cites_no_cve():
     assert finding.evidence == {"where": "the weights:/", "layer": None, "kind": "unreadable"}
 
 
+@pytest.mark.parametrize(("fmt", "file"), [("keras", "model.weights.h5"), ("h5", "the weights")])
+def test_a_weights_file_not_scanned_to_the_end_is_a_warning(fmt, file):
+    note = "the weights file could not be scanned to the end (truncated file)"
+    [finding] = run_model_checks(facts(model(), fmt=fmt, weights_note=note))
+    assert (finding.code, finding.severity, finding.output) == ("VC307", Severity.WARNING, "")
+    assert finding.message == (
+        "the weights file could not be scanned to the end (truncated file): links, external "
+        "storage or a shape bomb in it may have gone unseen"
+    )
+    assert finding.evidence == {"where": file, "layer": None, "kind": "not-scanned"}
+    [configured] = run_model_checks(
+        facts(model(), fmt=fmt, weights_note=note), {"VC307": Severity.ERROR}
+    )
+    assert configured.severity == Severity.ERROR
+    assert list(run_model_checks(facts(model(), fmt=fmt))) == []
+
+
 # The scan ---------------------------------------------------------------------------------------------
 def test_facts_keep_the_format_version_and_weights_note():
     result = model_facts(model(), None, "h5", "2.15.0", (), "no weights in the file")

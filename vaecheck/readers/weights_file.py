@@ -36,7 +36,7 @@ class _Opener(Protocol):
 @dataclass
 class _FileOpener:
     path: str
-    limit: int = MAX_WEIGHTS_BYTES  # bytes; a larger file is not opened
+    limit: int | None = MAX_WEIGHTS_BYTES  # bytes; a larger file is not opened (None: any)
 
     def open(self) -> Any:
         self._checked_size()
@@ -64,7 +64,7 @@ class _FileOpener:
             raise WeightsUnavailable(f"cannot read the weights ({exc.strerror})") from None
         if not stat.S_ISREG(info.st_mode):
             raise WeightsUnavailable(f"{os.path.basename(self.path)} is not a regular file")
-        if info.st_size > self.limit:
+        if self.limit is not None and info.st_size > self.limit:
             raise WeightsUnavailable(_too_large(info.st_size, self.limit))
         return info.st_size
 
@@ -77,7 +77,9 @@ class _ArchiveOpener:
     """`model.weights.h5` inside a `.keras` zip, read in place when stored uncompressed."""
 
     path: str
-    limit: int = MAX_WEIGHTS_BYTES  # bytes; a larger member is not opened
+    # Bytes; a larger member is not opened. None: a stored member of any size (it is read in
+    # place), a compressed one up to MAX_WEIGHTS_BYTES (it is decompressed into memory).
+    limit: int | None = MAX_WEIGHTS_BYTES
     _handle: Any = None  # the file object h5py reads from, which h5py does not close
 
     def open(self) -> Any:
@@ -105,14 +107,17 @@ class _ArchiveOpener:
                         )
                     raise WeightsUnavailable("the archive holds no model.weights.h5")
                 info = archive.getinfo(WEIGHTS_MEMBER)
-                if info.file_size > self.limit:
-                    raise WeightsUnavailable(_too_large(info.file_size, self.limit))
+                stored = info.compress_type == zipfile.ZIP_STORED
+                limit = self.limit if self.limit is not None or stored else MAX_WEIGHTS_BYTES
+                if limit is not None and info.file_size > limit:
+                    raise WeightsUnavailable(_too_large(info.file_size, limit))
                 if info.flag_bits & 0x1:
                     raise WeightsUnavailable("model.weights.h5 is encrypted")
-                if info.compress_type == zipfile.ZIP_STORED:
+                if stored:
                     handle: Any = io.BufferedReader(_StoredMember(self.path, info))
                 else:
-                    handle = io.BytesIO(_read_compressed(archive, info, self.limit))
+                    assert limit is not None
+                    handle = io.BytesIO(_read_compressed(archive, info, limit))
         except WeightsUnavailable:
             raise
         except Exception as exc:  # zipfile, zlib and lzma raise their own types on corrupt data

@@ -10,8 +10,11 @@ never a dataset's values. What is found becomes a `WeightsHazard` for the VC307 
 - datasets whose declared shape is far beyond the bytes stored: a memory bomb on load
   (CVE-2026-0897).
 
-Links are looked at with `getlink=True` and never followed; the walk is bounded in objects
-visited and depth, so a hostile file cannot make it long.
+Only the structure is read, in place, so a weights file of any size is scanned (a compressed
+member, decompressed into memory, up to the weights reader's limit). Links are looked at with
+`getlink=True` and never followed; the walk is bounded in objects visited and depth, so a
+hostile file cannot make it long. A file that cannot be scanned to the end says why, and VC307
+warns of it.
 
 A file in the plain layout Keras writes, with none of these, is proven so from its bytes
 (readers/hdf5_plain.py) without importing h5py, which would cost a small check more than the
@@ -45,7 +48,7 @@ MAX_HAZARDS = 100
 def scan_weights(path: str, model_format: str) -> tuple[tuple[WeightsHazard, ...], str | None]:
     """The hazards in a model's weights file, and why it was not scanned when it was not."""
     if model_format == "keras":
-        opener: Any = _ArchiveOpener(path)
+        opener: Any = _ArchiveOpener(path, limit=None)
     elif model_format == "keras-dir":
         member = os.path.join(path, WEIGHTS_MEMBER)
         if not os.path.lexists(member):
@@ -55,9 +58,9 @@ def scan_weights(path: str, model_format: str) -> tuple[tuple[WeightsHazard, ...
                 (WeightsHazard(WEIGHTS_MEMBER, "soft-link", "the weights file is a symbolic link"),),
                 None,
             )
-        opener = _FileOpener(member)
+        opener = _FileOpener(member, limit=None)
     elif model_format == "h5":
-        opener = _FileOpener(path)
+        opener = _FileOpener(path, limit=None)
     else:
         return (), None
     try:

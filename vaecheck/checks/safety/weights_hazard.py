@@ -10,6 +10,8 @@ beyond the bytes it stores, and Keras allocates the declared size (CVE-2026-0897
 load since 3.15.0).
 
 vaecheck scans the whole file's structure, metadata only: no link is followed, no value read.
+A weights file it cannot scan to the end (damaged, unreadable, encrypted in the archive) is a
+warning: what lies past that point was not looked at.
 
 Failing: `model.weights.h5` with `layers/dense/vars/0` an `h5py.ExternalLink`.
 Passing: a weights file as Keras writes it.
@@ -41,6 +43,15 @@ CVE = {
 
 def check(facts: ModelFacts) -> Iterator[Problem]:
     where_file = "model.weights.h5" if facts.model_format in ("keras", "keras-dir") else "the weights"
+    if facts.weights_note:
+        yield Problem(
+            message=(
+                f"{facts.weights_note}: links, external storage or a shape bomb in it may have "
+                "gone unseen"
+            ),
+            evidence=evidence(where_file, None, kind="not-scanned"),
+            severity=Severity.WARNING,
+        )
     for hazard in facts.weights_hazards:
         cve, fixed = CVE.get(hazard.kind, (None, None))
         cited = f" ({cve}; Keras refuses it on loading since {fixed})" if cve else ""
