@@ -26,7 +26,9 @@ def url_filesystem(url: str) -> tuple[Any, str]:
 
 
 @contextmanager
-def remote_errors(url: str, doing: str = "cannot reach the data") -> Iterator[None]:
+def remote_errors(url: str) -> Iterator[None]:
+    """Errors of the storage while reading `url` as one line, in the same words as every other
+    remote read (readers/remote.storage_error); a missing storage package names its extra."""
     try:
         yield
     except VaecheckError:
@@ -34,18 +36,8 @@ def remote_errors(url: str, doing: str = "cannot reach the data") -> Iterator[No
     except ImportError as exc:
         # fsspec names the package a protocol needs ("Install gcsfs to access Google Storage").
         text = (str(exc).strip() or "a storage package is missing").splitlines()[0].rstrip(".")
-        raise VaecheckError(f"{doing}: {text}: {install_command('cloud')}", url) from None
-    except FileNotFoundError:
-        raise VaecheckError("no such object (or no access to the bucket that would hold it)", url) from None
-    except PermissionError:
-        raise VaecheckError("access denied", url) from None
+        raise VaecheckError(f"cannot reach the data: {text}: {install_command('cloud')}", url) from None
     except Exception as exc:  # storage clients raise their own types: botocore, aiohttp, ...
-        from vaecheck.readers.remote import RANGES_REFUSED, refuses_ranges
+        from vaecheck.readers.remote import storage_error
 
-        if refuses_ranges(exc):
-            raise VaecheckError(RANGES_REFUSED, url) from None
-        from vaecheck.readers.remote import scrub
-
-        # A storage client's message can quote a credential; remote's scrub masks those.
-        text = scrub((str(exc).strip() or type(exc).__name__).splitlines()[0])
-        raise VaecheckError(f"{doing} ({type(exc).__name__}: {text})", url) from None
+        raise storage_error(exc, url) from None
