@@ -1535,3 +1535,17 @@ def test_softmax_outputs_carry_the_axis_they_sum_over(suites: Suites) -> None:
     assert (images["softmax_channels"].simplex_axis, images["softmax_rows"].simplex_axis) == (-1, 1)
     assert suites["keras3_activations"].codomains["softmax"].simplex_axis == -1
     assert suites["keras3_images"].codomains["global_max"].simplex_axis is None
+
+
+def test_an_activation_named_by_many_layers_is_resolved_once_and_keeps_each_interval_apart():
+    from vaecheck.ranges.activations import Activation, resolve_activation
+
+    tanh = resolve_activation("tanh", 3)
+    assert isinstance(tanh, Activation) and resolve_activation("tanh", 3) is tanh
+    assert resolve_activation("tanh", 2) is not tanh  # another Keras, another resolution
+    real, unit = Interval(-math.inf, math.inf, False, False), Interval(0.0, 1.0)
+    for _ in range(2):  # the second round reads what the first kept
+        assert tanh.image(real, None).interval == Interval(-1.0, 1.0, False, False)
+        assert tanh.image(unit, None).interval == Interval(0.0, math.tanh(1.0))
+    relu = resolve_activation("relu", 3)
+    assert relu.image(real, None).interval == Interval(0.0, math.inf, True, False)

@@ -87,13 +87,23 @@ class UnknownActivation:
 
 ResolvedActivation = Union[Activation, UnknownActivation]
 LINEAR = Activation("linear", None)
+MAX_KEPT_IMAGES = 64  # per activation: the images of intervals it has been applied to
 
 
 def elementwise(name: str, function: Piecewise) -> Activation:
+    # A deep model applies one activation to the same interval layer after layer (a Dense
+    # stack's real line): the image is a pure function of the interval, so it is kept.
+    images: dict[Interval, Image] = {}
+
     def image(interval: Interval, _axis_size: int | None) -> Image:
-        hull, components = union_hull(function.parts(interval))
-        notes = (union_note(name, components),) if len(components) > 1 else ()
-        return Image(hull, notes)
+        found = images.get(interval)
+        if found is None:
+            hull, components = union_hull(function.parts(interval))
+            notes = (union_note(name, components),) if len(components) > 1 else ()
+            found = Image(hull, notes)
+            if len(images) < MAX_KEPT_IMAGES:
+                images[interval] = found
+        return found
 
     return Activation(name, image)
 
@@ -501,7 +511,7 @@ def resolve_activation(spec: Any, keras_major: int | None) -> ResolvedActivation
         if spec is None:
             return LINEAR
         if isinstance(spec, str):
-            return named_activation(spec, Params(), keras_major)
+            return _by_name(spec, keras_major)
         if not isinstance(spec, Mapping):
             return UnknownActivation(f"the activation {spec!r} is neither a name nor an object")
         class_name = spec.get("class_name")
@@ -536,6 +546,21 @@ def resolve_activation(spec: Any, keras_major: int | None) -> ResolvedActivation
         except ConfigProblem as problem:
             return UnknownActivation(f"{class_name}: {problem}")
     return UnknownActivation("the activation is nested too deep")
+
+
+_BY_NAME: dict[tuple[str, int | None], ResolvedActivation] = {}
+
+
+def _by_name(name: str, keras_major: int | None) -> ResolvedActivation:
+    """An activation named without arguments: the same for every layer that names it, so that
+    its kept images serve them all."""
+    key = (name, keras_major)
+    found = _BY_NAME.get(key)
+    if found is None:
+        found = named_activation(name, Params(), keras_major)
+        if len(_BY_NAME) < MAX_KEPT_IMAGES:
+            _BY_NAME[key] = found
+    return found
 
 
 def named_activation(name: str, params: Params, keras_major: int | None) -> ResolvedActivation:
