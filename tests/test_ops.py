@@ -1549,3 +1549,16 @@ def test_an_activation_named_by_many_layers_is_resolved_once_and_keeps_each_inte
         assert tanh.image(unit, None).interval == Interval(0.0, math.tanh(1.0))
     relu = resolve_activation("relu", 3)
     assert relu.image(real, None).interval == Interval(0.0, math.inf, True, False)
+
+
+def test_an_activation_keeps_the_images_of_its_first_64_intervals():
+    from vaecheck.ranges.activations import MAX_KEPT_IMAGES, resolve_activation
+
+    sigmoid = resolve_activation({"class_name": "function", "config": "sigmoid", "module": "keras.activations"}, 3)
+    intervals = [Interval(0.0, i / 16) for i in range(1, MAX_KEPT_IMAGES + 3)]
+    first = [sigmoid.image(interval, None) for interval in intervals]
+    again = [sigmoid.image(interval, None) for interval in intervals]
+    kept = [a is b for a, b in zip(first, again)]
+    assert MAX_KEPT_IMAGES == 64 and kept == [True] * 64 + [False] * 2
+    assert [image.interval for image in again] == [image.interval for image in first]
+    assert again[-1].interval == Interval(0.5, 1.0 / (1.0 + math.exp(-66 / 16)))
