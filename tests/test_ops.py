@@ -1538,8 +1538,10 @@ def test_softmax_outputs_carry_the_axis_they_sum_over(suites: Suites) -> None:
 
 
 def test_an_activation_named_by_many_layers_is_resolved_once_and_keeps_each_interval_apart():
+    from vaecheck.ranges import activations
     from vaecheck.ranges.activations import Activation, resolve_activation
 
+    activations._BY_NAME.clear()  # what earlier tests resolved is resolved again here
     tanh = resolve_activation("tanh", 3)
     assert isinstance(tanh, Activation) and resolve_activation("tanh", 3) is tanh
     assert resolve_activation("tanh", 2) is not tanh  # another Keras, another resolution
@@ -1549,6 +1551,11 @@ def test_an_activation_named_by_many_layers_is_resolved_once_and_keeps_each_inte
         assert tanh.image(unit, None).interval == Interval(0.0, math.tanh(1.0))
     relu = resolve_activation("relu", 3)
     assert relu.image(real, None).interval == Interval(0.0, math.inf, True, False)
+    # Keras 2 and 3 define hard_sigmoid apart (0.2x + 0.5 against relu6(x + 3) / 6).
+    near_one = Interval(0.0, 2.75)
+    assert resolve_activation("hard_sigmoid", 3).image(near_one, None).interval == Interval(0.5, 5.75 / 6)
+    assert resolve_activation("hard_sigmoid", 2).image(near_one, None).interval == Interval(0.5, 1.0)
+    assert resolve_activation("hard_sigmoid", 3) is resolve_activation("hard_sigmoid", 3)
 
 
 def test_an_activation_keeps_the_images_of_its_first_64_intervals():
