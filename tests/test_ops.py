@@ -1537,25 +1537,39 @@ def test_softmax_outputs_carry_the_axis_they_sum_over(suites: Suites) -> None:
     assert suites["keras3_images"].codomains["global_max"].simplex_axis is None
 
 
-def test_an_activation_named_by_many_layers_is_resolved_once_and_keeps_each_interval_apart():
-    from vaecheck.ranges import activations
-    from vaecheck.ranges.activations import Activation, resolve_activation
+def test_during_an_evaluation_an_activation_named_by_many_layers_is_resolved_once():
+    from vaecheck.ranges.activations import Activation, kept_activations, resolve_activation
 
-    activations._BY_NAME.clear()  # what earlier tests resolved is resolved again here
-    tanh = resolve_activation("tanh", 3)
-    assert isinstance(tanh, Activation) and resolve_activation("tanh", 3) is tanh
-    assert resolve_activation("tanh", 2) is not tanh  # another Keras, another resolution
-    real, unit = Interval(-math.inf, math.inf, False, False), Interval(0.0, 1.0)
-    for _ in range(2):  # the second round reads what the first kept
-        assert tanh.image(real, None).interval == Interval(-1.0, 1.0, False, False)
-        assert tanh.image(unit, None).interval == Interval(0.0, math.tanh(1.0))
-    relu = resolve_activation("relu", 3)
-    assert relu.image(real, None).interval == Interval(0.0, math.inf, True, False)
-    # Keras 2 and 3 define hard_sigmoid apart (0.2x + 0.5 against relu6(x + 3) / 6).
-    near_one = Interval(0.0, 2.75)
-    assert resolve_activation("hard_sigmoid", 3).image(near_one, None).interval == Interval(0.5, 5.75 / 6)
-    assert resolve_activation("hard_sigmoid", 2).image(near_one, None).interval == Interval(0.5, 1.0)
-    assert resolve_activation("hard_sigmoid", 3) is resolve_activation("hard_sigmoid", 3)
+    assert resolve_activation("tanh", 3) is not resolve_activation("tanh", 3)  # nothing outlives
+    with kept_activations():
+        tanh = resolve_activation("tanh", 3)
+        assert isinstance(tanh, Activation) and resolve_activation("tanh", 3) is tanh
+        assert resolve_activation("tanh", 2) is not tanh  # another Keras, another resolution
+        real, unit = Interval(-math.inf, math.inf, False, False), Interval(0.0, 1.0)
+        for _ in range(2):  # the second round reads what the first kept
+            assert tanh.image(real, None).interval == Interval(-1.0, 1.0, False, False)
+            assert tanh.image(unit, None).interval == Interval(0.0, math.tanh(1.0))
+        relu = resolve_activation("relu", 3)
+        assert relu.image(real, None).interval == Interval(0.0, math.inf, True, False)
+        # Keras 2 and 3 define hard_sigmoid apart (0.2x + 0.5 against relu6(x + 3) / 6).
+        near_one = Interval(0.0, 2.75)
+        assert resolve_activation("hard_sigmoid", 3).image(near_one, None).interval == Interval(0.5, 5.75 / 6)
+        assert resolve_activation("hard_sigmoid", 2).image(near_one, None).interval == Interval(0.5, 1.0)
+        assert resolve_activation("hard_sigmoid", 3) is resolve_activation("hard_sigmoid", 3)
+    assert resolve_activation("tanh", 3) is not tanh  # the evaluation is over
+
+
+def test_a_model_evaluation_resolves_each_named_activation_once(monkeypatch):
+    from vaecheck.ranges import activations
+
+    resolved = []
+    real = activations.named_activation
+    monkeypatch.setattr(
+        activations, "named_activation", lambda *args: resolved.append(args[0]) or real(*args)
+    )
+    codomain = chain(*[dense("tanh") for _ in range(30)])
+    assert codomain.interval == Interval(-1.0, 1.0, False, False)
+    assert resolved == ["tanh"]
 
 
 def test_an_activation_keeps_the_images_of_its_first_64_intervals():

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -92,7 +94,8 @@ MAX_KEPT_IMAGES = 64  # per activation: the images of intervals it has been appl
 
 def elementwise(name: str, function: Piecewise) -> Activation:
     # A deep model applies one activation to the same interval layer after layer (a Dense
-    # stack's real line): the image is a pure function of the interval, so it is kept.
+    # stack's real line): the image is a pure function of the interval, so it is kept (and
+    # an activation named by many layers is one object during an evaluation: `_by_name`).
     images: dict[Interval, Image] = {}
 
     def image(interval: Interval, _axis_size: int | None) -> Image:
@@ -548,18 +551,34 @@ def resolve_activation(spec: Any, keras_major: int | None) -> ResolvedActivation
     return UnknownActivation("the activation is nested too deep")
 
 
-_BY_NAME: dict[tuple[str, int | None], ResolvedActivation] = {}
+# The activations resolved by name during one evaluation of a model: set by `kept_activations`,
+# so that no state outlives the evaluation that filled it.
+_KEPT: ContextVar[dict[tuple[str, int | None], ResolvedActivation] | None] = ContextVar(
+    "vaecheck_kept_activations", default=None
+)
+
+
+@contextmanager
+def kept_activations() -> Iterator[None]:
+    """Within, an activation named without arguments is resolved once, and its images are kept
+    for every layer that names it: a deep model applies one activation to the same interval
+    layer after layer."""
+    token = _KEPT.set({})
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
 
 
 def _by_name(name: str, keras_major: int | None) -> ResolvedActivation:
-    """An activation named without arguments: the same for every layer that names it, so that
-    its kept images serve them all."""
+    kept = _KEPT.get()
+    if kept is None:
+        return named_activation(name, Params(), keras_major)
     key = (name, keras_major)
-    found = _BY_NAME.get(key)
+    found = kept.get(key)
     if found is None:
         found = named_activation(name, Params(), keras_major)
-        if len(_BY_NAME) < MAX_KEPT_IMAGES:
-            _BY_NAME[key] = found
+        kept[key] = found
     return found
 
 

@@ -18,7 +18,7 @@ from vaecheck.codomain import Codomain
 from vaecheck.errors import VaecheckError
 from vaecheck.graph import Graph, Node, TensorRef, WeightSource
 from vaecheck.intervals import Interval
-from vaecheck.ranges.activations import keras_major
+from vaecheck.ranges.activations import keras_major, kept_activations
 from vaecheck.ranges.dispatch import transfer
 from vaecheck.ranges.layer_call import LayerCall, Outputs
 from vaecheck.ranges.weights import WeightLedger
@@ -34,7 +34,13 @@ def output_codomains(
     architecture leaves open are taken from a second evaluation with the saved weights (see the
     module's docstring); without, what needs weights is the real line or unknown.
     """
-    major = keras_major(keras_version)
+    with kept_activations():
+        return _output_codomains(graph, keras_major(keras_version), weights)
+
+
+def _output_codomains(
+    graph: Graph, major: int | None, weights: WeightSource | None
+) -> dict[str, Codomain]:
     architecture = _evaluate_outputs(graph, major, None)
     if weights is None or all(_settled(c) for c in architecture.values()):
         return architecture
