@@ -11,6 +11,7 @@ machinery (`vaecheck.ranges.piecewise`) and the resolution of activation specs d
 from __future__ import annotations
 
 import math
+import re
 import sys
 from typing import Any
 
@@ -41,6 +42,11 @@ from vaecheck.ranges.values import ConfigProblem
 
 R = Interval.real_line()
 MAX = sys.float_info.max
+
+
+def slug(value: Any) -> str:
+    """A test id of plain characters, which the command line hands back to pytest unchanged."""
+    return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", str(value)).strip("_") or "_"
 
 
 def C(low: float, high: float) -> Interval:
@@ -345,7 +351,7 @@ ROWS: list[tuple[Any, Interval, Interval]] = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "interval", "expected"), ROWS, ids=str)
+@pytest.mark.parametrize(("spec", "interval", "expected"), ROWS, ids=slug)
 def test_activation_images(spec: Any, interval: Interval, expected: Interval) -> None:
     if isinstance(spec, Activation):
         same(run(spec, interval).interval, expected)
@@ -414,7 +420,7 @@ def test_minima_are_attained_and_are_the_grid_minimum(spec: Any, f: Any, minimum
         ("exponential", "exponential"),
         ("log_sigmoid", "log_sigmoid"),
     ],
-    ids=str,
+    ids=slug,
 )
 def test_the_step_names_the_function_and_its_arguments(spec: Any, step: str) -> None:
     assert image(spec, C(-1, 1), axis_size=4).bounded_by == (f"out: {step}",) or image(
@@ -444,6 +450,7 @@ def test_the_step_names_the_function_and_its_arguments(spec: Any, step: str) -> 
         ("log_softmax", {"axis": 0}, "log_softmax(axis=0)"),
         ("log_softmax", {"axis": -1}, "log_softmax"),
     ],
+    ids=slug,
 )
 def test_arguments_given_by_name_show_in_the_step(
     name: str, arguments: dict[str, Any], step: str
@@ -472,6 +479,7 @@ def test_arguments_given_by_name_show_in_the_step(
         ("threshold", {"threshold": 1.0}, "the threshold activation needs threshold and default_value arguments; named without them, Keras cannot call it"),
         ("threshold", {"default_value": 1.0}, "the threshold activation needs threshold and default_value arguments; named without them, Keras cannot call it"),
     ],
+    ids=slug,
 )
 def test_arguments_keras_would_refuse_make_the_activation_unknown(
     name: str, arguments: dict[str, Any], reason: str
@@ -510,7 +518,7 @@ def test_arguments_keras_would_refuse_make_the_activation_unknown(
         ("unreg", "unknown activation 'unreg': not a Keras built-in, and its code is not in the file"),
         ("Activation", "unknown activation 'Activation': not a Keras built-in, and its code is not in the file"),
     ],
-    ids=str,
+    ids=slug,
 )
 def test_specs_vaecheck_cannot_read_say_why(spec: Any, reason: str) -> None:
     assert resolve_activation(spec, 3) == UnknownActivation(reason)
@@ -537,6 +545,7 @@ def test_activation_objects_nest_up_to_sixteen_deep() -> None:
     "module",
     ["keras", "keras.activations", "keras.src.activations.activations", "tf_keras.activations",
      "keras_hub.layers", "keras_cv.x", "keras_nlp.y", "tensorflow.nn", "builtins", None],
+    ids=slug,
 )
 def test_functions_from_keras_modules_are_built_ins(module: str | None) -> None:
     spec = {"class_name": "function", "config": "tanh", "module": module}
@@ -580,6 +589,7 @@ def test_keras_major() -> None:
         (None, C(4, 5), P(1), False),
         (None, C(0, 0), P(0.5), False),
     ],
+    ids=slug,
 )
 def test_hard_sigmoid_by_keras_version(
     major: int | None, interval: Interval, expected: Interval, noted: bool
@@ -615,6 +625,7 @@ def softmax_low(spread: float, n: int) -> float:
         (C(-1000, 1000), 3, C(0, 1)),
         (R, 3, O(0, 1)),
     ],
+    ids=slug,
 )
 def test_softmax_image(interval: Interval, n: int | None, expected: Interval) -> None:
     same(softmax_image(interval, n), expected, rel=1e-15)
@@ -636,6 +647,7 @@ def test_softmax_of_an_empty_axis_is_a_config_problem() -> None:
         (C(-1000, 1000), 3, LO(-INF, 0)),
         (C(3, 3), 4, P(math.log(0.25))),
     ],
+    ids=slug,
 )
 def test_log_softmax_image(interval: Interval, n: int | None, expected: Interval) -> None:
     same(image("log_softmax", interval, axis_size=n).interval, expected, rel=1e-15)
@@ -682,7 +694,7 @@ def test_prelu_says_why_its_negative_side_is_unbounded() -> None:
         (layer("ReLU", negative_slope=0.1, max_value=6.0, threshold=0.5), C(-1, 7), "relu(negative_slope=0.1, max_value=6, threshold=0.5) takes values in [-0.15, 0] ∪ (0.5, 6]; the range shown is the hull of that union"),
         (with_args("threshold", threshold=1.0, default_value=-2.0), C(0, 3), "threshold(1, -2) takes values in {-2} ∪ (1, 3]; the range shown is the hull of that union"),
     ],
-    ids=str,
+    ids=slug,
 )
 def test_gaps_in_an_image_are_noted(spec: Any, interval: Interval, note: str) -> None:
     codomain = run(spec, interval) if isinstance(spec, Activation) else image(spec, interval)
@@ -690,7 +702,8 @@ def test_gaps_in_an_image_are_noted(spec: Any, interval: Interval, note: str) ->
 
 
 @pytest.mark.parametrize(
-    "spec", ["relu", "sigmoid", "gelu", "hard_silu", "elu", layer("ReLU", threshold=1.0)]
+    "spec", ["relu", "sigmoid", "gelu", "hard_silu", "elu", layer("ReLU", threshold=1.0)],
+    ids=slug,
 )
 def test_images_without_a_gap_have_no_note(spec: Any) -> None:
     assert image(spec, C(1.5, 3)).notes == ()
@@ -734,6 +747,7 @@ def test_image_of_the_real_line() -> None:
         (0.25, O(-2, -1), O(-0.5, -0.25)),
         (2.0, R, R),
     ],
+    ids=slug,
 )
 def test_prelu_with_a_known_alpha(alpha: float, interval: Interval, expected: Interval) -> None:
     assert pw.union_hull(prelu_function(alpha).parts(interval))[0] == expected
@@ -820,6 +834,7 @@ def test_union_note() -> None:
     ("low", "high", "inside"),
     [(-INF, INF, 0.0), (-INF, 0.5, -0.5), (-INF, -3.0, -6.0), (-INF, 2.0, 0.0),
      (0.5, INF, 1.5), (-3.0, INF, 0.0), (2.0, INF, 4.0), (1.0, 2.0, 1.5), (-4.0, -1.0, -2.5)],
+    ids=slug,
 )
 def test_a_point_inside_each_segment(low: float, high: float, inside: float) -> None:
     assert pw._inside(low, high) == inside
@@ -892,6 +907,7 @@ def test_formulas() -> None:
         (5.0, -1e200, -INF),
         (-1.0, 1e-320, INF),
     ],
+    ids=slug,
 )
 def test_power_formula(exponent: float, x: float, expected: float) -> None:
     assert pw.power_formula(exponent)(x) == expected
