@@ -340,6 +340,7 @@ ROWS: list[tuple[Any, Interval, Interval]] = [
     (Args("squareplus", b=1.0), C(-3, 0), C(squareplus(-3.0, 1.0), 0.5)),
     (Args("squareplus", b=0.0), R, HO(0, INF)),
     (Args("squareplus", b=0.0), C(-2, 3), C(0, 3)),
+    (Args("squareplus", b=0.0), O(0.2, 0.8), O(0.2, 0.8)),
     # the shrinks: threshold 0.5 by default
     ("soft_shrink", C(-2, 3), C(-1.5, 2.5)),
     ("soft_shrink", C(-0.5, 0.5), P(0)),
@@ -1023,3 +1024,7 @@ def test_smooth_dip_and_clamped() -> None:
     assert pw.union_hull(clip.parts(O(-0.5, 1.5)))[0] == O(-0.5, 1.5)
     assert clip.parts(C(3, 4)) == [P(2)] and clip.parts(C(-4, -3)) == [P(-1)]
     assert (pw.REAL_LINE, pw.ZERO, pw.UNIT) == (R, P(0), C(0, 1))
+    # `low` up to low_x included, `high` from high_x included, whatever the formula gives there.
+    jumpy = pw.clamped(0.0, 1.0, pw.linear_formula(1.0, 10.0), -3.0, 7.0)
+    assert jumpy.values == (-3.0, 7.0)
+    assert pw.union_hull(jumpy.parts(C(0, 1)))[0] == HO(-3, 11)
