@@ -47,3 +47,323 @@ def test_vc104_poisson_word_for_word():
         alternative="or, if the targets are shifted counts, shift them back to start at 0 "
         "(the lowest is -2)",
     )
+
+
+def test_vc104_counts_only_finite_targets_and_names_each_loss():
+    kl = found("VC104", RELU, [-2.0, np.nan, 1.0, 3.0], "kl_divergence")
+    assert kl.message == (
+        "33.3% of targets (1 of 3) are negative (down to -2), which kl_divergence does not "
+        "accept: Keras clips targets into [1e-7, 1], so each one is silently trained as 1e-7"
+    )
+    assert kl.evidence == {"count_negative": 1, "fraction_negative": 1 / 3}
+    assert kl.fix == Fix(
+        "change-targets",
+        "KL divergence compares probability distributions: make each target row non-negative "
+        "and divide it by its sum",
+    )
+    msle = found("VC104", RELU, [-2.5, 1.0], "mean_squared_logarithmic_error")
+    assert msle.message == (
+        "50.0% of targets (1 of 2) are negative (down to -2.5), which "
+        "mean_squared_logarithmic_error does not accept: Keras replaces targets below 1e-7 with "
+        "1e-7 before the log, so each one is silently trained as 0"
+    )
+    assert msle.fix.rescale == Rescale(1.0, 2.5, 0.0, 3.5)
+    assert msle.fix.alternative.endswith("(the lowest is -2.5)")
+
+
+def test_vc104_counts_with_thousands_separators():
+    finding = found("VC104", RELU, [-1.0] * 1500 + [1.0] * 500, "poisson")
+    assert finding.message.startswith("75.0% of targets (1,500 of 2,000) are negative (down to -1)")
+
+
+def test_vc104_zero_is_not_negative_and_float32_rounding_below_it_is_not_either():
+    assert found("VC104", RELU, [0.0, 1.0], "poisson") is None
+    assert found("VC104", RELU, [-1e-9, 1.0], "poisson") is None  # within float32 resolution of 0
+    assert found("VC104", RELU, [-1e-6, 1.0], "poisson").evidence["count_negative"] == 1
+
+
+@pytest.mark.parametrize(
+    "loss",
+    ["mean_squared_error", "binary_crossentropy", None, LossSpec("poisson", known=False)],
+)
+def test_vc104_only_judges_the_three_built_in_losses(loss):
+    assert found("VC104", RELU, [-2.0, 1.0], loss) is None
+
+
+def test_vc104_asks_for_the_non_negative_counts_only_for_its_losses():
+    wanted = StatsRequest(intervals=(Interval(0.0, INF, True, False),))
+    for name in ("poisson", "mean_squared_logarithmic_error", "kl_divergence"):
+        assert negative_targets.statistics(LossSpec(name), RELU, None) == wanted
+    assert negative_targets.statistics(LossSpec("poisson", known=False), RELU, None) == StatsRequest()
+    assert negative_targets.statistics(LossSpec("mean_squared_error"), RELU, None) == StatsRequest()
+    assert negative_targets.statistics(None, RELU, None) == StatsRequest()
+
+
+# --- VC101: binary cross-entropy targets outside [0, 1] ------------------------------------------
+
+BCE_FIX_SUMMARY = (
+    "rescale the targets into [0, 1], the range binary_crossentropy is defined on, "
+    "and back on the way out"
+)
+
+
+def test_vc101_word_for_word():
+    finding = found("VC101", SIGMOID, [-1.0, 0.5, 2.0, 3.0], "binary_crossentropy")
+    assert finding.severity is Severity.ERROR
+    assert finding.id == "binary-targets-outside-unit-interval"
+    assert finding.message == (
+        "75.0% of targets (3 of 4) lie outside [0, 1] (1 below 0 and 2 above 1): "
+        "binary_crossentropy pushes those predictions to 0 or 1 and its loss goes negative"
+    )
+    assert finding.evidence == {
+        "count_outside_unit": 3,
+        "count_below_0": 1,
+        "count_above_1": 2,
+        "fraction_outside_unit": 0.75,
+    }
+    # "other" real values: their own range [-1, 3] is mapped onto [0, 1].
+    assert finding.fix == Fix(
+        "rescale-data", BCE_FIX_SUMMARY, rescale=Rescale(0.25, 0.25, 0.0, 1.0), rescale_for="sigmoid"
+    )
+
+
+def test_vc101_targets_only_below_0():
+    finding = found("VC101", SIGMOID, [-1.0, np.nan, 0.5], "binary_crossentropy")
+    assert finding.message == (
+        "50.0% of targets (1 of 2) lie outside [0, 1] (1 below 0): "
+        "binary_crossentropy pushes those predictions to 0 or 1 and its loss goes negative"
+    )
+    assert finding.evidence == {
+        "count_outside_unit": 1, "count_below_0": 1, "count_above_1": 0, "fraction_outside_unit": 0.5,
+    }
+    # Data in [-1, 1]: its nominal range [-1, 1] is mapped onto [0, 1].
+    assert finding.fix.rescale == Rescale(0.5, 0.5, 0.0, 1.0)
+
+
+def test_vc101_8_bit_images_and_standardized_data():
+    images = found("VC101", SIGMOID, [0.0, 255.0, 128.0, 300.0], "binary_crossentropy")
+    assert images.message.startswith("75.0% of targets (3 of 4) lie outside [0, 1] (3 above 1): ")
+    assert images.evidence["count_below_0"] == 0
+    standardized = found("VC101", TANH, [-1.5, -0.5, 0.5, 1.5], "binary_crossentropy")
+    assert standardized.fix == Fix(
+        "rescale-data",
+        BCE_FIX_SUMMARY,
+        rescale=Rescale(1 / 3, 0.5, 0.0, 1.0),
+        rescale_for="tanh",
+        alternative="or, as these data are not probabilities, use mean_squared_error with a "
+        "linear output",
+    )
+    assert found("VC101", LINEAR, [0.0, 2.0], "binary_focal_crossentropy").fix.rescale_for is None
+
+
+def test_vc101_passes_on_the_closed_unit_interval():
+    assert found("VC101", SIGMOID, [0.0, 1.0, 0.5], "binary_crossentropy") is None
+    # Within float32 resolution of the ends.
+    assert found("VC101", SIGMOID, [-1e-9, 1.0 + 1e-9], "binary_crossentropy") is None
+    assert found("VC101", SIGMOID, [-2.0, 3.0], "mean_squared_error") is None
+    assert found("VC101", SIGMOID, [-2.0, 3.0]) is None
+
+
+# --- VC004: a range vaecheck cannot determine ----------------------------------------------------
+
+PROBE_FIX = Fix(
+    kind="make-range-known",
+    summary="run with --probe to see the range the model produces past 'out' (add "
+    "--custom-objects FILE.py defining the layer if Keras cannot load it); or, to have the range "
+    "proven, build 'out' from built-in layers (Activation, Rescaling, Dense with an activation)",
+)
+PROBED_FIX = Fix(
+    kind="make-range-known",
+    summary="the probe's range is observed, not proven; to have the range proven, build 'out' "
+    "from built-in layers (Activation, Rescaling, Dense with an activation)",
+)
+
+
+def observation(low, high, samples=100, inputs="data", fraction_outside=None):
+    from vaecheck.report import ProbeObservation
+
+    return ProbeObservation(
+        low=low, high=high, samples=samples, inputs=inputs, safe_mode=True, values=800,
+        nonfinite=0, count_outside=None, fraction_outside=fraction_outside,
+    )
+
+
+def probed(codomain, values, observed, loss=None):
+    return replace(facts(codomain, values, loss), observed=observed)
+
+
+def only(code, output_facts):
+    from vaecheck.checks import run_checks
+
+    hits = [f for f in run_checks(output_facts) if f.code == code]
+    assert len(hits) <= 1
+    return hits[0] if hits else None
+
+
+def test_vc004_without_probe():
+    finding = found("VC004", UNKNOWN, [1.0, 2.0])
+    assert finding.severity is Severity.WARNING
+    assert finding.id == "unknown-codomain"
+    assert finding.message == (
+        "the output range is unknown at out (Lambda layer (its code is not read)); "
+        "the data was not compared"
+    )
+    assert finding.evidence == {"layer": "out", "reason": "Lambda layer (its code is not read)"}
+    assert finding.fix == PROBE_FIX
+    assert found("VC004", LINEAR, [1.0, 2.0]) is None
+
+
+def test_vc004_with_what_the_probe_saw():
+    finding = only("VC004", probed(UNKNOWN, [1.0, 2.0], observation(0.5, 2.5, fraction_outside=0.25)))
+    assert finding.message == (
+        "the output range is unknown at out (Lambda layer (its code is not read)); --probe observed "
+        "[0.5, 2.5] (observed, not proven), and 25.0% of the data lies outside it"
+    )
+    assert finding.fix == PROBED_FIX
+    plain = only("VC004", probed(UNKNOWN, [1.0, 2.0], observation(0.5, 2.5)))
+    assert plain.message.endswith("; --probe observed [0.5, 2.5] (observed, not proven)")
+    # Nothing finite came out: nothing to show, but the model was probed.
+    nothing = only("VC004", probed(UNKNOWN, [1.0, 2.0], observation(None, None)))
+    assert nothing.message.endswith("; the data was not compared")
+    assert nothing.fix == PROBED_FIX
+    half = only("VC004", probed(UNKNOWN, [1.0, 2.0], observation(0.5, None)))
+    assert half.message.endswith("; the data was not compared")
+    half = only("VC004", probed(UNKNOWN, [1.0, 2.0], observation(None, 0.5)))
+    assert half.message.endswith("; the data was not compared")
+
+
+def test_vc004_runs_on_a_model_alone():
+    from vaecheck.checks import run_checks
+    from vaecheck.checks.base import OutputFacts
+
+    alone = OutputFacts("out", UNKNOWN, None, None, None, None)
+    assert [(f.code, f.message) for f in run_checks(alone)] == [
+        ("VC004", "the output range is unknown at out (Lambda layer (its code is not read)); "
+         "the data was not compared")
+    ]
+    assert list(run_checks(OutputFacts("out", SIGMOID, None, None, None, None))) == []
+
+
+# --- VC201: the model produced values outside the computed codomain -------------------------------
+
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
+
+
+def test_vc201_word_for_word():
+    chain = Codomain(Interval.closed(-2.0, 2.0), bounded_by=("h: tanh", "out: Rescaling(2)"))
+    finding = only("VC201", probed(chain, [0.0, 1.0], observation(-2.5, 3.0)))
+    assert finding.severity is Severity.ERROR
+    assert finding.id == "observed-outside-codomain"
+    assert finding.message == (
+        "internal error in vaecheck: running the model gave values down to -2.5 and up to 3, "
+        "outside the codomain [-2, 2] computed from h: tanh → out: Rescaling(2); the static "
+        "verdict for this output is wrong. Please report this bug with the model's configuration"
+    )
+    assert finding.evidence == {
+        "observed_min": -2.5, "observed_max": 3.0, "codomain_low": -2.0, "codomain_high": 2.0,
+    }
+    assert finding.fix is None
+    plain = Codomain(Interval.closed(-2.0, 2.0))
+    up = only("VC201", probed(plain, [0.0, 1.0], observation(0.0, 2.5)))
+    assert up.message == (
+        "internal error in vaecheck: running the model gave values up to 2.5, outside the "
+        "codomain [-2, 2] computed from the output; the static verdict for this output is wrong. "
+        "Please report this bug with the model's configuration"
+    )
+    down = only("VC201", probed(RELU, [0.0, 1.0], observation(-0.25, 1.0)))
+    assert "gave values down to -0.25, outside the codomain [0, inf) computed from out: relu;" in (
+        down.message
+    )
+    assert down.evidence["codomain_high"] == INF
+
+
+@pytest.mark.parametrize(
+    ("bound", "scale"), [(0.0, 1.0), (1.0, 1.0), (-1.0, 1.0), (1000.0, 1000.0), (-1000.0, 1000.0)]
+)
+def test_vc201_float32_tolerance_at_each_end(bound, scale):
+    """An end is crossed by more than 4 float32 steps of max(1, |end|), never less."""
+    tolerance = 4 * FLOAT32_EPS * scale
+    below = Codomain(Interval(bound, INF, True, False))
+    above = Codomain(Interval(-INF, bound, False, True))
+    inside_low = bound - 0.5 * tolerance
+    inside_high = bound + 0.5 * tolerance
+    assert only("VC201", probed(below, [0.0], observation(inside_low, bound + 1))) is None
+    assert only("VC201", probed(above, [0.0], observation(bound - 1, inside_high))) is None
+    assert only("VC201", probed(below, [0.0], observation(bound - tolerance, bound + 1))) is None
+    assert only("VC201", probed(above, [0.0], observation(bound - 1, bound + tolerance))) is None
+    assert only("VC201", probed(below, [0.0], observation(bound - 2 * tolerance, bound + 1)))
+    assert only("VC201", probed(above, [0.0], observation(bound - 1, bound + 2 * tolerance)))
+
+
+def test_vc201_has_nothing_to_compare():
+    assert only("VC201", probed(UNKNOWN, [0.0], observation(-5.0, 5.0))) is None
+    assert only("VC201", facts(RELU, [0.0])) is None
+    assert only("VC201", probed(RELU, [0.0], observation(None, None))) is None
+    assert only("VC201", probed(RELU, [0.0], observation(-5.0, None))) is None
+    assert only("VC201", probed(SIGMOID, [0.5], observation(None, 5.0))) is None
+    # Infinite ends bound nothing.
+    assert only("VC201", probed(LINEAR, [0.0], observation(-1e300, 1e300))) is None
+
+
+# --- VC202: an output that barely moves ----------------------------------------------------------
+
+HARDLY = ": the output hardly depends on its input, so it cannot follow the data"
+
+
+def test_vc202_pinned_sigmoid_word_for_word():
+    finding = only("VC202", probed(SIGMOID, [0.2, 0.8], observation(0.499, 0.501, samples=1234)))
+    assert finding.severity is Severity.WARNING
+    assert finding.id == "observed-range-narrow"
+    assert finding.message == (
+        "on 1,234 data samples the values stayed in [0.499, 0.501], 0.2% of the width of the "
+        "codomain (0, 1)" + HARDLY
+    )
+    assert finding.evidence == {
+        "observed_min": 0.499, "observed_max": 0.501, "observed_span_fraction": 0.501 - 0.499,
+    }
+    assert finding.fix is None
+
+
+def test_vc202_against_the_data_range_when_the_codomain_is_unbounded():
+    finding = only("VC202", probed(LINEAR, [-2.0, 3.0], observation(-0.01, 0.01, inputs="latent N(0,I) x1")))
+    assert finding.message == (
+        "on 100 inputs (latent N(0,I) x1) the values stayed in [-0.01, 0.01], 0.4% of the width "
+        "of the data's range [-2, 3]" + HARDLY
+    )
+    assert finding.evidence["observed_span_fraction"] == pytest.approx(0.004)
+    unknown = only("VC202", probed(UNKNOWN, [-2.0, 3.0], observation(1.0, 1.01)))
+    assert "0.2% of the width of the data's range [-2, 3]" in unknown.message
+
+
+def test_vc202_every_value_the_same():
+    dead = only("VC202", probed(RELU, [0.0, 3.0], observation(0.0, 0.0)))
+    assert dead.message == (
+        "on 100 data samples every value was 0 (a dead relu: its inputs were all negative)" + HARDLY
+    )
+    assert dead.evidence == {"observed_min": 0.0, "observed_max": 0.0, "observed_span_fraction": 0.0}
+    stuck = only("VC202", probed(RELU, [0.0, 3.0], observation(2.0, 2.0)))
+    assert stuck.message == "on 100 data samples every value was 2" + HARDLY
+    zero = only("VC202", probed(LINEAR, [-1.0, 3.0], observation(0.0, 0.0)))
+    assert zero.message == "on 100 data samples every value was 0" + HARDLY
+    pinned = only("VC202", probed(SIGMOID, [0.2, 0.8], observation(0.5, 0.5)))
+    assert pinned.message == "on 100 data samples every value was 0.5" + HARDLY
+
+
+def test_vc202_narrow_means_at_most_1_percent():
+    # The data span 100: a span of exactly 1 is narrow, 1.5 is not.
+    assert only("VC202", probed(LINEAR, [0.0, 100.0], observation(0.0, 1.0))) is not None
+    assert only("VC202", probed(LINEAR, [0.0, 100.0], observation(0.0, 1.5))) is None
+    # A codomain of width 4 (tanh times 2): a span of 0.04 is narrow, 0.08 is not.
+    wide = Codomain(Interval.open(-2.0, 2.0), bounded_by=("out: tanh",))
+    assert only("VC202", probed(wide, [0.0, 100.0], observation(0.0, 0.04))) is not None
+    assert only("VC202", probed(wide, [0.0, 100.0], observation(0.0, 0.08))) is None
+
+
+def test_vc202_has_nothing_to_compare():
+    # Data of one value: no span to compare with.
+    assert only("VC202", probed(LINEAR, [2.0, 2.0], observation(2.0, 2.0))) is None
+    assert only("VC202", probed(LINEAR, [np.nan], observation(2.0, 2.0))) is None
+    assert only("VC202", probed(SIGMOID, [0.5], observation(None, None))) is None
+    assert only("VC202", probed(SIGMOID, [0.5], observation(0.5, None))) is None
+    assert only("VC202", probed(SIGMOID, [0.5], observation(None, 0.5))) is None
+    assert only("VC202", facts(SIGMOID, [0.5])) is None
