@@ -367,3 +367,153 @@ def test_vc202_has_nothing_to_compare():
     assert only("VC202", probed(SIGMOID, [0.5], observation(0.5, None))) is None
     assert only("VC202", probed(SIGMOID, [0.5], observation(None, 0.5))) is None
     assert only("VC202", facts(SIGMOID, [0.5])) is None
+
+
+# --- VC103: sparse categorical labels that are not class indices ----------------------------------
+
+SPARSE = "sparse_categorical_crossentropy"
+OUTSIDE_TAIL = ": TensorFlow stops with an error on CPU and returns NaN losses on GPU"
+RELABEL = (
+    "relabel the classes 0..C-1, or pass ignore_class= for a label that marks samples to skip"
+)
+
+
+def sparse(values, loss=SPARSE, shape=THREE):
+    return found("VC103", SOFTMAX, values, loss, shape)
+
+
+def test_vc103_one_hot_rows_in_place_of_indices():
+    finding = sparse([[1, 0, 0], [0, 1, 0]])
+    assert finding.severity is Severity.ERROR
+    assert finding.id == "sparse-labels-invalid"
+    assert finding.message == (
+        "targets have one value per class (rows of 3, like the output), but "
+        "sparse_categorical_crossentropy expects one class index per sample: Keras fails on the shapes"
+    )
+    assert finding.evidence == {"target_shape": [3], "classes": 3}
+    assert finding.fix == Fix(
+        "change-loss",
+        "for one-hot or soft targets, compile with categorical cross-entropy",
+        loss="keras.losses.CategoricalCrossentropy()",
+        alternative="or turn the rows into class indices: y = y.argmax(axis=-1)",
+    )
+    logits = sparse([[1, 0, 0]], LossSpec(SPARSE, from_logits=True))
+    assert logits.fix.loss == "keras.losses.CategoricalCrossentropy(from_logits=True)"
+
+
+def test_vc103_fractional_labels():
+    finding = sparse([0.7, 1, 2])
+    assert finding.message == (
+        "33.3% of labels (1) are not integers, and Keras truncates them to one (0.7 becomes class 0)"
+    )
+    assert finding.evidence == {
+        "count_non_integer": 1, "count_below_0": 0, "count_above_last_class": 0, "classes": 3,
+    }
+    assert finding.fix == Fix(
+        "change-loss",
+        "for soft or fractional targets, compile with categorical cross-entropy on rows of "
+        "class probabilities",
+        loss="keras.losses.CategoricalCrossentropy()",
+        alternative="or turn the labels into integer class indices 0..C-1",
+    )
+    both = sparse([-1.5, 0, 1, np.nan])
+    assert both.message == (
+        "33.3% of labels (1) are not integers, and Keras truncates them to one (0.7 becomes class "
+        "0); 1 of 3 labels lie outside 0..2 for this output's 3 units (labels -1.5 to 1)"
+        + OUTSIDE_TAIL
+    )
+    assert both.evidence == {
+        "count_non_integer": 1, "count_below_0": 1, "count_above_last_class": 0, "classes": 3,
+    }
+    assert both.fix.kind == "change-loss"
+
+
+def test_vc103_labels_counting_from_1():
+    finding = sparse([1, 2, 3])
+    assert finding.message == (
+        "1 of 3 labels lie outside 0..2 for this output's 3 units (labels 1 to 3)" + OUTSIDE_TAIL
+    )
+    assert finding.evidence == {
+        "count_non_integer": 0, "count_below_0": 0, "count_above_last_class": 1, "classes": 3,
+    }
+    assert finding.fix == Fix(
+        "change-targets",
+        "the labels count from 1: subtract 1 so that they run 0..2",
+        rescale=Rescale(1.0, -1.0, 0.0, 2.0),
+    )
+    assert sparse([1, 3]).fix.kind == "change-targets"
+
+
+def test_vc103_labels_past_the_last_unit():
+    finding = sparse([0, 1, 5])
+    assert finding.message == (
+        "1 of 3 labels lie outside 0..2 for this output's 3 units (labels 0 to 5)" + OUTSIDE_TAIL
+    )
+    assert finding.fix == Fix(
+        "change-activation",
+        "give the output one unit per class: 6 units for labels up to 5, or relabel the classes 0..2",
+    )
+    # Starting at 2, not at 1: not a count from 1.
+    assert sparse([2, 3]).fix.summary.startswith("give the output one unit per class: 4 units")
+    # Starting at 1 but ending past the units: not a count from 1 either.
+    assert sparse([1, 4]).fix.summary.startswith("give the output one unit per class: 5 units")
+    many = sparse([5.0] * 1200 + [0.0] * 800)
+    assert many.message.startswith("1,200 of 2,000 labels lie outside 0..2 ")
+
+
+def test_vc103_negative_labels():
+    finding = sparse([-1, 0, 1])
+    assert finding.message == (
+        "1 of 3 labels lie outside 0..2 for this output's 3 units (labels -1 to 1)" + OUTSIDE_TAIL
+    )
+    assert finding.evidence == {
+        "count_non_integer": 0, "count_below_0": 1, "count_above_last_class": 0, "classes": 3,
+    }
+    assert finding.fix == Fix(
+        "change-targets", RELABEL, loss="keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)"
+    )
+    both = sparse([-1, 0, 1, 5])
+    assert both.message.startswith("2 of 4 labels lie outside 0..2 ")
+    assert both.evidence["count_below_0"] == 1 and both.evidence["count_above_last_class"] == 1
+    assert both.fix.kind == "change-targets"
+    logits = sparse([[-1], [0], [2]], LossSpec(SPARSE, from_logits=True))
+    assert logits.fix.loss == (
+        "keras.losses.SparseCategoricalCrossentropy(ignore_class=-1, from_logits=True)"
+    )
+
+
+def test_vc103_with_no_unit_count():
+    finding = sparse([-1, 0, 5], shape=(None,))
+    assert finding.message == (
+        "1 of 3 labels lie outside 0 or more (labels -1 to 5)" + OUTSIDE_TAIL
+    )
+    assert finding.evidence["classes"] is None
+    above_only = sparse([0, 7], shape=(None,))
+    assert above_only is None
+
+
+def test_vc103_ignore_class_is_not_counted_outside():
+    assert sparse([-1, 0, 2], LossSpec(SPARSE, ignore_class=-1)) is None
+    assert sparse([3, 0, 1], LossSpec(SPARSE, ignore_class=3)) is None
+    other = sparse([-1, -2, 0], LossSpec(SPARSE, ignore_class=-1))
+    assert other.evidence["count_below_0"] == 1
+    assert other.fix.loss == "keras.losses.SparseCategoricalCrossentropy(ignore_class=-2)"
+    high = sparse([3, 4, 0], LossSpec(SPARSE, ignore_class=3))
+    assert high.evidence["count_above_last_class"] == 1
+    # An ignore_class among the classes takes nothing away from either side.
+    inside = sparse([-1, 3, 1], LossSpec(SPARSE, ignore_class=1))
+    assert inside.evidence["count_below_0"] == 1
+    assert inside.evidence["count_above_last_class"] == 1
+    # An ignore_class below 0 is not taken from the labels above, nor one above from those below.
+    crossed = sparse([-1, 3, 0], LossSpec(SPARSE, ignore_class=-1))
+    assert crossed.evidence["count_above_last_class"] == 1
+    crossed = sparse([-1, 3, 0], LossSpec(SPARSE, ignore_class=3))
+    assert crossed.evidence["count_below_0"] == 1
+
+
+def test_vc103_passes():
+    assert sparse([0, 1, 2]) is None
+    assert sparse([[0], [2]]) is None
+    assert sparse([np.nan, np.nan]) is None
+    assert sparse([0.5, 7], "categorical_crossentropy") is None
+    assert sparse([0.5, 7], None) is None
