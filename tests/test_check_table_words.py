@@ -517,3 +517,68 @@ def test_vc103_passes():
     assert sparse([np.nan, np.nan]) is None
     assert sparse([0.5, 7], "categorical_crossentropy") is None
     assert sparse([0.5, 7], None) is None
+
+
+# --- VC002: data on an end the output only approaches --------------------------------------------
+
+SATURATES = "reaches them only in the limit, which saturates training"
+
+
+def test_vc002_word_for_word():
+    finding = found("VC002", SIGMOID, [0.0, 1.0, 0.5, np.nan, 0.5])
+    assert finding.severity is Severity.WARNING
+    assert finding.id == "data-on-open-end"
+    assert finding.message == (
+        f"50.0% of values (2) sit exactly on 0 and 1, the open end(s) of (0, 1): sigmoid {SATURATES}"
+    )
+    assert finding.evidence == {"count_on_open_end": 2, "fraction_on_open_end": 0.5}
+    assert finding.fix is None
+    low = found("VC002", SIGMOID, [0.0, 0.5])
+    assert low.message == f"50.0% of values (1) sit exactly on 0, the open end(s) of (0, 1): sigmoid {SATURATES}"
+    high = found("VC002", TANH, [1.0 - 1e-9, 0.5, 0.2, 0.1], "mean_absolute_error")
+    assert high.message == (
+        "25.0% of values (1) sit exactly on 1, the open end(s) of (-1, 1): trained with "
+        f"mean_absolute_error, tanh {SATURATES}"
+    )
+    assert high.severity is Severity.WARNING
+
+
+def test_vc002_only_open_ends_count():
+    half_open = Codomain(Interval(0.0, 1.0, True, False))
+    finding = found("VC002", half_open, [0.0, 1.0, 0.5])
+    assert finding.message == (
+        f"33.3% of values (1) sit exactly on 1, the open end(s) of [0, 1): the output {SATURATES}"
+    )
+    other = Codomain(Interval(0.0, 1.0, False, True))
+    assert found("VC002", other, [0.0, 1.0, 0.5]).message.startswith(
+        "33.3% of values (1) sit exactly on 0, the open end(s) of (0, 1]: "
+    )
+    assert found("VC002", RELU, [0.0, 1.0]) is None
+    assert found("VC002", Codomain(Interval.closed(0.0, 1.0)), [0.0, 1.0]) is None
+    assert found("VC002", SIGMOID, [0.2, 0.8]) is None
+
+
+def test_vc002_is_info_where_the_loss_expects_the_ends():
+    bce = found("VC002", SIGMOID, [0.0, 1.0, 0.5, 0.5], "binary_crossentropy")
+    assert bce.message == (
+        "50.0% of values (2) sit exactly on 0 and 1, the open end(s) of (0, 1): expected with "
+        "binary_crossentropy"
+    )
+    assert bce.severity is Severity.INFO
+    softplus = Codomain(Interval(0.0, INF, False, False), bounded_by=("out: softplus",))
+    counts = found("VC002", softplus, [0.0, 3.0], "poisson")
+    assert counts.message.endswith("the open end(s) of (0, inf): expected with poisson")
+    assert counts.severity is Severity.INFO
+    rows = found("VC002", SOFTMAX, [[1, 0, 0], [0, 1, 0]], "kl_divergence")
+    assert rows.message == (
+        "100.0% of values (6) sit exactly on 0 and 1, the open end(s) of (0, 1): expected with "
+        "kl_divergence"
+    )
+    assert rows.severity is Severity.INFO
+
+
+def test_vc002_leaves_the_values_to_other_checks():
+    assert found("VC002", SIGMOID, [0.0, 2.0]) is None  # beyond an end: VC001's
+    assert found("VC002", UNKNOWN, [0.0, 1.0]) is None
+    assert found("VC002", SIGMOID, [0.0, 1.0], LossSpec("binary_crossentropy", from_logits=True)) is None
+    assert found("VC002", SOFTMAX, [[1, 0, 1], [0, 1, 0]]) is None  # multi-hot: VC109's
