@@ -582,3 +582,114 @@ def test_vc002_leaves_the_values_to_other_checks():
     assert found("VC002", UNKNOWN, [0.0, 1.0]) is None
     assert found("VC002", SIGMOID, [0.0, 1.0], LossSpec("binary_crossentropy", from_logits=True)) is None
     assert found("VC002", SOFTMAX, [[1, 0, 1], [0, 1, 0]]) is None  # multi-hot: VC109's
+
+
+# --- The registry: which checks run, under which code and severity -------------------------------
+
+OUTPUT_CHECKS = {
+    "VC001": ("data-outside-codomain", Severity.ERROR),
+    "VC002": ("data-on-open-end", Severity.WARNING),
+    "VC003": ("nonfinite-data", Severity.ERROR),
+    "VC004": ("unknown-codomain", Severity.WARNING),
+    "VC101": ("binary-targets-outside-unit-interval", Severity.ERROR),
+    "VC103": ("sparse-labels-invalid", Severity.ERROR),
+    "VC104": ("negative-targets", Severity.ERROR),
+    "VC201": ("observed-outside-codomain", Severity.ERROR),
+    "VC202": ("observed-range-narrow", Severity.WARNING),
+}
+
+
+def test_codes_ids_severities_and_what_each_needs():
+    from vaecheck.checks import REGISTRY, is_model_check, needs_data
+
+    for code, (ident, severity) in OUTPUT_CHECKS.items():
+        module = REGISTRY[code]
+        assert (module.CODE, module.ID, module.SEVERITY) == (code, ident, severity)
+        assert not is_model_check(module)
+        assert needs_data(module) is (code != "VC004")
+    assert is_model_check(REGISTRY["VC301"])
+    assert list(REGISTRY)[:4] == ["VC001", "VC002", "VC003", "VC004"]
+    assert len(REGISTRY) == 22
+
+
+def test_code_for_reads_codes_and_ids_in_any_case():
+    from vaecheck.checks import code_for, unknown_codes
+
+    assert code_for("VC001") == "VC001"
+    assert code_for("vc104") == "VC104"
+    assert code_for("  vc104 ") == "VC104"
+    assert code_for("negative-targets") == "VC104"
+    assert code_for("Negative-Targets") == "VC104"
+    assert code_for(" Data-Outside-Codomain ") == "VC001"
+    assert code_for("VC999") is None
+    assert code_for("negative") is None
+    assert unknown_codes(["VC001", "vc999", "negative-targets", "nope"]) == ["vc999", "nope"]
+    assert unknown_codes([]) == []
+
+
+def test_enabled_codes():
+    from vaecheck.checks import REGISTRY, enabled_codes
+
+    assert enabled_codes() == frozenset(REGISTRY)
+    assert enabled_codes(ignore=["vc001", "negative-targets"]) == frozenset(REGISTRY) - {"VC001", "VC104"}
+    assert enabled_codes(["vc001", "Data-On-Open-End", "VC104"], ["VC104"]) == {"VC001", "VC002"}
+    assert enabled_codes([]) == frozenset()
+    with pytest.raises(ValueError) as error:
+        enabled_codes(["VC001", "VC999"], ["bogus"])
+    assert str(error.value) == (
+        "unknown check code 'VC999', 'bogus' (known: " + ", ".join(REGISTRY) + ")"
+    )
+
+
+def test_run_checks_filters_stamps_and_configures_severity():
+    from vaecheck.checks import run_checks
+
+    on_ends = facts(SIGMOID, [0.0, 1.0, 0.5, np.nan], "binary_crossentropy")
+    assert [(f.code, f.id, f.severity, f.output) for f in run_checks(on_ends)] == [
+        ("VC002", "data-on-open-end", Severity.INFO, "out"),
+        ("VC003", "nonfinite-data", Severity.ERROR, "out"),
+    ]
+    # A configured severity wins over the check's own choice for the instance.
+    configured = run_checks(on_ends, {"VC002": Severity.ERROR, "VC003": Severity.WARNING})
+    assert [(f.code, f.severity) for f in configured] == [
+        ("VC002", Severity.ERROR), ("VC003", Severity.WARNING),
+    ]
+    # Configuring another check leaves the instance's own severity.
+    other = run_checks(on_ends, {"VC001": Severity.WARNING})
+    assert [(f.code, f.severity) for f in other] == [("VC002", Severity.INFO), ("VC003", Severity.ERROR)]
+    assert [f.code for f in run_checks(on_ends, enabled={"VC003", "VC301"})] == ["VC003"]
+    assert list(run_checks(on_ends, enabled=set())) == []
+    negative = facts(RELU, [-1.0, 1.0], "poisson")
+    [vc104] = run_checks(negative, {"VC104": Severity.WARNING})  # VC001 leaves them to VC104
+    assert (vc104.code, vc104.severity) == ("VC104", Severity.WARNING)
+    assert vc104.message.startswith("50.0% of targets (1 of 2) are negative")
+    assert vc104.evidence == {"count_negative": 1, "fraction_negative": 0.5}
+    assert vc104.fix.kind == "change-loss"
+
+
+def test_statistics_needed_asks_each_check_once():
+    from vaecheck.checks import statistics_needed
+
+    unit = Interval.closed(0.0, 1.0)
+    assert statistics_needed(LossSpec("binary_crossentropy"), SIGMOID, (None, 4)).intervals == (unit,)
+    assert statistics_needed(LossSpec("poisson"), RELU, (None, 4)).intervals == (
+        Interval(0.0, INF, True, False),
+    )
+    assert statistics_needed(LossSpec("mean_squared_error"), LINEAR, (None, 4)) == StatsRequest()
+    assert statistics_needed(None, LINEAR, None) == StatsRequest()
+    sparse_request = statistics_needed(LossSpec(SPARSE, ignore_class=-1), SOFTMAX, THREE)
+    assert sparse_request.intervals == (Interval.closed(0.0, 2.0),)
+    assert sparse_request.value_counts == (-1.0,)
+
+
+def test_rule_doc_is_the_module_docstring():
+    import types
+
+    from vaecheck.checks import REGISTRY, rule_doc
+
+    assert rule_doc(REGISTRY["VC104"]).startswith(
+        "Negative targets for a loss that takes counts or logarithms: Poisson, MSLE, KL divergence."
+    )
+    assert rule_doc(REGISTRY["VC104"]).endswith("or `mean_squared_error` for signed targets.")
+    assert rule_doc(types.ModuleType("bare")) == ""
+    assert rule_doc(types.ModuleType("spaced", "  a rule  \n")) == "a rule"
