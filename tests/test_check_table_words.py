@@ -693,3 +693,111 @@ def test_rule_doc_is_the_module_docstring():
     assert rule_doc(REGISTRY["VC104"]).endswith("or `mean_squared_error` for signed targets.")
     assert rule_doc(types.ModuleType("bare")) == ""
     assert rule_doc(types.ModuleType("spaced", "  a rule  \n")) == "a rule"
+
+
+# --- What every check sees: the facts' derived shapes and the statistics requests ----------------
+
+
+def bare(codomain=LINEAR, shape=None, loss=None):
+    from vaecheck.checks.base import OutputFacts
+
+    return OutputFacts("out", codomain, None, None, None, loss, shape=shape)
+
+
+def test_sample_axis_counts_from_the_end_and_never_names_the_batch():
+    from vaecheck.checks.base import sample_axis
+
+    assert sample_axis(-1, None) == -1
+    assert sample_axis(-2, (None, 3)) == -2
+    assert sample_axis(1, (None, 4)) == -1
+    assert sample_axis(1, (None, 3, 4)) == -2
+    assert sample_axis(2, (None, 3, 4)) == -1
+    assert sample_axis(3, (None, 3, 4)) is None
+    assert sample_axis(0, (None, 3, 4)) is None
+    assert sample_axis(1, None) is None
+
+
+def test_units_and_the_softmax_axis_size():
+    assert bare(shape=None).units is None
+    assert bare(shape=()).units is None
+    assert bare(shape=(None, 4)).units == 4
+    softmax = Codomain(Interval.open(0.0, 1.0), simplex_axis=-1)
+    assert bare(softmax, (None, 3)).softmax_axis == -1
+    assert bare(softmax, (None, 3)).softmax_axis_size == 3
+    assert bare(LINEAR, (None, 3)).softmax_axis is None
+    assert bare(LINEAR, (None, 3)).softmax_axis_size is None
+    first = Codomain(Interval.open(0.0, 1.0), simplex_axis=1)
+    assert bare(first, (None, 5, 3)).softmax_axis_size == 5
+    batch = Codomain(Interval.open(0.0, 1.0), simplex_axis=-2)
+    assert bare(batch, (7, 3)).softmax_axis_size == 7  # the first axis, counted from the end
+    past = Codomain(Interval.open(0.0, 1.0), simplex_axis=2)
+    assert bare(past, (None, 3)).softmax_axis_size is None
+    before = Codomain(Interval.open(0.0, 1.0), simplex_axis=-3)
+    assert bare(before, (None, 3)).softmax_axis_size is None
+    assert bare(softmax, (None, None)).softmax_axis_size is None
+    assert bare(softmax, None).softmax_axis_size is None
+    # A softmax over a single value is the constant 1, whatever the shape says.
+    one = Codomain(Interval.closed(1.0, 1.0), simplex_axis=-1)
+    assert bare(one, None).softmax_axis_size == 1
+    assert bare(one, (None, None)).softmax_axis_size == 1
+    assert bare(Codomain(Interval.closed(0.0, 1.0), simplex_axis=-1), None).softmax_axis_size is None
+    assert bare(Codomain(Interval.closed(1.0, 2.0), simplex_axis=-1), None).softmax_axis_size is None
+
+
+@pytest.mark.parametrize(
+    ("shape", "values", "sparse_targets"),
+    [
+        ((None, 3), [0, 1], True),  # (N,) against (None, C)
+        ((None, 3), [[0], [1]], True),  # (N, 1)
+        ((None, 3), [[0, 1, 0]], False),  # one-hot rows
+        ((None, 5, 3), [[0] * 5], True),  # a class per step of a sequence
+        ((None, 5, 3), [[[0]] * 5], True),
+        ((None, 5, 3), [[0] * 4], False),
+        ((None, None, 3), [[0] * 7], True),
+        ((None, 5, 3), [0, 1], False),
+        ((None, 1), [0, 1], False),
+        ((None, None), [0, 1], False),
+        ((None,), [0, 1], False),
+        (None, [0, 1], False),
+    ],
+)
+def test_sparse_targets_are_class_indices_shaped_like_the_output(shape, values, sparse_targets):
+    data = np.asarray(values, dtype=np.float64)
+    output = replace(facts(LINEAR, data), shape=shape)
+    assert output.sparse_targets is sparse_targets
+    assert output.targets_are_output_values is (not sparse_targets)
+
+
+def test_targets_are_output_values_follows_the_loss():
+    assert facts(LINEAR, [[0.5, 0.5]]).targets_are_output_values
+    assert facts(LINEAR, [[0.5, 0.5]], "mean_squared_error").targets_are_output_values
+    logits = LossSpec("binary_crossentropy", from_logits=True)
+    assert not facts(LINEAR, [[0.5, 0.5]], logits).targets_are_output_values
+
+
+def test_row_sums_along_a_tensor_axis():
+    rows = facts(SOFTMAX, [[0.5, 0.5, 0.0], [1.0, 1.0, 0.0]], "categorical_crossentropy", THREE)
+    sums = rows.row_sums(1)
+    assert (sums.axis, sums.width, sums.rows, sums.below, sums.above) == (-1, 3, 2, 0, 1)
+    assert rows.row_sums(-1) == sums
+    assert rows.row_sums(0) is None
+    assert rows.row_sums(2) is None
+
+
+def test_stats_request_union_keeps_the_first_of_each_in_order():
+    a, b, c = Interval.closed(0.0, 1.0), Interval.open(-1.0, 1.0), Interval(0.0, INF, True, False)
+    union = StatsRequest.union(
+        [
+            StatsRequest(intervals=(a, b), row_axes=(-1,)),
+            StatsRequest(intervals=(b, c), row_axes=(-2, -1)),
+        ]
+    )
+    assert union == StatsRequest((a, b, c), (-1, -2), None)
+    counted = StatsRequest.union(
+        [StatsRequest(value_counts=(2.0, -1.0)), StatsRequest(), StatsRequest(value_counts=(-1.0, 5.0))]
+    )
+    assert counted.value_counts == (2.0, -1.0, 5.0)
+    # Asking for counts of no particular value still asks for the non-integer count.
+    assert StatsRequest.union([StatsRequest(value_counts=())]).value_counts == ()
+    assert StatsRequest.union([StatsRequest(), StatsRequest()]) == StatsRequest()
+    assert StatsRequest.union([]) == StatsRequest()
