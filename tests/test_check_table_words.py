@@ -801,3 +801,61 @@ def test_stats_request_union_keeps_the_first_of_each_in_order():
     assert StatsRequest.union([StatsRequest(value_counts=())]).value_counts == ()
     assert StatsRequest.union([StatsRequest(), StatsRequest()]) == StatsRequest()
     assert StatsRequest.union([]) == StatsRequest()
+
+
+def test_vc103_label_range_is_the_output_s_class_indices():
+    from vaecheck.checks.sparse_labels import label_range
+
+    assert label_range((None, 3)) == Interval.closed(0.0, 2.0)
+    assert label_range((None, 1)) == Interval.closed(0.0, 0.0)
+    # With no unit count, labels only have to be 0 or more.
+    anything = Interval(0.0, INF, True, False)
+    for shape in (None, (), (None,), (None, None), (None, 0)):
+        assert label_range(shape) == anything
+        assert str(label_range(shape)) == "[0, inf)"
+
+
+def test_vc103_on_an_output_of_one_or_two_units():
+    # One unit: the only class index is 0, and targets (N, 1) are indices, not rows.
+    assert sparse([[0], [0]], shape=(None, 1)) is None
+    one = sparse([[0], [1]], shape=(None, 1))
+    assert one.message == (
+        "1 of 2 labels lie outside 0..0 for this output's 1 units (labels 0 to 1)" + OUTSIDE_TAIL
+    )
+    assert one.fix.summary == (
+        "give the output one unit per class: 2 units for labels up to 1, or relabel the classes 0..0"
+    )
+    two = sparse([[1, 0], [0, 1]], shape=(None, 2))
+    assert two.message.startswith("targets have one value per class (rows of 2, like the output)")
+
+
+def test_vc103_fractional_labels_keep_the_logits_in_the_fix():
+    finding = sparse([0.7, 1, 2], LossSpec(SPARSE, from_logits=True))
+    assert finding.fix.loss == "keras.losses.CategoricalCrossentropy(from_logits=True)"
+
+
+def test_vc103_an_ignore_class_of_0_is_one_of_the_classes():
+    finding = sparse([-1, 0, 0, 1], LossSpec(SPARSE, ignore_class=0))
+    assert finding.evidence["count_below_0"] == 1
+    assert finding.message.startswith("1 of 4 labels lie outside 0..2 ")
+
+
+def test_vc103_judges_only_what_was_measured():
+    """Facts measured without VC103's request: no label counts and no counts against 0..C-1."""
+    from vaecheck.checks import run_checks
+    from vaecheck.checks.base import OutputFacts
+    from vaecheck.stats import measure, recognize
+
+    def unrequested(values):
+        data = np.asarray(values, dtype=np.float64)
+        stats = measure([data], data.shape, data.dtype, [])
+        assert stats.value_counts is None and stats.edges == ()
+        return OutputFacts("out", SOFTMAX, stats, recognize(stats), None, LossSpec(SPARSE), shape=THREE)
+
+    # Integer labels: none is fractional, and the range was not measured, so nothing to say.
+    assert [f.code for f in run_checks(unrequested([0.0, 1.0, 5.0]))] == []
+    [finding] = run_checks(unrequested([0.5, 1.0, 2.0]))
+    assert finding.code == "VC103"
+    assert finding.fix.kind == "change-loss"
+    assert finding.evidence["count_below_0"] == 0
+    assert finding.evidence["count_above_last_class"] == 0
