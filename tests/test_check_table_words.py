@@ -644,6 +644,19 @@ def test_vc002_leaves_the_values_to_other_checks():
     assert found("VC002", SOFTMAX, [[1, 0, 1], [0, 1, 0]]) is None  # multi-hot: VC109's
 
 
+# --- VC109 at the float32 tolerance of 0 and 1 ----------------------------------------------------
+
+
+def test_vc109_takes_values_within_4_float32_steps_of_0_and_1_as_probabilities():
+    step = 4 * FLOAT32_EPS  # exact in float64, like 1 + step
+    assert found("VC109", SOFTMAX, [[1, -step, 1], [0, 1, 0]]) is not None
+    assert found("VC109", SOFTMAX, [[1 + step, 0, 1], [0, 1, 0]]) is not None
+    # Further out, the values are not probabilities: VC001 reports them, and VC109 stays silent.
+    assert found("VC109", SOFTMAX, [[1, -1.5 * step, 1], [0, 1, 0]]) is None
+    assert found("VC109", SOFTMAX, [[1 + 1.5 * step, 0, 1], [0, 1, 0]]) is None
+    assert found("VC001", SOFTMAX, [[1 + 1.5 * step, 0, 1], [0, 1, 0]]) is not None
+
+
 # --- The registry: which checks run, under which code and severity -------------------------------
 
 OUTPUT_CHECKS = {
