@@ -175,6 +175,58 @@ def test_a_contiguous_dataset_that_stores_less_than_it_declares_is_not_proven():
     assert not proven(bytes(data))
 
 
+def _float32_type_at(data: bytes) -> int:
+    """Where the first float32 datatype message's header starts (type 3, 24 bytes, constant)."""
+    at = data.find(bytes.fromhex("0300180001000000" "11201f0004000000"))
+    assert at > 0
+    return at
+
+
+def _edit(data: bytes, at: int, new: bytes) -> bytes:
+    return data[:at] + new + data[at + len(new) :]
+
+
+def _superblock_eof(data: bytes) -> bytes:
+    return _edit(data, 40, (len(data) + 4096).to_bytes(8, "little"))  # version 0: after 24 + 2 * 8
+
+
+def _heap_free_list(data: bytes) -> bytes:
+    heap = data.find(b"HEAP")
+    size = int.from_bytes(data[heap + 8 : heap + 16], "little")
+    return _edit(data, heap + 16, (size + 8).to_bytes(8, "little"))  # its head, past the heap
+
+
+def _names_out_of_order(data: bytes) -> bytes:
+    at = data.find(b"dense_1\x00")
+    assert at > 0
+    return _edit(data, at, b"a")  # "aense_1" now sorts before "dense", where it is stored after
+
+
+def _mantissa(data: bytes) -> bytes:
+    return _edit(data, _float32_type_at(data) + 8 + 15, b"\x30")  # mantissa of 48 bits in 32
+
+
+def _message_flags(data: bytes) -> bytes:
+    return _edit(data, _float32_type_at(data) + 4, b"\x20")  # "was unknown" on a known message
+
+
+DAMAGED = {
+    "a superblock end past the file": _superblock_eof,
+    "a local heap free list leaving the heap": _heap_free_list,
+    "names out of order in their group": _names_out_of_order,
+    "a float32 with a 48-bit mantissa": _mantissa,
+    "message flags HDF5 refuses": _message_flags,
+}
+
+
+@pytest.mark.parametrize("name", list(DAMAGED))
+def test_damage_that_h5py_refuses_is_not_proven_plain(name):
+    damaged = DAMAGED[name](written())
+    assert not proven(damaged)
+    with pytest.raises(Exception):  # and it is damage: h5py cannot walk the file either
+        h5py_hazards(damaged)
+
+
 def test_files_that_are_not_hdf5_are_not_proven():
     for data in (b"", b"\x89HDF\r\n\x1a\n", b"PK\x03\x04" + bytes(100), written()[:200]):
         assert not proven(data)

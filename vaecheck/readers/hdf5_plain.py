@@ -15,11 +15,19 @@ address that does not add up, a name it cannot read) is not proven plain, and th
 the file with h5py as before, so every hazard is still reported in h5py's words. The walk here
 is bounded like that one: in objects, depth, and bytes read, which all stay inside the file.
 
+A file is also not proven when it holds what HDF5 itself refuses on opening it: a superblock
+that says the file is longer, a local heap's free list leaving the heap, group names out of
+order or outside their B-tree keys, a datatype or fill value encoded otherwise than HDF5 writes
+them, message flags h5py never sets, an attribute larger than its place. h5py then fails on the
+file, and VC307 warns that it could not be scanned, as Keras would fail to load it.
+
 The structures and their fields: the HDF5 File Format Specification, version 3.0 (The HDF
 Group), sections II.A (superblock), III.A.1 (version 1 B-trees), III.B (group symbol table
 nodes), III.C (symbol table entries), III.D (local heaps), IV.A.1.a (version 1 object headers)
-and IV.A.2 (header messages: dataspace 0x0001, datatype 0x0003, data layout 0x0008,
-continuation 0x0010, symbol table 0x0011).
+and IV.A.2 (header messages: dataspace 0x0001, datatype 0x0003, fill value 0x0005, data layout
+0x0008, attribute 0x000C, continuation 0x0010, symbol table 0x0011); what HDF5 checks on
+reading them, from its library sources (H5HLcache.c for the free list, H5Gnode.c for the key
+order).
 """
 
 from __future__ import annotations
@@ -39,7 +47,10 @@ MAX_NAME_BYTES = 1 << 16
 # modification times, attribute info, reference count.
 _IGNORED_MESSAGES = {0x0000, 0x0004, 0x0005, 0x000B, 0x000C, 0x000D, 0x000E, 0x0012, 0x0015, 0x0016}
 _DATASPACE, _DATATYPE, _LAYOUT, _CONTINUATION, _SYMBOL_TABLE = 0x0001, 0x0003, 0x0008, 0x0010, 0x0011
+_ATTRIBUTE, _FILL_VALUE = 0x000C, 0x0005
 _SHARED = 0x02  # message flag: the message lives elsewhere in the file
+_PLAIN_FLAGS = 0x01 | 0x04  # constant, and not to be shared: the flags h5py's own files carry
+_NO_FREE_BLOCK = 1  # a local heap's free list ends here (HDF5's H5HL_FREE_NULL)
 _FIXED_POINT_SIZES = {1, 2, 4, 8}
 _FLOATING_POINT_SIZES = {2, 4, 8}
 
@@ -107,6 +118,10 @@ class _PlainFile:
         at = 24 if head[8] == 0 else 28
         fields = self.read(at, 4 * self.offsets + self._entry_size())
         self.base = self.offset(fields, 0)
+        if self.offset(fields, self.offsets) != self.undefined:
+            raise NotPlain("a free-space or superblock extension address")
+        if self.base + self.offset(fields, 2 * self.offsets) > self.size:
+            raise NotPlain("a file shorter than its superblock says")
         if self.offset(fields, 3 * self.offsets) != self.undefined:
             raise NotPlain("a driver information block")
         root = fields[4 * self.offsets :]
@@ -124,10 +139,9 @@ class _PlainFile:
         data = messages[_SYMBOL_TABLE]
         btree, heap = self.address(data, 0), self.address(data, self.offsets)
         names = self.local_heap(heap)
-        for entry_header, cache_type, name_offset in self.group_entries(btree):
+        for entry_header, cache_type in self.group_entries(btree, names):
             if cache_type not in (0, 1):
                 raise NotPlain("a symbol table entry that is a soft link")
-            _name(names, name_offset)
             child_kind, child_messages = self.object(entry_header)
             if child_kind == "group":
                 self.group(child_messages, depth + 1)
@@ -141,50 +155,85 @@ class _PlainFile:
         data_size = self.length(head, 8)
         if data_size > MAX_NAME_BYTES * 64:
             raise NotPlain("a local heap larger than the names of a weights file need")
-        return self.read(self.address(head, 8 + 2 * self.lengths), data_size)
+        data = self.read(self.address(head, 8 + 2 * self.lengths), data_size)
+        # The free list, as HDF5 checks it on opening the heap: each block inside the heap, its
+        # link to the next never 0, and 1 for "no more".
+        free, blocks = self.length(head, 8 + self.lengths), 0
+        while free != _NO_FREE_BLOCK:
+            blocks += 1
+            if free + 2 * self.lengths > data_size or blocks > data_size:
+                raise NotPlain("a local heap whose free list leaves the heap")
+            following, size = self.length(data, free), self.length(data, free + self.lengths)
+            if following == 0 or free + size > data_size:
+                raise NotPlain("a local heap with a damaged free list")
+            free = following
+        return data
 
-    def group_entries(self, root: int) -> list[tuple[int, int, int]]:
-        """(object header, cache type, name offset) of every entry under a group's B-tree."""
-        entries: list[tuple[int, int, int]] = []
-        pending = [(root, None)]
-        nodes = 0
-        while pending:
-            address, expected_level = pending.pop()
-            nodes += 1
-            if nodes > MAX_OBJECTS or address in self.visited:
-                raise NotPlain("a group B-tree that loops or never ends")
-            self.visited.add(address)
-            head = self.read(address, 8 + 2 * self.offsets)
-            if head[:4] != b"TREE" or head[4] != 0:
-                raise NotPlain("not a group node of a version 1 B-tree")
-            level, used = head[5], struct.unpack_from("<H", head, 6)[0]
-            if expected_level is not None and level != expected_level:
-                raise NotPlain("a B-tree whose levels do not add up")
-            if used > 2 * self.internal_k:  # every node of a group B-tree, leaf or not
-                raise NotPlain("a B-tree node with more children than its K allows")
-            step = self.lengths + self.offsets
-            body = self.read(address + len(head), used * step + self.lengths)
-            children = [self.address(body, i * step + self.lengths) for i in range(used)]
+    def group_entries(self, root: int, names: bytes) -> list[tuple[int, int]]:
+        """(object header, cache type) of every entry under a group's B-tree, in name order.
+
+        HDF5 finds a name by comparing it with the B-tree's keys and a node's sorted entries, so
+        names out of order or outside their keys are names h5py cannot open: not plain.
+        """
+        entries: list[tuple[bytes, int, int]] = []
+        self._btree_node(root, None, names, None, None, entries)
+        for (earlier, _, _), (later, _, _) in zip(entries, entries[1:]):
+            if not earlier < later:
+                raise NotPlain("a group whose names are out of order")
+        return [(header, cache_type) for _, header, cache_type in entries]
+
+    def _btree_node(
+        self,
+        address: int,
+        expected_level: int | None,
+        names: bytes,
+        low: bytes | None,
+        high: bytes | None,
+        entries: list[tuple[bytes, int, int]],
+    ) -> None:
+        """The entries under one group B-tree node, each name in (low, high]."""
+        if address in self.visited or len(self.visited) > MAX_OBJECTS:
+            raise NotPlain("a group B-tree that loops or never ends")
+        self.visited.add(address)
+        head = self.read(address, 8 + 2 * self.offsets)
+        if head[:4] != b"TREE" or head[4] != 0:
+            raise NotPlain("not a group node of a version 1 B-tree")
+        level, used = head[5], struct.unpack_from("<H", head, 6)[0]
+        if expected_level is not None and level != expected_level:
+            raise NotPlain("a B-tree whose levels do not add up")
+        if used > 2 * self.internal_k:  # every node of a group B-tree, leaf or not
+            raise NotPlain("a B-tree node with more children than its K allows")
+        step = self.lengths + self.offsets
+        body = self.read(address + len(head), used * step + self.lengths)
+        keys = [_name_bytes(names, self.length(body, i * step)) for i in range(used + 1)]
+        if (low is not None and keys[0] != low) or (high is not None and keys[-1] != high):
+            raise NotPlain("B-tree keys that disagree with their parent's")
+        for i in range(used):
+            child = self.address(body, i * step + self.lengths)
             if level:
-                pending.extend((child, level - 1) for child in reversed(children))
-            else:
-                for child in children:
-                    entries.extend(self.symbol_node(child))
+                self._btree_node(child, level - 1, names, keys[i], keys[i + 1], entries)
+                continue
+            for header, cache_type, name_offset in self.symbol_node(child):
+                name = _name_bytes(names, name_offset)
+                if not keys[i] < name <= keys[i + 1]:
+                    raise NotPlain("a name outside the B-tree keys that lead to it")
+                entries.append((name, header, cache_type))
             if len(entries) > MAX_OBJECTS:
                 raise NotPlain("more objects than the scan visits")
-        return entries
 
     def symbol_node(self, address: int) -> list[tuple[int, int, int]]:
         if address in self.visited:
             raise NotPlain("a symbol table node reached twice")
         self.visited.add(address)
+        size = self._entry_size()
         head = self.read(address, 8)
         if head[:4] != b"SNOD" or head[4] != 1:
             raise NotPlain("not a version 1 symbol table node")
+        if address + 8 + 2 * self.leaf_k * size > self.size:  # HDF5 reads the whole node
+            raise NotPlain("a symbol table node running past the end of the file")
         count = struct.unpack_from("<H", head, 6)[0]
         if count > 2 * self.leaf_k:
             raise NotPlain("a symbol table node with more entries than its K allows")
-        size = self._entry_size()
         body = self.read(address + 8, count * size)
         found = []
         for i in range(count):
@@ -225,6 +274,12 @@ class _PlainFile:
                 seen += 1
                 if seen > count:
                     raise NotPlain("more header messages than the header counts")
+                if flags & ~_PLAIN_FLAGS:
+                    raise NotPlain("header message flags h5py does not write")
+                if kind == _ATTRIBUTE:
+                    _check_attribute(data)
+                elif kind == _FILL_VALUE:
+                    _check_fill_value(data)
                 if kind == _CONTINUATION:
                     chunks.append((self.address(data, 0), self.length(data, self.offsets)))
                 elif kind in _IGNORED_MESSAGES:
@@ -285,21 +340,63 @@ class _PlainFile:
         return tuple(self.length(data, at + i * self.lengths) for i in range(rank))
 
 
+# IEEE floats by size: exponent location, exponent size, mantissa size, exponent bias.
+_IEEE = {2: (10, 5, 10, 15), 4: (23, 8, 23, 127), 8: (52, 11, 52, 1023)}
+
+
 def _item_size(datatype: bytes) -> int:
-    """The bytes of one value, for the integer and floating-point types h5py maps one to one."""
-    type_class, size = datatype[0] & 0x0F, struct.unpack_from("<I", datatype, 4)[0]
-    if type_class == 0 and size in _FIXED_POINT_SIZES:
-        return size
-    if type_class == 1 and size in _FLOATING_POINT_SIZES:
-        return size
-    raise NotPlain("a datatype other than a plain integer or float")
+    """The bytes of one value, for the integer and IEEE float types h5py maps one to one, in
+    exactly the version 1 encoding HDF5 gives them (any other is not plain)."""
+    version, type_class = datatype[0] >> 4, datatype[0] & 0x0F
+    bits, size = datatype[1:4], struct.unpack_from("<I", datatype, 4)[0]
+    if version == 1 and type_class == 0 and size in _FIXED_POINT_SIZES:
+        # Byte order (bit 0) and sign (bit 3) only; no padding bits, offset 0, full precision.
+        if bits[0] & ~0x09 == 0 and bits[1:] == b"\x00\x00":
+            if datatype[8:12] == struct.pack("<HH", 0, 8 * size):
+                return size
+    if version == 1 and type_class == 1 and size in _FLOATING_POINT_SIZES:
+        # Byte order (bit 0), the implied mantissa bit (0x20), the sign as the top bit.
+        exponent_at, exponent_size, mantissa_size, bias = _IEEE[size]
+        fields = struct.pack(
+            "<HHBBBBI", 0, 8 * size, exponent_at, exponent_size, 0, mantissa_size, bias
+        )
+        if bits[0] & ~0x01 == 0x20 and bits[1:] == bytes((8 * size - 1, 0)):
+            if datatype[8:20] == fields:
+                return size
+    raise NotPlain("a datatype other than a plain integer or IEEE float")
 
 
-def _name(heap: bytes, offset: int) -> str:
+def _check_attribute(data: bytes) -> None:
+    """A version 1 attribute message whose name, datatype and dataspace fit in it."""
+    if len(data) < 8 or data[0] != 1:
+        raise NotPlain("an attribute message other than version 1")
+    name, datatype, dataspace = struct.unpack_from("<HHH", data, 2)
+    if 8 + _padded(name) + _padded(datatype) + _padded(dataspace) > len(data):
+        raise NotPlain("an attribute message larger than its place in the header")
+    if name == 0 or data[8 + name - 1] != 0:
+        raise NotPlain("an attribute name without its terminating zero")
+
+
+def _check_fill_value(data: bytes) -> None:
+    """A version 2 fill value message whose value, when it has one, fits in it."""
+    if len(data) < 4 or data[0] != 2:
+        raise NotPlain("a fill value message other than version 2")
+    if data[3] and (len(data) < 8 or 8 + struct.unpack_from("<I", data, 4)[0] > len(data)):
+        raise NotPlain("a fill value larger than its message")
+
+
+def _padded(size: int) -> int:
+    return (size + 7) // 8 * 8
+
+
+def _name_bytes(heap: bytes, offset: int) -> bytes:
+    """The zero-terminated name at `offset` of a local heap's data, as HDF5 compares it."""
     end = heap.find(b"\x00", offset)
     if offset >= len(heap) or end < 0 or end - offset > MAX_NAME_BYTES:
         raise NotPlain("a link name outside its heap")
+    name = heap[offset:end]
     try:
-        return heap[offset:end].decode("utf-8")
+        name.decode("utf-8")
     except UnicodeDecodeError:
         raise NotPlain("a link name that is not UTF-8") from None
+    return name
