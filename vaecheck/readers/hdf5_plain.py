@@ -36,9 +36,9 @@ import math
 import struct
 from typing import BinaryIO
 
+from vaecheck.readers.weights_file import MAX_DEPTH, MAX_OBJECTS, declares_far_more
+
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
-MAX_OBJECTS = 200_000
-MAX_DEPTH = 64
 MAX_HEADER_BYTES = 1 << 20  # one header chunk; Keras's own attributes stay under 64 KiB
 MAX_NAME_BYTES = 1 << 16
 
@@ -59,24 +59,22 @@ class NotPlain(Exception):
     """The file is not made only of the plain layout, or does not add up: walk it with h5py."""
 
 
-def is_plain_and_clean(handle: BinaryIO, size: int, small_dataset_bytes: int, max_expansion: int) -> bool:
+def is_plain_and_clean(handle: BinaryIO, size: int) -> bool:
     """Whether the HDF5 file in `handle` (`size` bytes) is proven plain, with nothing to report.
 
     False means only "not proven": the caller scans the file with h5py.
     """
     try:
-        _PlainFile(handle, size, small_dataset_bytes, max_expansion).walk()
+        _PlainFile(handle, size).walk()
     except (NotPlain, struct.error, OverflowError, ValueError, IndexError, OSError):
         return False
     return True
 
 
 class _PlainFile:
-    def __init__(self, handle: BinaryIO, size: int, small_dataset_bytes: int, max_expansion: int) -> None:
+    def __init__(self, handle: BinaryIO, size: int) -> None:
         self.handle = handle
         self.size = size
-        self.small_dataset_bytes = small_dataset_bytes
-        self.max_expansion = max_expansion
         self.visited: set[int] = set()
 
     # Bytes ------------------------------------------------------------------------------------
@@ -320,7 +318,7 @@ class _PlainFile:
                 raise NotPlain("compact storage that does not hold the declared shape")
         else:
             raise NotPlain("chunked or virtual storage")
-        if declared > self.small_dataset_bytes and declared > self.max_expansion * stored:
+        if declares_far_more(declared, stored):
             raise NotPlain("a dataset declaring far more than it stores")
 
     def dataspace(self, data: bytes) -> tuple[int, ...]:

@@ -30,13 +30,12 @@ import numpy as np
 from vaecheck.graph import LayerVariables, WeightSource, WeightsUnavailable
 from vaecheck.readers.config import find_submodels, is_model, is_sequential, layer_name
 from vaecheck.readers.weights_file import (
-    MAX_EXPANSION,
     MAX_WEIGHTS_BYTES,
-    SMALL_DATASET_BYTES,
     WEIGHTS_MEMBER,
     _ArchiveOpener,
     _FileOpener,
     _Opener,
+    declares_far_more,
 )
 
 # One variable of more than this is not a variable the range engine needs (a 4096 x 4096 float32
@@ -157,7 +156,7 @@ def _dataset_array(parent: Any, name: str, where: str) -> np.ndarray:
         stored = dataset.id.get_storage_size()
     except Exception:  # h5py raises several error types on damaged metadata
         stored = 0
-    if declared > SMALL_DATASET_BYTES and declared > MAX_EXPANSION * stored:
+    if declares_far_more(declared, stored):
         raise WeightsUnavailable(
             f"{where} declares {declared:,} bytes but stores {stored:,}: refused as a "
             "decompression bomb"

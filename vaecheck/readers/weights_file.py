@@ -24,6 +24,19 @@ MAX_WEIGHTS_BYTES = 512 * 1024 * 1024
 # ratio); small ones are harmless whatever their ratio.
 MAX_EXPANSION = 1000
 SMALL_DATASET_BYTES = 1024 * 1024
+# The walks of a weights file's whole structure (the safety scan, and its proof of the plain
+# layout) stop past this many objects or this depth of groups.
+MAX_OBJECTS = 200_000
+MAX_DEPTH = 64
+
+
+def declares_far_more(declared: int, stored: int) -> bool:
+    """Whether a dataset declaring `declared` bytes and storing `stored` is a decompression bomb.
+
+    Keras's own guard on load (3.15.0 `safe_get_h5_dataset`) is 4 GiB declared; here anything
+    declaring more than it stores by the expansion ratio, past a megabyte, counts.
+    """
+    return declared > SMALL_DATASET_BYTES and declared > MAX_EXPANSION * stored
 
 
 # Opening the HDF5 file -----------------------------------------------------------------------

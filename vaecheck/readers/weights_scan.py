@@ -29,20 +29,17 @@ from typing import Any
 
 from vaecheck.readers.hdf5_plain import is_plain_and_clean
 from vaecheck.readers.weights_file import (
-    MAX_EXPANSION,
-    SMALL_DATASET_BYTES,
+    MAX_DEPTH,
+    MAX_OBJECTS,
     WEIGHTS_MEMBER,
     WeightsUnavailable,
     _ArchiveOpener,
     _FileOpener,
+    declares_far_more,
 )
 from vaecheck.safety import WeightsHazard
 
-MAX_OBJECTS = 200_000
-MAX_DEPTH = 64
 MAX_HAZARDS = 100
-# Keras's own guard on load (3.15.0 `safe_get_h5_dataset`) is 4 GiB declared; anything declaring
-# more than it stores by the expansion ratio, past a megabyte, is reported.
 
 
 def scan_weights(path: str, model_format: str) -> tuple[tuple[WeightsHazard, ...], str | None]:
@@ -66,7 +63,7 @@ def scan_weights(path: str, model_format: str) -> tuple[tuple[WeightsHazard, ...
     try:
         raw, size = opener.open_bytes()
         try:
-            if is_plain_and_clean(raw, size, SMALL_DATASET_BYTES, MAX_EXPANSION):
+            if is_plain_and_clean(raw, size):
                 return (), None  # proven without importing h5py: nothing to report
         finally:
             raw.close()
@@ -134,7 +131,7 @@ class _Walk:
             stored = dataset.id.get_storage_size()
         except Exception:  # damaged layout messages
             stored = 0
-        if declared > SMALL_DATASET_BYTES and declared > MAX_EXPANSION * stored:
+        if declares_far_more(declared, stored):
             self.add(
                 where,
                 "shape-bomb",
