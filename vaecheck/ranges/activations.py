@@ -527,7 +527,7 @@ def resolve_activation(spec: Any, keras_major: int | None) -> ResolvedActivation
                 return UnknownActivation(
                     f"custom activation '{config}' from module {module} (its code is not in the file)"
                 )
-            return named_activation(config, Params(), keras_major)
+            return _by_name(config, keras_major)
         if class_name == "__lambda__":
             return UnknownActivation("a lambda activation (its code is not read)")
         if config is None:  # Keras reads a null config as {}
